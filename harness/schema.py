@@ -1,0 +1,519 @@
+"""Pydantic schemas for everything xstress reads from config files and writes to disk.
+
+Config objects (models, scaffolds, prompt sets, run settings) and on-disk records (transcripts,
+cache entries, the manifest) live here so that every stage agrees on one definition. Every
+model forbids unknown fields, so a typo is an error that names the field. This module owns the
+*shape* of data and its content hash; it does not load files (``config.py``) or write them
+(``store.py``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+__all__ = [
+    "DIMENSION_IDS",
+    "Attempt",
+    "BlindedItem",
+    "CacheEntry",
+    "CallRecord",
+    "KeyEntry",
+    "Message",
+    "ModelLimits",
+    "ModelParams",
+    "ModelSpec",
+    "PassSpec",
+    "PipelineSettings",
+    "PromptSet",
+    "ProviderSettings",
+    "ReplaySettings",
+    "RubricDimension",
+    "RubricSpec",
+    "RunSettings",
+    "ScaffoldSpec",
+    "ScoreRecord",
+    "Scenario",
+    "SimulatedUser",
+    "TranscriptRecord",
+    "Turn",
+    "Usage",
+    "canonical_json",
+    "content_hash",
+]
+
+DIMENSION_IDS = ("D1", "D2", "D3", "D4", "D5", "D6", "D7", "D8")
+DimensionId = Annotated[str, Field(pattern=r"^D[1-9][0-9]*$")]
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+Name = Annotated[str, Field(pattern=NAME_PATTERN, max_length=80)]
+
+
+def canonical_json(value: Any) -> str:
+    """JSON with sorted keys and no whitespace: the input of every content hash."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def content_hash(value: Any) -> str:
+    """sha256 (hex) of the canonical JSON of ``value`` (a pydantic model or plain data)."""
+    if isinstance(value, BaseModel):
+        value = value.model_dump(mode="json", by_alias=True)
+    return hashlib.sha256(canonical_json(value).encode("utf-8")).hexdigest()
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --------------------------------------------------------------------------- models
+
+
+class ModelParams(_Strict):
+    """Sampling parameters sent with every call to the model."""
+
+    temperature: float | None = 0.7
+    """Sampling temperature; null leaves the provider's default."""
+    max_tokens: int | None = Field(default=1024, ge=1)
+    """Upper bound on reply tokens."""
+    top_p: float | None = None
+    """Nucleus sampling; null leaves the provider's default."""
+    seed: int | None = None
+    """Provider-side sampling seed where supported."""
+
+
+class ModelLimits(_Strict):
+    """Per-model rate limits, for this process (divide by the number of shards)."""
+
+    rpm: int | None = Field(default=None, ge=1)
+    """Requests started per minute; null means unlimited."""
+    tpm: int | None = Field(default=None, ge=1)
+    """Tokens per minute (estimated from max_tokens); null means unlimited."""
+    max_concurrency: int = Field(default=16, ge=1)
+    """Requests in flight at once for this model."""
+
+
+class ModelSpec(_Strict):
+    """One target model (``configs/models/<name>.yaml``)."""
+
+    name: Name
+    """What reports call the model before blinding; equals the file name."""
+    litellm_model: str = Field(min_length=1)
+    """Any litellm model string, e.g. ``openai/gpt-4o``; ``xstress-sim/<persona>`` is simulated."""
+    family: str = Field(min_length=1)
+    """Vendor family, used to warn when a judge shares a target's family."""
+    api_base: str | None = None
+    """Optional endpoint (proxy, vLLM, local server)."""
+    api_key_env: str | None = None
+    """Name of the environment variable holding the key; never the key itself."""
+    aliases: list[str] = Field(default_factory=list)
+    """Other names the model may call itself by (used by blinding to scrub them)."""
+    params: ModelParams = ModelParams()
+    limits: ModelLimits = ModelLimits()
+
+    @field_validator("api_key_env")
+    @classmethod
+    def _looks_like_a_name(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
+            raise ValueError(
+                "must be the NAME of an environment variable (e.g. OPENAI_API_KEY), "
+                "never the key itself"
+            )
+        return value
+
+    @property
+    def simulated(self) -> bool:
+        """True for xstress's built-in simulated models (no network, no key)."""
+        return self.litellm_model.startswith(("xstress-sim/", "xstress-mock/"))
+
+
+# --------------------------------------------------------------------------- scaffolds
+
+
+class PassSpec(_Strict):
+    """An extra model call after each reply (e.g. a self-check)."""
+
+    name: Name
+    instruction: str = Field(min_length=1)
+    """Sent as a user message after the draft reply; the model answers with a revision."""
+    replace_reply: bool = True
+    """If true, the pass's answer replaces the draft as what the user sees."""
+
+
+class ScaffoldSpec(_Strict):
+    """A scaffold (``scaffolds/<name>.yaml``): system prompt, user wrapper, extra passes."""
+
+    name: Name
+    description: str = ""
+    targets: list[DimensionId] = Field(default_factory=list)
+    """Rubric dimensions the scaffold is meant to move."""
+    system: str | None = None
+    """System prompt; null or empty means none."""
+    user_template: str = "{user}"
+    """How each user turn is wrapped; must contain ``{user}`` exactly once."""
+    passes: list[PassSpec] = Field(default_factory=list)
+
+    @field_validator("user_template")
+    @classmethod
+    def _has_user_slot(cls, value: str) -> str:
+        if value.count("{user}") != 1:
+            raise ValueError("must contain the placeholder {user} exactly once")
+        try:
+            value.format(user="x")
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(
+                f"is not a valid template ({exc}); write literal braces as {{{{ and }}}}"
+            ) from None
+        return value
+
+    @field_validator("system")
+    @classmethod
+    def _blank_is_none(cls, value: str | None) -> str | None:
+        return value if value and value.strip() else None
+
+    @model_validator(mode="after")
+    def _unique_passes(self) -> ScaffoldSpec:
+        names = [p.name for p in self.passes]
+        if len(names) != len(set(names)):
+            raise ValueError("passes: each pass needs a distinct name")
+        return self
+
+
+# --------------------------------------------------------------------------- prompts
+
+
+class SimulatedUser(_Strict):
+    """An LLM playing the user for some turns."""
+
+    persona: str = Field(min_length=1)
+    goal: str = Field(min_length=1)
+    max_turns: int = Field(default=1, ge=1, le=4)
+    model: str | None = None
+    """Model config name playing the user; null uses the target model under test."""
+
+
+class Turn(_Strict):
+    """One user turn: fixed text (``user``) or a ``simulated_user`` block."""
+
+    user: str | None = None
+    simulated_user: SimulatedUser | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Turn:
+        if (self.user is None) == (self.simulated_user is None):
+            raise ValueError("a turn needs exactly one of 'user' (text) or 'simulated_user'")
+        if self.user is not None and not self.user.strip():
+            raise ValueError("a 'user' turn must not be empty")
+        return self
+
+
+class Scenario(_Strict):
+    """One stress-test scenario: the user's turns and what they probe."""
+
+    id: Name
+    domain: str = Field(min_length=1)
+    probe: Literal["underspecified", "checkable", "multiturn"]
+    targets: list[DimensionId] = Field(min_length=1)
+    turns: list[Turn] = Field(min_length=1, max_length=8)
+    notes: str = ""
+    """For authors: what the scenario is meant to elicit. Never shown to models or coders."""
+
+
+class PromptSet(_Strict):
+    """A prompt set (``configs/prompts/<name>.yaml``)."""
+
+    name: Name
+    description: str = ""
+    scenarios: list[Scenario] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> PromptSet:
+        seen: set[str] = set()
+        for scenario in self.scenarios:
+            if scenario.id in seen:
+                raise ValueError(f"scenarios: id {scenario.id!r} appears twice")
+            seen.add(scenario.id)
+        return self
+
+
+# --------------------------------------------------------------------------- run settings
+
+
+class RunSettings(_Strict):
+    """Run-level settings (``run.*`` on the command line)."""
+
+    name: str | None = None
+    """Run directory name; default a timestamp with microseconds. Same name resumes."""
+    out_dir: str = "transcripts"
+    replicates: int = Field(default=1, ge=1)
+    concurrency: int = Field(default=32, ge=1)
+    """Cells in flight at once across all models."""
+    max_cost_usd: float | None = Field(default=None, ge=0)
+    """Budget gate: no new cell starts once spent + in-flight estimate would pass it."""
+    shard: int = Field(default=0, ge=0)
+    num_shards: int = Field(default=1, ge=1)
+    seed: int = 0
+    timeout_s: float = Field(default=120.0, gt=0)
+    """Per-request HTTP timeout."""
+    max_attempts: int = Field(default=6, ge=1)
+    """Attempts per request, the first included."""
+    max_retry_wait_s: float = Field(default=300.0, gt=0)
+    """Total time one request may spend waiting between attempts."""
+    progress: bool = True
+    """Show a progress bar (on a terminal)."""
+
+    @model_validator(mode="after")
+    def _shard_in_range(self) -> RunSettings:
+        if self.shard >= self.num_shards:
+            raise ValueError(f"shard ({self.shard}) must be < num_shards ({self.num_shards})")
+        if self.name is not None and not re.fullmatch(NAME_PATTERN, self.name):
+            raise ValueError("name: use letters, digits, '_', '-', '.' only (it is a folder)")
+        return self
+
+
+class ProviderSettings(_Strict):
+    """How calls are served: ``live`` (litellm), ``replay`` (recordings), ``mock`` (scripted)."""
+
+    mode: Literal["live", "replay", "mock"] = "live"
+    api_base: str | None = None
+    """Overrides every model's endpoint (gateway, proxy, local test server)."""
+    mock_reply: str = "This is a scripted mock reply to: {last_user}"
+    """mock mode: reply template; {last_user} is the last user message."""
+    mock_latency_s: float = Field(default=0.0, ge=0)
+    mock_errors: list[str] = Field(default_factory=list)
+    """mock mode: exception names raised on the first attempts of each request, in order
+    (e.g. ['RateLimitError', 'InternalServerError'])."""
+
+
+class ReplaySettings(_Strict):
+    """Replay a previous run's recordings (``provider=replay replay.from=<run_dir>``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    from_: str | None = Field(default=None, alias="from")
+    strict: bool = True
+    """A missing recording is an error naming the cell and turn, never a live call."""
+
+
+class PipelineSettings(_Strict):
+    stages: list[Literal["sweep", "blind", "score", "report"]] = Field(
+        default_factory=lambda: ["sweep"]
+    )
+
+
+# --------------------------------------------------------------------------- records on disk
+
+
+class Message(_Strict):
+    role: Literal["system", "user", "assistant"]
+    content: str
+
+
+class Usage(_Strict):
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            prompt_tokens=self.prompt_tokens + other.prompt_tokens,
+            completion_tokens=self.completion_tokens + other.completion_tokens,
+            total_tokens=self.total_tokens + other.total_tokens,
+        )
+
+
+class Attempt(_Strict):
+    """One HTTP attempt of a provider call."""
+
+    number: int
+    """1 for the first attempt."""
+    started_at: str
+    latency_s: float
+    outcome: Literal["ok", "retryable", "fatal", "blocked"]
+    error_class: str | None = None
+    status_code: int | None = None
+    message: str | None = None
+    """The provider's error message, truncated; never a key."""
+    wait_s: float | None = None
+    """Seconds waited before the next attempt (Retry-After honoured)."""
+
+
+class CallRecord(_Strict):
+    """One logical provider call (a reply, a scaffold pass, a simulated user turn)."""
+
+    purpose: str
+    """``reply``, ``pass:<name>`` or ``simulated_user``."""
+    turn: int
+    """Index of the user turn this call belongs to (0-based)."""
+    request_fingerprint: str
+    request: list[Message]
+    """The messages actually sent (system prompt and wrappers included)."""
+    status: Literal["ok", "error", "blocked"]
+    reply: str | None = None
+    model_reported: str | None = None
+    """The model version the provider reported (e.g. gpt-4o-2024-08-06)."""
+    system_fingerprint: str | None = None
+    usage: Usage = Usage()
+    cost_usd: float | None = None
+    latency_s: float = 0.0
+    from_cache: bool = False
+    """Served from the write-ahead cache or a replay recording: not paid for again."""
+    attempts: list[Attempt] = Field(default_factory=list)
+
+
+class TranscriptRecord(_Strict):
+    """One finished cell (schema ``xstress.transcript/1``), a line of transcripts.jsonl."""
+
+    schema_: Literal["xstress.transcript/1"] = Field(
+        default="xstress.transcript/1", alias="schema"
+    )
+    run_id: str
+    cell_id: str
+    model: str
+    scaffold: str
+    prompt_id: str
+    prompt_set: str
+    domain: str
+    probe: str
+    replicate: int
+    status: Literal["ok", "error", "blocked"]
+    simulated: bool = False
+    """True when the model is one of xstress's simulated models: not a real model's output."""
+    messages: list[Message]
+    """The conversation as the user saw it: their own turns and the replies shown to them."""
+    calls: list[CallRecord]
+    usage: Usage
+    cost_usd: float | None
+    error: str | None = None
+    started_at: str
+    finished_at: str
+    scaffold_hash: str
+    prompt_hash: str
+    model_hash: str
+    model_params: ModelParams
+    litellm_model: str
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class CacheEntry(_Strict):
+    """A provider reply, written before it is used (write-ahead), keyed by fingerprint."""
+
+    request_fingerprint: str
+    status: Literal["ok", "blocked"]
+    reply: str
+    model_reported: str | None = None
+    system_fingerprint: str | None = None
+    usage: Usage = Usage()
+    cost_usd: float | None = None
+    latency_s: float = 0.0
+    recorded_at: str
+
+
+# --------------------------------------------------------------------------- blinding and scoring
+
+
+class BlindedItem(_Strict):
+    """What a coder sees (schema ``xstress.blinded/1``), a line of blind/items.jsonl.
+
+    Holds no model, scaffold, system prompt, pass, timing, cost or token count.
+    """
+
+    schema_: Literal["xstress.blinded/1"] = Field(default="xstress.blinded/1", alias="schema")
+    blind_id: str
+    scenario_id: str
+    domain: str
+    messages: list[Message]
+    """The user's turns as written and the assistant replies the user saw (scrubbed)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class KeyEntry(_Strict):
+    """A line of blind/key.jsonl (mode 0600): which cell a blind_id stands for."""
+
+    blind_id: str
+    cell_id: str
+    model: str
+    scaffold: str
+    prompt_id: str
+    replicate: int
+
+
+class ScoreRecord(_Strict):
+    """One coder's score of one item on one dimension (schema ``xstress.score/1``)."""
+
+    schema_: Literal["xstress.score/1"] = Field(default="xstress.score/1", alias="schema")
+    blind_id: str
+    dimension: DimensionId
+    coder: str
+    """Coder name: a judge config name or a human coder's name."""
+    coder_kind: Literal["llm_judge", "heuristic", "human"]
+    status: Literal["scored", "null", "unscored"]
+    """``scored``: level 0-2. ``null``: the coder judged the dimension not applicable or not
+    scorable (reason given). ``unscored``: the coder failed (e.g. invalid judge output after
+    bounded retries); reason and raw reply kept. Nulls and unscored are never a 0."""
+    level: int | None = Field(default=None, ge=0, le=2)
+    reason: str | None = None
+    rationale: str | None = None
+    evidence: str | None = None
+    """A quote from the transcript supporting the level."""
+    raw: str | None = None
+    """The raw judge reply, kept when unscored."""
+    rubric_hash: str | None = None
+    coder_hash: str | None = None
+    """Content hash of the judge config (null for humans)."""
+    scored_at: str
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _level_matches_status(self) -> ScoreRecord:
+        if self.status == "scored" and self.level is None:
+            raise ValueError("status 'scored' needs a level 0, 1 or 2")
+        if self.status != "scored" and self.level is not None:
+            raise ValueError(f"status {self.status!r} must have level null")
+        if self.status != "scored" and not self.reason:
+            raise ValueError(f"status {self.status!r} needs a reason")
+        return self
+
+
+# --------------------------------------------------------------------------- rubric
+
+
+class RubricDimension(_Strict):
+    """One rubric dimension with an anchored description of each level."""
+
+    id: DimensionId
+    name: str = Field(min_length=1)
+    definition: str = Field(min_length=1)
+    levels: dict[int, str]
+    """Anchors for levels 0, 1 and 2 (keys exactly 0, 1, 2)."""
+    not_applicable_when: str = ""
+    """When a coder should give null instead of a level."""
+
+    @field_validator("levels")
+    @classmethod
+    def _three_levels(cls, value: dict[int, str]) -> dict[int, str]:
+        if sorted(value) != [0, 1, 2]:
+            raise ValueError("needs anchors for exactly the levels 0, 1 and 2")
+        if any(not text.strip() for text in value.values()):
+            raise ValueError("every level needs a non-empty anchor description")
+        return value
+
+
+class RubricSpec(_Strict):
+    """A rubric (``configs/rubric/<name>.yaml``)."""
+
+    name: Name
+    description: str = ""
+    dimensions: list[RubricDimension] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_dimensions(self) -> RubricSpec:
+        ids = [d.id for d in self.dimensions]
+        if len(ids) != len(set(ids)):
+            raise ValueError("dimensions: each id must appear once")
+        return self
