@@ -22,6 +22,7 @@ __all__ = [
     "BlindedItem",
     "CacheEntry",
     "CallRecord",
+    "JudgeSpec",
     "KeyEntry",
     "Message",
     "ModelLimits",
@@ -261,6 +262,8 @@ class RunSettings(_Strict):
     """Attempts per request, the first included."""
     max_retry_wait_s: float = Field(default=300.0, gt=0)
     """Total time one request may spend waiting between attempts."""
+    retry_base_s: float = Field(default=1.0, ge=0)
+    """First backoff step; doubles per attempt (with jitter), capped at 60 s."""
     progress: bool = True
     """Show a progress bar (on a terminal)."""
 
@@ -517,3 +520,51 @@ class RubricSpec(_Strict):
         if len(ids) != len(set(ids)):
             raise ValueError("dimensions: each id must appear once")
         return self
+
+
+# --------------------------------------------------------------------------- judges
+
+
+class JudgeSpec(_Strict):
+    """A coder that is not a person (``configs/judges/<name>.yaml``).
+
+    ``kind: heuristic`` is xstress's deterministic, transparent rule-based coder;
+    ``kind: llm`` calls a model through litellm with the sweep's retry and cache machinery.
+    """
+
+    name: Name
+    kind: Literal["llm", "heuristic"]
+    description: str = ""
+    litellm_model: str | None = None
+    """llm judges: any litellm model string."""
+    family: str | None = None
+    """llm judges: vendor family; a warning (or refusal) when it equals a target's family."""
+    api_base: str | None = None
+    api_key_env: str | None = None
+    params: ModelParams = ModelParams(temperature=0.0, max_tokens=2048, seed=0)
+    limits: ModelLimits = ModelLimits()
+    prompt_template: str | None = None
+    """llm judges: override of the built-in judge prompt; placeholders {rubric}, {transcript}."""
+    max_parse_retries: int = Field(default=2, ge=0, le=10)
+    """Re-asks after an invalid reply before the item is recorded ``unscored``."""
+    on_family_match: Literal["warn", "refuse"] = "warn"
+
+    @model_validator(mode="after")
+    def _llm_needs_model(self) -> JudgeSpec:
+        if self.kind == "llm" and not (self.litellm_model and self.family):
+            raise ValueError("an llm judge needs litellm_model and family")
+        return self
+
+    def as_model_spec(self) -> ModelSpec:
+        """The judge's model as a ModelSpec, so the sweep's provider machinery can call it."""
+        if self.kind != "llm" or self.litellm_model is None or self.family is None:
+            raise ValueError(f"judge {self.name!r} is not an llm judge")
+        return ModelSpec(
+            name=self.name,
+            litellm_model=self.litellm_model,
+            family=self.family,
+            api_base=self.api_base,
+            api_key_env=self.api_key_env,
+            params=self.params,
+            limits=self.limits,
+        )

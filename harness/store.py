@@ -1,0 +1,274 @@
+"""The run directory on disk: append-only transcripts, the write-ahead response cache, manifest.
+
+Durability rules (a crash or SIGKILL at any moment must lose nothing but requests in flight):
+
+* ``transcripts.jsonl`` and ``cache/responses.jsonl`` are append-only JSONL. Each line is
+  written whole, flushed and fsynced before the caller goes on. Appends go through one writer
+  thread per file, which commits whatever is queued with a single fsync (group commit), so the
+  event loop never blocks on the disk.
+* A torn last line (a crash mid-write) is detected when the file is opened again and cut off
+  with a warning; every complete line before it is kept.
+* ``manifest.json`` is replaced atomically (temp file, fsync, rename).
+* With sharding each shard writes its own files (``*.shard-K-of-N.*``); readers take the union.
+
+This module never sees API keys: it writes what it is given, and callers give it records and
+configs that hold only the *names* of key variables.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import json
+import logging
+import os
+import queue
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from harness.errors import InputError, OutputError
+from harness.schema import CacheEntry, TranscriptRecord
+
+__all__ = [
+    "DurableAppender",
+    "ResponseCache",
+    "TranscriptStore",
+    "iter_jsonl",
+    "iter_transcripts",
+    "read_manifests",
+    "repair_torn_tail",
+    "shard_suffix",
+    "write_json_atomic",
+]
+
+log = logging.getLogger("xstress.store")
+
+
+def shard_suffix(shard: int, num_shards: int) -> str:
+    """``""`` for an unsharded run, else ``.shard-K-of-N``."""
+    return "" if num_shards == 1 else f".shard-{shard}-of-{num_shards}"
+
+
+def repair_torn_tail(path: Path) -> int:
+    """Cut a torn (newline-less) last line off ``path``; return the bytes removed."""
+    if not path.exists():
+        return 0
+    size = path.stat().st_size
+    if size == 0:
+        return 0
+    with path.open("rb+") as handle:
+        handle.seek(-1, os.SEEK_END)
+        if handle.read(1) == b"\n":
+            return 0
+        # Walk back to the last newline; everything after it is the torn record.
+        block = 65536
+        position = size
+        cut = 0
+        while position > 0:
+            step = min(block, position)
+            position -= step
+            handle.seek(position)
+            chunk = handle.read(step)
+            index = chunk.rfind(b"\n")
+            if index >= 0:
+                cut = position + index + 1
+                break
+        handle.truncate(cut)
+        handle.flush()
+        os.fsync(handle.fileno())
+    removed = size - cut
+    log.warning("%s: removed a torn last line (%d bytes) left by an interrupted run",
+                path, removed)
+    return removed
+
+
+def iter_jsonl(path: Path) -> Iterator[tuple[int, str]]:
+    """(line number, line) for each non-empty complete line; a torn last line is skipped."""
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            if not raw.endswith(b"\n"):
+                log.warning("%s: line %d is incomplete (interrupted write); skipped", path, number)
+                return
+            text = raw.decode("utf-8").strip()
+            if text:
+                yield number, text
+
+
+def iter_transcripts(run_dir: Path) -> Iterator[TranscriptRecord]:
+    """Every transcript record of a run (all shards), in file order; last record per cell wins
+    for callers that fold them into a dict."""
+    paths = sorted(run_dir.glob("transcripts*.jsonl"))
+    for path in paths:
+        for number, line in iter_jsonl(path):
+            try:
+                yield TranscriptRecord.model_validate_json(line)
+            except ValidationError as exc:
+                raise InputError(
+                    f"{path}: line {number} is not a valid transcript record "
+                    f"({exc.errors()[0]['msg']})",
+                    fix="restore the file or rerun the sweep into a new run.name",
+                ) from None
+
+
+def read_manifests(run_dir: Path) -> list[dict[str, Any]]:
+    """All manifest files of a run (one per shard)."""
+    manifests = []
+    for path in sorted(run_dir.glob("manifest*.json")):
+        try:
+            manifests.append(json.loads(path.read_text(encoding="utf-8")))
+        except json.JSONDecodeError:
+            raise InputError(f"{path}: not valid JSON", fix="rerun the sweep stage") from None
+    return manifests
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Replace ``path`` with ``data`` as JSON, atomically (no torn manifest on a crash)."""
+    temporary = path.with_name(f".{path.name}.tmp")
+    with temporary.open("w", encoding="utf-8") as handle:
+        json.dump(data, handle, indent=2, sort_keys=True, ensure_ascii=False)
+        handle.write("\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
+
+
+class DurableAppender:
+    """Appends lines to one file from a writer thread; each batch ends with one fsync.
+
+    ``append`` returns a future that completes once the line is on disk.
+    """
+
+    _STOP = object()
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        repair_torn_tail(path)
+        self._handle = path.open("ab")
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name=f"append:{path.name}", daemon=True)
+        self._thread.start()
+
+    def append(self, line: str) -> concurrent.futures.Future[None]:
+        """Queue one line (without newline); the future resolves when it is durable."""
+        future: concurrent.futures.Future[None] = concurrent.futures.Future()
+        self._queue.put((line.encode("utf-8") + b"\n", future))
+        return future
+
+    async def append_async(self, line: str) -> None:
+        """Append and wait until durable, without blocking the event loop."""
+        await asyncio.wrap_future(self.append(line))
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            batch = [item]
+            while True:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            stop = any(entry is self._STOP for entry in batch)
+            pending = [entry for entry in batch if entry is not self._STOP]
+            if pending:
+                try:
+                    self._handle.write(b"".join(data for data, _ in pending))
+                    self._handle.flush()
+                    os.fsync(self._handle.fileno())
+                except OSError as exc:
+                    for _, future in pending:
+                        future.set_exception(exc)
+                else:
+                    for _, future in pending:
+                        future.set_result(None)
+            if stop:
+                return
+
+    def close(self) -> None:
+        """Flush what is queued and stop the writer thread."""
+        if self._thread.is_alive():
+            self._queue.put(self._STOP)
+            self._thread.join()
+        self._handle.close()
+
+
+class ResponseCache:
+    """Provider replies keyed by request fingerprint, written before they are used.
+
+    Reads every ``cache/responses*.jsonl`` of the run (all shards); writes its own file.
+    """
+
+    def __init__(self, cache_dir: Path, *, suffix: str = "", writable: bool = True) -> None:
+        self.cache_dir = cache_dir
+        self.entries: dict[str, CacheEntry] = {}
+        own = cache_dir / f"responses{suffix}.jsonl"
+        if writable:
+            cache_dir.mkdir(parents=True, exist_ok=True)
+            repair_torn_tail(own)
+        for path in sorted(cache_dir.glob("responses*.jsonl")) if cache_dir.is_dir() else []:
+            for _, line in iter_jsonl(path):
+                try:
+                    entry = CacheEntry.model_validate_json(line)
+                except ValidationError:
+                    log.warning("%s: skipped an unreadable cache line", path)
+                    continue
+                self.entries[entry.request_fingerprint] = entry
+        self._appender = DurableAppender(own) if writable else None
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def get(self, fingerprint: str) -> CacheEntry | None:
+        """The recorded reply for ``fingerprint``, if any."""
+        return self.entries.get(fingerprint)
+
+    async def put(self, entry: CacheEntry) -> None:
+        """Record a reply durably (returns once it is on disk)."""
+        self.entries[entry.request_fingerprint] = entry
+        if self._appender is not None:
+            await self._appender.append_async(entry.model_dump_json())
+
+    def close(self) -> None:
+        if self._appender is not None:
+            self._appender.close()
+
+
+class TranscriptStore:
+    """``transcripts.jsonl`` of one run (or one shard of it): resume state and appends."""
+
+    def __init__(self, run_dir: Path, *, shard: int = 0, num_shards: int = 1) -> None:
+        self.run_dir = run_dir
+        self.path = run_dir / f"transcripts{shard_suffix(shard, num_shards)}.jsonl"
+        try:
+            run_dir.mkdir(parents=True, exist_ok=True)
+            probe = run_dir / ".write-test"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as exc:
+            raise OutputError(
+                f"{run_dir}: cannot write the run directory ({exc.strerror or exc})",
+                fix="choose a writable run.out_dir or fix the folder's permissions",
+            ) from None
+        repair_torn_tail(self.path)
+        self.status_by_cell: dict[str, str] = {}
+        self.cost_by_cell: dict[str, float] = {}
+        for record in iter_transcripts(run_dir):
+            self.status_by_cell[record.cell_id] = record.status
+            self.cost_by_cell[record.cell_id] = record.cost_usd or 0.0
+        self._appender = DurableAppender(self.path)
+
+    def done(self, cell_id: str) -> bool:
+        """True when the cell already ended ``ok`` or ``blocked`` (skipped on resume)."""
+        return self.status_by_cell.get(cell_id) in ("ok", "blocked")
+
+    async def append(self, record: TranscriptRecord) -> None:
+        """Append one finished cell durably."""
+        await self._appender.append_async(record.model_dump_json(by_alias=True))
+        self.status_by_cell[record.cell_id] = record.status
+        self.cost_by_cell[record.cell_id] = record.cost_usd or 0.0
+
+    def close(self) -> None:
+        self._appender.close()
