@@ -1,0 +1,83 @@
+"""Shared fixtures: a network guard, a private copy of the project's configs, a CLI runner."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Offline before anything imports litellm (the harness sets these too; tests must not depend
+# on import order).
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+os.environ.setdefault("LITELLM_OFFLINE_MODE", "true")
+
+_real_connect = socket.socket.connect
+_real_connect_ex = socket.socket.connect_ex
+
+
+def _is_local(address: object) -> bool:
+    if isinstance(address, tuple) and address:
+        host = str(address[0])
+        if host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            return False
+    return True  # AF_UNIX paths
+
+
+def _guarded_connect(self: socket.socket, address: object) -> None:
+    if not _is_local(address):
+        raise RuntimeError(f"test tried to reach the network: {address!r} (only 127.0.0.1)")
+    _real_connect(self, address)  # type: ignore[arg-type]
+
+
+def _guarded_connect_ex(self: socket.socket, address: object) -> int:
+    if not _is_local(address):
+        raise RuntimeError(f"test tried to reach the network: {address!r} (only 127.0.0.1)")
+    return _real_connect_ex(self, address)  # type: ignore[arg-type]
+
+
+socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
+socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private copy of configs/ and scaffolds/ that tests may edit; XSTRESS_ROOT points at it."""
+    root = tmp_path / "project"
+    shutil.copytree(ROOT / "configs", root / "configs")
+    shutil.copytree(ROOT / "scaffolds", root / "scaffolds")
+    monkeypatch.setenv("XSTRESS_ROOT", str(root))
+    return root
+
+
+def cli_env(project_root: Path | None = None, **extra: str) -> dict[str, str]:
+    """Environment for running the CLI in a subprocess (no keys unless given)."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.endswith("_API_KEY") and k not in ("XSTRESS_ROOT",)}
+    env["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
+    env["LITELLM_OFFLINE_MODE"] = "true"
+    env["PYTHONUNBUFFERED"] = "1"
+    if project_root is not None:
+        env["XSTRESS_ROOT"] = str(project_root)
+    env.update(extra)
+    return env
+
+
+def run_cli(args: list[str], *, cwd: Path, env: dict[str, str] | None = None,
+            timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """Run ``xstress ARGS`` as a user would (a separate process)."""
+    return subprocess.run(
+        [sys.executable, "-m", "harness", *args], cwd=cwd, env=env or cli_env(),
+        capture_output=True, text=True, timeout=timeout, check=False,
+    )
