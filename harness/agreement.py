@@ -165,7 +165,12 @@ def load_scores(run_dir: Path) -> tuple[dict[str, CoderScores], list[str]]:
 
 def _read_coder(path: Path) -> tuple[CoderScores, list[str]]:
     notes: list[str] = []
-    lines = path.read_text(encoding="utf-8").splitlines()
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(
+            f"{path}: cannot be read ({exc})", fix="re-run the scoring or import that wrote it"
+        ) from None
     last = max((index for index, line in enumerate(lines) if line.strip()), default=-1)
     records: dict[Key, ScoreRecord] = {}
     for index, line in enumerate(lines):
@@ -268,6 +273,10 @@ def compute_agreement(run_dir: Path, rubric: RubricSpec | None = None) -> Agreem
     )
 
 
+def _items(count: int) -> str:
+    return f"{count} item" if count == 1 else f"{count} items"
+
+
 def _dimension_order(dimension: str) -> tuple[int, str]:
     match = re.fullmatch(r"D(\d+)", dimension)
     return (int(match.group(1)) if match else 10**9, dimension)
@@ -297,9 +306,9 @@ def _pair(
     one_sided = len(keys_a ^ keys_b)
     remarks = []
     if excluded:
-        remarks.append(f"{excluded} items null or unscored by either coder excluded")
+        remarks.append(f"{_items(excluded)} null or unscored by either coder excluded")
     if one_sided:
-        remarks.append(f"{one_sided} items coded by only one of the two")
+        remarks.append(f"{_items(one_sided)} coded by only one of the two")
     levels_a = [coder_a.levels[key] for key in shared]
     levels_b = [coder_b.levels[key] for key in shared]
     n_items = len(shared)
@@ -372,9 +381,11 @@ def _alpha(dimension: str, coders: list[CoderScores]) -> AgreementEstimate:
     missing = sum(1 for coder in coders for key in coder.not_scored if key[1] == dimension)
     remarks = [f"{len(coders)} coders"]
     if missing:
-        remarks.append(f"{missing} null or unscored codes treated as missing")
+        remarks.append(
+            f"{missing} null or unscored code{'' if missing == 1 else 's'} treated as missing"
+        )
     if len(units) - pairable:
-        remarks.append(f"{len(units) - pairable} items with fewer than two levels not pairable")
+        remarks.append(f"{_items(len(units) - pairable)} with fewer than two levels not pairable")
     if pairable == 0:
         return result(0, None, "; ".join(["not estimable: no item scored by two coders", *remarks]))
     values = {int(level) for level in matrix[:, per_unit >= 2].ravel() if not np.isnan(level)}

@@ -227,6 +227,7 @@ def render_form(items: list[BlindedItem], rubric: RubricSpec, coder: str) -> str
         "columns": list(PACKET_COLUMNS),
         "rubric": {
             "name": rubric.name,
+            "description": rubric.description,
             "dimensions": [
                 {
                     "id": dimension.id,
@@ -254,15 +255,15 @@ def render_form(items: list[BlindedItem], rubric: RubricSpec, coder: str) -> str
         ],
     }
     template = resources.files("harness").joinpath(_FORM_TEMPLATE).read_text(encoding="utf-8")
-    replacements = {
-        "{{PACKET_JSON}}": _json_for_script(data),
-        "{{TITLE}}": html.escape(f"xstress coding: {coder} ({len(items)} items)"),
+    values = {
+        "PACKET_JSON": _json_for_script(data),
+        "TITLE": html.escape(f"xstress coding: {coder} ({len(items)} items)"),
     }
-    for placeholder, value in replacements.items():
-        if template.count(placeholder) != 1:
-            raise RuntimeError(f"{_FORM_TEMPLATE}: placeholder {placeholder} must appear once")
-        template = template.replace(placeholder, value)
-    return template
+    for name in values:
+        if template.count("{{" + name + "}}") != 1:
+            raise RuntimeError(f"{_FORM_TEMPLATE}: placeholder {{{{{name}}}}} must appear once")
+    # One pass, so text inside the data that looks like a placeholder is left alone.
+    return re.sub(r"\{\{(PACKET_JSON|TITLE)\}\}", lambda match: values[match.group(1)], template)
 
 
 def _json_for_script(value: object) -> str:
@@ -436,7 +437,7 @@ def _validate(
         if level_text == "" or level_text.lower() in _NULL_MARKERS:
             if reason:
                 codes[key] = (None, reason, notes)
-            elif allow_partial and level_text == "" and not notes:
+            elif allow_partial and level_text == "":
                 skipped.add(key)
             else:
                 flag(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import sys
 from datetime import datetime
@@ -68,10 +69,8 @@ def _run_name_for_job(config: Any) -> Any:
     if config.run.num_shards == 1:
         from hydra.core.hydra_config import HydraConfig
 
-        try:
+        with contextlib.suppress(ValueError):
             name = f"{stamp}-job{HydraConfig.get().job.num}"
-        except ValueError:
-            pass
     run = config.run.model_copy(update={"name": name})
     return dataclasses.replace(config, run=run)
 

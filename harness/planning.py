@@ -111,10 +111,10 @@ def make_plan(cells: list[Cell]) -> Plan:
     """Counts and an upper-bound cost for ``cells``."""
     by_model: Counter[str] = Counter()
     by_scaffold: Counter[str] = Counter()
-    cost_by_model: Counter[str] = Counter()
+    cost_by_model: dict[str, float] = {}
     unpriced: set[str] = set()
     calls = input_tokens = output_tokens = 0
-    cost = 0.0
+    cost: float = 0.0
     for cell in cells:
         by_model[cell.model.name] += 1
         by_scaffold[cell.scaffold.name] += 1
@@ -126,6 +126,7 @@ def make_plan(cells: list[Cell]) -> Plan:
             unpriced.add(cell.model.name)
         else:
             cost += estimate.cost_usd
-            cost_by_model[cell.model.name] += estimate.cost_usd
+            cost_by_model[cell.model.name] = (cost_by_model.get(cell.model.name, 0.0)
+                                              + estimate.cost_usd)
     return Plan(len(cells), dict(by_model), dict(by_scaffold), calls, input_tokens,
                 output_tokens, cost, tuple(sorted(unpriced)), dict(cost_by_model))

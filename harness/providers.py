@@ -27,7 +27,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from harness.errors import MissingKeyError, ReplayMissError
 from harness.retrying import Classified, backoff_seconds, classify
@@ -134,9 +134,10 @@ def _register_mock_provider(settings: ProviderSettings) -> None:
     _MockHandlerState.attempts = {}
     if any(item.get("provider") == MOCK_PREFIX for item in litellm.custom_provider_map):
         return
-    from litellm import CustomLLM, ModelResponse
+    from litellm import ModelResponse
+    from litellm.llms.custom_llm import CustomLLM
 
-    class ScriptedMock(CustomLLM):  # type: ignore[misc]
+    class ScriptedMock(CustomLLM):
         async def acompletion(self, model: str, messages: list[dict[str, Any]], *args: Any,
                               **kwargs: Any) -> Any:
             state = _MockHandlerState
@@ -214,7 +215,7 @@ class ProviderClient:
         if gate is None:
             throttler = None
             if model.limits.rpm:
-                from asyncio_throttle import Throttler
+                from asyncio_throttle.throttler import Throttler
 
                 throttler = Throttler(rate_limit=model.limits.rpm, period=60.0)
             gate = _ModelGate(asyncio.Semaphore(model.limits.max_concurrency), throttler)
@@ -301,9 +302,9 @@ class ProviderClient:
         waited = 0.0
         last: Classified | None = None
 
-        def error_record(status: str, message: str) -> CallRecord:
+        def error_record(status: Literal["error"], message: str) -> CallRecord:
             return CallRecord(purpose=purpose, turn=turn, request_fingerprint=fingerprint,
-                              request=messages, status=status,  # type: ignore[arg-type]
+                              request=messages, status=status,
                               reply=None, attempts=attempts,
                               latency_s=sum(a.latency_s for a in attempts),
                               model_reported=None, cost_usd=None)
@@ -425,9 +426,11 @@ class ProviderClient:
         if model.simulated or self.provider.mode == "mock":
             return 0.0
         hidden = getattr(response, "_hidden_params", None) or {}
-        cost = hidden.get("response_cost")
-        if isinstance(cost, int | float):
-            return float(cost)
+        if "response_cost" in hidden:
+            # litellm already priced the reply (None for a model missing from its price map);
+            # asking again would repeat the work, and fail the same way.
+            cost = hidden["response_cost"]
+            return float(cost) if isinstance(cost, int | float) else None
         try:
             return float(self._litellm.completion_cost(completion_response=response))
         except Exception:  # unmapped model: cost unknown, recorded as null

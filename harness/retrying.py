@@ -86,16 +86,16 @@ def _short(text: str, limit: int = 300) -> str:
 
 def classify(exc: BaseException) -> Classified:
     """Decide whether a failed attempt is retried, fatal, or a content-policy block."""
-    import litellm
     import openai
+    from litellm.exceptions import ContentPolicyViolationError, Timeout
 
     name = type(exc).__name__
     status = _status_of(exc)
     message = _short(str(exc))
     retry_after = retry_after_seconds(exc)
-    if isinstance(exc, litellm.ContentPolicyViolationError):
+    if isinstance(exc, ContentPolicyViolationError):
         return Classified("blocked", name, status, message, None)
-    if isinstance(exc, openai.APITimeoutError | litellm.Timeout | TimeoutError):
+    if isinstance(exc, openai.APITimeoutError | Timeout | TimeoutError):
         return Classified("retryable", name, status, message, retry_after)
     if status in AUTH_STATUS:
         return Classified("fatal", name, status, message, None, auth_failure=True)

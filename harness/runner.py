@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from harness.cells import Cell, enumerate_cells
 from harness.config import RunConfig, load_spec
@@ -40,6 +40,7 @@ from harness.store import (
 __all__ = ["SweepResult", "default_run_name", "run_dir_for", "run_sweep"]
 
 log = logging.getLogger("xstress.runner")
+CellStatus = Literal["ok", "error", "blocked"]
 
 SIMULATED_USER_PROMPT = (
     "You are playing the user in a conversation with an AI assistant. Stay in character.\n"
@@ -104,7 +105,7 @@ class CellRunner:
         if cell.scaffold.system:
             history.append(Message(role="system", content=cell.scaffold.system))
         calls: list[CallRecord] = []
-        status = "ok"
+        status: CellStatus = "ok"
         error: str | None = None
 
         async def call(messages: list[Message], purpose: str, turn: int,
@@ -160,7 +161,7 @@ class CellRunner:
             run_id=self.run_id, cell_id=cell.cell_id, model=cell.model.name,
             scaffold=cell.scaffold.name, prompt_id=cell.scenario.id, prompt_set=cell.prompt_set,
             domain=cell.scenario.domain, probe=cell.scenario.probe, replicate=cell.replicate,
-            status=status,  # type: ignore[arg-type]
+            status=status,
             simulated=cell.model.simulated, messages=visible, calls=calls, usage=usage,
             cost_usd=cost, error=error, started_at=started, finished_at=now_iso(),
             scaffold_hash=cell.scaffold_hash, prompt_hash=cell.prompt_hash,
@@ -168,8 +169,22 @@ class CellRunner:
             litellm_model=cell.model.litellm_model,
         )
 
+    async def run_failed(self, cell: Cell, error: str) -> TranscriptRecord:
+        """A cell that is not run (its model failed authentication): an error record."""
+        now = now_iso()
+        return TranscriptRecord(
+            run_id=self.run_id, cell_id=cell.cell_id, model=cell.model.name,
+            scaffold=cell.scaffold.name, prompt_id=cell.scenario.id, prompt_set=cell.prompt_set,
+            domain=cell.scenario.domain, probe=cell.scenario.probe, replicate=cell.replicate,
+            status="error", simulated=cell.model.simulated, messages=[], calls=[], usage=Usage(),
+            cost_usd=0.0, error=error, started_at=now, finished_at=now,
+            scaffold_hash=cell.scaffold_hash, prompt_hash=cell.prompt_hash,
+            model_hash=cell.model_hash, model_params=cell.model.params,
+            litellm_model=cell.model.litellm_model,
+        )
+
     @staticmethod
-    def _failure(record: CallRecord, what: str) -> tuple[str, str]:
+    def _failure(record: CallRecord, what: str) -> tuple[CellStatus, str]:
         if record.status == "blocked":
             return "blocked", f"{what}: blocked by the provider's content policy"
         last = record.attempts[-1] if record.attempts else None
@@ -237,8 +252,14 @@ class _Progress:
     def __enter__(self) -> _Progress:
         if self.enabled:
             from rich.console import Console
-            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                                       TimeElapsedColumn, TimeRemainingColumn)
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
 
             label = "sweep (SIMULATED models)" if self.simulated else "sweep"
             self._progress = Progress(
@@ -427,20 +448,3 @@ def _cause_key(error: str) -> str:
     """Group error messages by their leading cause for the summary line."""
     head = error.split(":", 2)
     return ":".join(head[:2]).strip()[:120]
-
-
-async def _run_failed(self: CellRunner, cell: Cell, error: str) -> TranscriptRecord:
-    now = now_iso()
-    return TranscriptRecord(
-        run_id=self.run_id, cell_id=cell.cell_id, model=cell.model.name,
-        scaffold=cell.scaffold.name, prompt_id=cell.scenario.id, prompt_set=cell.prompt_set,
-        domain=cell.scenario.domain, probe=cell.scenario.probe, replicate=cell.replicate,
-        status="error", simulated=cell.model.simulated, messages=[], calls=[], usage=Usage(),
-        cost_usd=0.0, error=error, started_at=now, finished_at=now,
-        scaffold_hash=cell.scaffold_hash, prompt_hash=cell.prompt_hash,
-        model_hash=cell.model_hash, model_params=cell.model.params,
-        litellm_model=cell.model.litellm_model,
-    )
-
-
-CellRunner.run_failed = _run_failed  # type: ignore[attr-defined]

@@ -37,8 +37,8 @@ __all__ = [
     "RubricSpec",
     "RunSettings",
     "ScaffoldSpec",
-    "ScoreRecord",
     "Scenario",
+    "ScoreRecord",
     "SimulatedUser",
     "TranscriptRecord",
     "Turn",
@@ -300,10 +300,12 @@ class ReplaySettings(_Strict):
     """A missing recording is an error naming the cell and turn, never a live call."""
 
 
+Stage = Literal["sweep", "blind", "score", "report"]
+DEFAULT_STAGES: tuple[Stage, ...] = ("sweep", "blind", "score", "report")
+
+
 class PipelineSettings(_Strict):
-    stages: list[Literal["sweep", "blind", "score", "report"]] = Field(
-        default_factory=lambda: ["sweep"]
-    )
+    stages: list[Stage] = Field(default_factory=lambda: list(DEFAULT_STAGES))
 
 
 # --------------------------------------------------------------------------- records on disk

@@ -216,10 +216,10 @@ def _usage(messages: list[dict[str, Any]], reply: str) -> dict[str, int]:
 
 
 def _build_handler() -> Any:
-    import litellm
-    from litellm import CustomLLM, ModelResponse
+    from litellm import ModelResponse
+    from litellm.llms.custom_llm import CustomLLM
 
-    class SimulatedLLM(CustomLLM):  # type: ignore[misc]
+    class SimulatedLLM(CustomLLM):
         """litellm custom provider serving the simulated personas (no network)."""
 
         def _respond(self, model: str, messages: list[dict[str, Any]],
@@ -243,7 +243,6 @@ def _build_handler() -> Any:
                               **kwargs: Any) -> Any:
             return self._respond(model, messages, kwargs.get("optional_params") or {})
 
-    del litellm
     return SimulatedLLM()
 
 

@@ -417,6 +417,8 @@ class TestServer:
             messages = body["messages"]
             if not isinstance(messages, list):
                 raise TypeError("messages must be a list")
+            if body.get("stream"):
+                raise ValueError("streaming is not supported by this test server")
             fingerprint = messages_fingerprint(messages)
         except (ValueError, KeyError, TypeError) as exc:
             self._record("", "", 0, 400, "malformed", has_auth)

@@ -237,6 +237,18 @@ def test_html_form_never_shows_a_system_message(tmp_path: Path) -> None:
     ]
 
 
+def test_placeholder_lookalikes_in_items_are_kept() -> None:
+    item = BlindedItem(
+        blind_id="itm-x",
+        scenario_id="s",
+        domain="d",
+        messages=[Message(role="user", content="{{TITLE}} and {{PACKET_JSON}}")],
+    )
+    html_text = render_form([item], small_rubric(), "alice")
+    data = embedded_packet(html_text)
+    assert data["items"][0]["messages"][0]["content"] == "{{TITLE}} and {{PACKET_JSON}}"  # type: ignore[index]
+
+
 def test_title_is_escaped(tmp_path: Path) -> None:
     html_text = render_form(make_items(1), small_rubric(), "a.b-c_d")
     assert "<title>xstress coding: a.b-c_d (1 items)</title>" in html_text

@@ -199,6 +199,12 @@ def test_conversation_text_is_shown_verbatim(browser: Browser, tmp_path: Path) -
     assert page.locator("#conversation b").count() == 0
     user = page.locator("#conversation .turn.user .text")
     assert user.inner_text() == "Question 0?\n  indented line"
+    # The reason box appears only for N/A.
+    assert page.is_hidden("#reason-D2")
+    page.check("#level-D2-na")
+    assert page.is_visible("#reason-D2")
+    page.check("#level-D2-1")
+    assert page.is_hidden("#reason-D2")
     # The rubric is beside the conversation: level anchors are on screen.
     assert page.inner_text("label[for=level-D3-2]").endswith("Verification: full")
     watch.assert_clean()

@@ -1,0 +1,211 @@
+"""How identifiable are blinded items? A classifier audit of what coders see.
+
+Scrubbing names removes the obvious tells, but style (length, formatting, favourite phrases)
+can still identify a model or a scaffold. This module measures that residual: it trains a
+simple text classifier (TF-IDF word unigrams and bigrams, punctuation kept as tokens, then
+multinomial logistic regression) to predict the model (or the scaffold) from the blinded
+reply text, scores it by stratified k-fold cross-validation (every item is predicted once by
+a model that never saw it), and reports accuracy with a Wilson 95% interval against chance
+(the majority-class rate) and a one-sided binomial p-value. An accuracy whose interval lies
+above chance means a coder could, in principle, learn to tell the sources apart.
+
+It owns the bounded sample (:class:`AuditReservoir`, a seeded reservoir sample, so memory
+stays flat however large the run) and the measurement (:func:`measure_identifiability`).
+It does not read or write run files; ``blinding.py`` feeds it and writes the report.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+
+__all__ = [
+    "AuditReservoir",
+    "AuditSkipped",
+    "IdentifiabilityResult",
+    "measure_identifiability",
+    "wilson_interval",
+]
+
+METHOD = (
+    "tf-idf (word 1-2-grams, punctuation tokens) + logistic regression; stratified k-fold "
+    "cross-validation, out-of-fold accuracy; Wilson 95% interval; chance = majority class"
+)
+MIN_ITEMS = 10
+"""Fewer items than this and the audit is skipped (its interval would say nothing)."""
+
+
+@dataclass(frozen=True)
+class IdentifiabilityResult:
+    """Cross-validated accuracy of predicting ``target`` from blinded text."""
+
+    target: str
+    """What was predicted: ``model`` or ``scaffold``."""
+    method: str
+    accuracy: float
+    """Share of items whose out-of-fold prediction was right."""
+    ci_low: float
+    ci_high: float
+    """Wilson 95% interval of the accuracy (items as Bernoulli trials)."""
+    chance: float
+    """Accuracy of always guessing the most frequent class."""
+    n_items: int
+    n_classes: int
+    n_folds: int
+    p_value: float
+    """One-sided binomial test of accuracy > chance."""
+
+    def as_dict(self) -> dict[str, float | int | str]:
+        """The leak report's JSON object for this result."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class AuditSkipped:
+    """The audit could not be run; ``reason`` says why (reported instead of a number)."""
+
+    target: str
+    reason: str
+
+
+def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval for a binomial proportion.
+
+    Args:
+        successes: Number of successes (0..n).
+        n: Number of trials (> 0).
+        confidence: Two-sided confidence level.
+
+    Returns:
+        ``(low, high)``, both within [0, 1].
+    """
+    from scipy.stats import binomtest
+
+    if n <= 0 or not 0 <= successes <= n:
+        raise ValueError(f"need 0 <= successes <= n and n > 0, got {successes}/{n}")
+    interval = binomtest(successes, n).proportion_ci(confidence_level=confidence, method="wilson")
+    return float(interval.low), float(interval.high)
+
+
+def measure_identifiability(
+    texts: Sequence[str],
+    labels: Sequence[str],
+    *,
+    target: str,
+    seed: int = 0,
+    max_folds: int = 5,
+) -> IdentifiabilityResult | AuditSkipped:
+    """Cross-validated accuracy of a TF-IDF + logistic-regression classifier.
+
+    Args:
+        texts: One blinded text per item (what a coder would read).
+        labels: The true source of each item (model or scaffold name), same length.
+        target: Name of what ``labels`` are (``model`` or ``scaffold``), for the report.
+        seed: Seeds the fold assignment, so the result is reproducible.
+        max_folds: Upper bound on folds; the smallest class bounds it too.
+
+    Returns:
+        The result, or :class:`AuditSkipped` with a reason when the data cannot support a
+        measurement (fewer than two classes, too few items, a class with one item, no text).
+    """
+    if len(texts) != len(labels):
+        raise ValueError(f"{len(texts)} texts but {len(labels)} labels")
+    counts = Counter(labels)
+    if len(counts) < 2:
+        return AuditSkipped(target, f"needs at least 2 {target}s among the items, found {len(counts)}")
+    if len(texts) < MIN_ITEMS:
+        return AuditSkipped(target, f"needs at least {MIN_ITEMS} items, found {len(texts)}")
+    n_folds = min(max_folds, min(counts.values()))
+    if n_folds < 2:
+        rarest = min(counts, key=lambda label: counts[label])
+        return AuditSkipped(
+            target, f"{target} {rarest!r} has a single item; cross-validation needs 2 per class"
+        )
+
+    import numpy as np
+    from scipy.stats import binomtest
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+    from sklearn.pipeline import make_pipeline
+
+    classifier = make_pipeline(
+        TfidfVectorizer(
+            ngram_range=(1, 2),
+            sublinear_tf=True,
+            max_features=50_000,
+            # Punctuation and markdown marks are kept as tokens: formatting is a style tell.
+            token_pattern=r"(?u)\b\w+\b|[^\w\s]",
+            lowercase=True,
+        ),
+        LogisticRegression(max_iter=2000),
+    )
+    y = np.asarray(labels)
+    folds = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=seed)
+    try:
+        predicted = cross_val_predict(classifier, list(texts), y, cv=folds)
+    except ValueError as exc:
+        # An empty vocabulary (all replies empty or placeholder-only) is the usual cause.
+        return AuditSkipped(target, f"classifier could not be trained: {exc}")
+
+    n = len(texts)
+    correct = int((predicted == y).sum())
+    chance = max(counts.values()) / n
+    low, high = wilson_interval(correct, n)
+    p_value = float(binomtest(correct, n, p=chance, alternative="greater").pvalue)
+    return IdentifiabilityResult(
+        target=target,
+        method=METHOD,
+        accuracy=correct / n,
+        ci_low=low,
+        ci_high=high,
+        chance=chance,
+        n_items=n,
+        n_classes=len(counts),
+        n_folds=n_folds,
+        p_value=p_value,
+    )
+
+
+class AuditReservoir:
+    """A uniform random sample of at most ``capacity`` items from a stream (Algorithm R).
+
+    Each item is a text plus its labels (e.g. ``{"model": ..., "scaffold": ...}``). Memory
+    is bounded by ``capacity`` however many items are offered; the seed makes the sample
+    reproducible for a given stream order.
+    """
+
+    def __init__(self, capacity: int, seed: int = 0) -> None:
+        if capacity < 1:
+            raise ValueError("capacity must be >= 1")
+        self.capacity = capacity
+        self.n_seen = 0
+        self._rng = random.Random(seed)
+        self._texts: list[str] = []
+        self._labels: list[Mapping[str, str]] = []
+
+    def add(self, text: str, labels: Mapping[str, str]) -> None:
+        """Offer one item to the sample."""
+        self.n_seen += 1
+        if len(self._texts) < self.capacity:
+            self._texts.append(text)
+            self._labels.append(labels)
+            return
+        slot = self._rng.randrange(self.n_seen)
+        if slot < self.capacity:
+            self._texts[slot] = text
+            self._labels[slot] = labels
+
+    @property
+    def texts(self) -> list[str]:
+        """The sampled texts."""
+        return list(self._texts)
+
+    def labels(self, target: str) -> list[str]:
+        """The sampled items' labels for ``target`` (e.g. ``model``)."""
+        return [labels[target] for labels in self._labels]
+
+    def __len__(self) -> int:
+        return len(self._texts)

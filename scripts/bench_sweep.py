@@ -1,0 +1,177 @@
+"""Benchmark: xstress's sweep against a plain litellm loop and a bare aiohttp loop.
+
+Starts a local OpenAI-compatible server (``harness.testserver``) with a fixed latency, then runs
+N single-turn requests at concurrency C three ways, each in its own process so wall time, CPU
+time and peak RSS are measured the same way (``os.wait4``):
+
+  (a) ``xstress run`` (the real command: Hydra config, cells, retries, fsynced transcripts and
+      write-ahead cache, manifest), N cells = 60 scenarios x N/60 replicates;
+  (b) a plain ``litellm.acompletion`` loop with a semaphore (``max_retries=0``);
+  (c) a bare aiohttp loop posting the same JSON.
+
+Prints each, the ratios to the ideal N*L/C, xstress/litellm ratios, xstress's CPU overhead per
+cell beyond the litellm loop, and the time of ``xstress --help``. Usage:
+
+    uv run python scripts/bench_sweep.py [--n 1800] [--concurrency 32] [--latency 0.2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+LITELLM_LOOP = textwrap.dedent("""
+    import asyncio, os, sys
+    os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
+    import litellm
+    litellm.suppress_debug_info = True
+    url, n, c = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+
+    async def main():
+        semaphore = asyncio.Semaphore(c)
+
+        async def one(i):
+            async with semaphore:
+                await litellm.acompletion(
+                    model="openai/bench", api_base=url, api_key="sk-bench-fake",
+                    messages=[{"role": "user", "content": f"bench prompt {i}"}],
+                    max_retries=0, temperature=0.0, max_tokens=64)
+
+        await asyncio.gather(*(one(i) for i in range(n)))
+
+    asyncio.run(main())
+""")
+
+AIOHTTP_LOOP = textwrap.dedent("""
+    import asyncio, sys
+    import aiohttp
+    url, n, c = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+
+    async def main():
+        semaphore = asyncio.Semaphore(c)
+        connector = aiohttp.TCPConnector(limit=c)
+        async with aiohttp.ClientSession(connector=connector) as session:
+            async def one(i):
+                async with semaphore:
+                    body = {"model": "bench", "temperature": 0.0, "max_tokens": 64,
+                            "messages": [{"role": "user", "content": f"bench prompt {i}"}]}
+                    async with session.post(url + "/chat/completions", json=body,
+                                            headers={"Authorization": "Bearer sk-bench-fake"}) as r:
+                        await r.json()
+            await asyncio.gather(*(one(i) for i in range(n)))
+
+    asyncio.run(main())
+""")
+
+
+@dataclass
+class Measurement:
+    name: str
+    wall_s: float
+    cpu_s: float
+    peak_rss_mb: float
+
+
+def measure(name: str, command: list[str], env: dict[str, str], cwd: Path) -> Measurement:
+    """Run ``command`` to completion; wall, user+sys CPU and peak RSS of that process alone."""
+    start = time.perf_counter()
+    process = subprocess.Popen(command, env=env, cwd=cwd, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - start
+    process.returncode = os.waitstatus_to_exitcode(status)
+    stderr = process.stderr.read().decode() if process.stderr else ""
+    if process.returncode != 0:
+        raise SystemExit(f"{name} failed (exit {process.returncode}):\n{stderr[-2000:]}")
+    return Measurement(name, wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
+
+
+def make_project(folder: Path, concurrency: int) -> Path:
+    """A project root with one local model, the bare scaffold and 60 single-turn scenarios."""
+    root = folder / "project"
+    shutil.copytree(ROOT / "configs", root / "configs")
+    (root / "scaffolds").mkdir()
+    shutil.copy(ROOT / "scaffolds" / "bare.yaml", root / "scaffolds" / "bare.yaml")
+    (root / "configs" / "models" / "bench.yaml").write_text(
+        "name: bench\nlitellm_model: openai/bench\nfamily: local\napi_key_env: BENCH_KEY\n"
+        f"params: {{temperature: 0.0, max_tokens: 64}}\nlimits: {{max_concurrency: "
+        f"{concurrency}}}\n")
+    scenarios = "\n".join(
+        f"  - {{id: b{i}, domain: technical, probe: checkable, targets: [D3], "
+        f"turns: [{{user: 'bench prompt {i}'}}]}}" for i in range(60))
+    (root / "configs" / "prompts" / "bench60.yaml").write_text(
+        f"name: bench60\nscenarios:\n{scenarios}\n")
+    return root
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", type=int, default=1800, help="requests (a multiple of 60)")
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--latency", type=float, default=0.2, help="server latency (s)")
+    options = parser.parse_args()
+    n, c, latency = options.n, options.concurrency, options.latency
+    if n % 60:
+        parser.error("--n must be a multiple of 60 (60 scenarios x replicates)")
+    ideal = n * latency / c
+
+    with tempfile.TemporaryDirectory(prefix="xstress-bench-") as temporary:
+        folder = Path(temporary)
+        project = make_project(folder, c)
+        server = subprocess.Popen(
+            [sys.executable, "-m", "harness.testserver", "--latency", str(latency)],
+            cwd=ROOT, stdout=subprocess.PIPE, text=True)
+        assert server.stdout is not None
+        url = server.stdout.readline().strip()
+        env = {**os.environ, "XSTRESS_ROOT": str(project), "BENCH_KEY": "sk-bench-fake",
+               "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+        try:
+            help_start = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "harness", "--help"], env=env,
+                           stdout=subprocess.DEVNULL, check=True)
+            help_s = time.perf_counter() - help_start
+            results = [
+                measure("xstress run", [
+                    sys.executable, "-m", "harness", "run", "models=[bench]", "scaffolds=[bare]",
+                    "prompts=bench60", f"run.replicates={n // 60}", f"run.concurrency={c}",
+                    f"provider.api_base={url}", f"run.out_dir={folder / 'runs'}",
+                    "run.name=bench", "run.progress=false"], env, folder),
+                measure("litellm loop", [sys.executable, "-c", LITELLM_LOOP, url, str(n),
+                                         str(c)], env, folder),
+                measure("aiohttp loop", [sys.executable, "-c", AIOHTTP_LOOP, url, str(n),
+                                         str(c)], env, folder),
+            ]
+        finally:
+            server.terminate()
+            server.wait()
+        records = (folder / "runs" / "bench" / "transcripts.jsonl").read_text().count("\n")
+
+    print(f"N={n} requests, C={c}, latency {latency * 1000:.0f} ms; ideal N*L/C = {ideal:.2f} s")
+    print(f"{'':14s} {'wall s':>8s} {'x ideal':>8s} {'CPU s':>8s} {'peak RSS MB':>12s}")
+    for m in results:
+        print(f"{m.name:14s} {m.wall_s:8.2f} {m.wall_s / ideal:8.2f} {m.cpu_s:8.2f} "
+              f"{m.peak_rss_mb:12.0f}")
+    xstress, plain, bare = results
+    print(f"xstress wall / litellm-loop wall = {xstress.wall_s / plain.wall_s:.3f} "
+          f"(target <= 1.05)")
+    print(f"xstress wall / aiohttp-loop wall = {xstress.wall_s / bare.wall_s:.3f}")
+    overhead_ms = (xstress.cpu_s - plain.cpu_s) / n * 1000
+    print(f"xstress CPU beyond the litellm loop: {overhead_ms:+.3f} ms per cell (target < 1 ms)")
+    print(f"xstress wrote {records} transcript records")
+    print(f"xstress --help: {help_s:.3f} s (target < 0.5 s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
