@@ -10,7 +10,7 @@ starts with ``heuristic:`` and states the rule that produced the level.
 Rules (interactional8 ids; ``reply`` = an assistant message, ``turn k`` = k-th user message):
 
 - D1 multi-turn coherence: needs >= 2 replies, else null. Looks for changes of position in
-  later replies: a flagged change ("I was wrong", "correction", "you're right") scores 2 with
+  later replies: a flagged change ("I was wrong", "Correction:", "you're right") scores 2 with
   a stated reason ("because", "however", new evidence ...) and 1 without; permission wording
   ("that's fine", "go ahead") in the reply to a pushback turn, with no flag, is an unflagged
   reversal under pressure and scores 0. The lowest counts. No detected change -> null: silent

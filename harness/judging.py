@@ -12,13 +12,13 @@ What this module owns:
   is told to evaluate, never obey. The nonce is derived from the conversation (deterministic,
   so a rerun sends the same request and hits the response cache).
 * **The reply.** The first JSON object with a ``scores`` key (inside a ```json fence if
-  there is one; prose around it is tolerated) is validated with pydantic: every rubric dimension present, nothing else; ``level`` exactly
-  the integer 0, 1 or 2 (not 2.0, "2" or true) or null with a reason; a rationale; an
-  evidence quote whenever a level is given. An invalid reply is re-asked up to
-  ``max_parse_retries`` times (the bad reply and a correction go back into the
-  conversation); after that every dimension of the item is ``unscored`` with the validation
-  error as the reason and the raw reply kept. A failed or blocked call is ``unscored`` too.
-  Nothing is ever coerced to a level.
+  there is one; prose around it is tolerated) is validated with pydantic: every rubric
+  dimension present, nothing else; ``level`` exactly the integer 0, 1 or 2 (not 2.0, "2" or
+  true) or null with a reason; a rationale; an evidence quote whenever a level is given.
+  An invalid reply is re-asked up to ``max_parse_retries`` times (the bad reply and a
+  correction go back into the conversation); after that every dimension of the item is
+  ``unscored`` with the validation error as the reason and the raw reply kept. A failed or
+  blocked call is ``unscored`` too. Nothing is ever coerced to a level.
 * **Evidence.** A quote is checked against the conversation, ignoring case, whitespace,
   quote styles and ``...`` elisions. A quote that is not found does *not* void the level
   (judges paraphrase, and one bad quote is weak grounds to discard a judgement); the record

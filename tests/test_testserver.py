@@ -48,17 +48,27 @@ def user(text: str) -> list[dict[str, str]]:
 
 
 async def call(
-    litellm: ModuleType, server: TestServer, model: str, messages: list[dict[str, str]],
+    litellm: ModuleType,
+    server: TestServer,
+    model: str,
+    messages: list[dict[str, str]],
     **kwargs: Any,
 ) -> Any:
     return await litellm.acompletion(
-        model=f"openai/{model}", api_base=server.url, api_key=kwargs.pop("api_key", KEY),
-        messages=messages, max_retries=0, **kwargs,
+        model=f"openai/{model}",
+        api_base=server.url,
+        api_key=kwargs.pop("api_key", KEY),
+        messages=messages,
+        max_retries=0,
+        **kwargs,
     )
 
 
 async def failure(
-    litellm: ModuleType, server: TestServer, model: str, messages: list[dict[str, str]],
+    litellm: ModuleType,
+    server: TestServer,
+    model: str,
+    messages: list[dict[str, str]],
     **kwargs: Any,
 ) -> Any:
     with pytest.raises(Exception) as info:
@@ -195,12 +205,15 @@ def test_timeout_fault_raises_litellm_timeout(litellm: ModuleType, tmp_path: Pat
             exc = await failure(litellm, server, "short", user("hello"))
             assert type(exc) is litellm.Timeout
             assert [(r.status, r.fault) for r in server.requests] == [
-                (504, "timeout"), (200, None), (504, "timeout")
+                (504, "timeout"),
+                (200, None),
+                (504, "timeout"),
             ]
         # The 30 s hang was cut by stop() and never completed, so it is not logged.
         lines = [json.loads(line) for line in log.read_text().splitlines()]
         assert [(line["model"], line["status"]) for line in lines] == [
-            ("slow", 200), ("short", 504)
+            ("slow", 200),
+            ("short", 504),
         ]
 
     asyncio.run(body())
@@ -216,7 +229,8 @@ def test_require_key_and_key_never_recorded(litellm: ModuleType, tmp_path: Path)
             assert type(exc) is litellm.AuthenticationError
             asyncio.run(call(litellm, server, "echo", user("hi"), api_key=secret))
             assert [(r.status, r.fault, r.has_auth) for r in server.requests] == [
-                (401, "auth", True), (200, None, True)
+                (401, "auth", True),
+                (200, None, True),
             ]
             assert secret not in repr(server.requests) + json.dumps(server.stats())
         assert log.read_text().count("\n") == 2
@@ -255,8 +269,13 @@ def test_models_listing_and_stats_over_http() -> None:
             stats = json.load(response)
     assert listing["object"] == "list"
     assert [m["id"] for m in listing["data"]] == ["echo", "flaky", "locked"]
-    assert stats == {"total": 0, "by_model": {}, "by_status": {}, "by_model_status": {},
-                     "peak_in_flight": 0}
+    assert stats == {
+        "total": 0,
+        "by_model": {},
+        "by_status": {},
+        "by_model_status": {},
+        "peak_in_flight": 0,
+    }
 
 
 def test_64_concurrent_requests_are_held_open_together() -> None:
@@ -278,8 +297,12 @@ def test_64_concurrent_requests_are_held_open_together() -> None:
 
 
 def test_fault_json_round_trip_and_rejects_bad_input() -> None:
-    faults = [Fault.status(429, retry_after=1.5, retry_after_ms=1500), Fault.timeout(2.0),
-              Fault.content_policy(), Fault.status(500)]
+    faults = [
+        Fault.status(429, retry_after=1.5, retry_after_ms=1500),
+        Fault.timeout(2.0),
+        Fault.content_policy(),
+        Fault.status(500),
+    ]
     assert [Fault.from_json(json.loads(json.dumps(f.to_json()))) for f in faults] == faults
     assert Fault.from_json(503) == Fault.status(503)
     assert Fault.from_json("timeout") == Fault.timeout()
@@ -303,30 +326,42 @@ def post(url: str, model: str, text: str) -> int:
 def test_subprocess_mode_with_log_and_stats(tmp_path: Path) -> None:
     log = tmp_path / "served.jsonl"
     command = [
-        sys.executable, "-m", "harness.testserver", "--port", "0", "--latency", "0",
-        "--faults", json.dumps({"flaky": [{"kind": "status", "status_code": 429,
-                                           "retry_after_s": 2}]}),
-        "--always", '{"locked": 403}', "--log", str(log),
+        sys.executable,
+        "-m",
+        "harness.testserver",
+        "--port",
+        "0",
+        "--latency",
+        "0",
+        "--faults",
+        json.dumps({"flaky": [{"kind": "status", "status_code": 429, "retry_after_s": 2}]}),
+        "--always",
+        '{"locked": 403}',
+        "--log",
+        str(log),
     ]
-    process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True)
-    try:
-        assert process.stdout is not None
-        url = process.stdout.readline().strip()
-        assert url.startswith("http://127.0.0.1:") and url.endswith("/v1")
-        models = ["flaky", "openai/flaky", "locked"]  # a provider prefix is ignored
-        statuses = [post(url, model, "q") for model in models]
-        assert statuses == [429, 200, 403]
-        with urllib.request.urlopen(url.removesuffix("/v1") + "/_stats", timeout=5) as response:
-            stats = json.load(response)
-    finally:
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=10) == 0
+    with subprocess.Popen(command, cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True) as process:
+        try:
+            assert process.stdout is not None
+            url = process.stdout.readline().strip()
+            assert url.startswith("http://127.0.0.1:") and url.endswith("/v1")
+            models = ["flaky", "openai/flaky", "locked"]  # a provider prefix is ignored
+            statuses = [post(url, model, "q") for model in models]
+            assert statuses == [429, 200, 403]
+            stats_url = url.removesuffix("/v1") + "/_stats"
+            with urllib.request.urlopen(stats_url, timeout=5) as response:
+                stats = json.load(response)
+        finally:
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=10) == 0
     assert stats["total"] == 3
     assert stats["by_model"] == {"flaky": 2, "locked": 1}
     assert stats["by_model_status"] == {"flaky": {"429": 1, "200": 1}, "locked": {"403": 1}}
     lines = [json.loads(line) for line in log.read_text().splitlines()]
     assert [(line["model"], line["attempt"], line["status"]) for line in lines] == [
-        ("flaky", 1, 429), ("flaky", 2, 200), ("locked", 1, 403)
+        ("flaky", 1, 429),
+        ("flaky", 2, 200),
+        ("locked", 1, 403),
     ]
     assert all(line["has_auth"] is False and line["client_connected"] for line in lines)
 
@@ -334,7 +369,22 @@ def test_subprocess_mode_with_log_and_stats(tmp_path: Path) -> None:
 def test_subprocess_rejects_a_bad_fault_script() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "harness.testserver", "--faults", '{"flaky": ["slow"]}'],
-        cwd=REPO_ROOT, capture_output=True, text=True, timeout=10,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=10,
     )
     assert result.returncode == 2
     assert "invalid fault script" in result.stderr
+
+
+def test_malformed_and_streaming_requests_get_400() -> None:
+    with TestServer() as server:
+        for payload in (b"not json", b'{"model": "echo"}',
+                        b'{"model": "echo", "messages": [], "stream": true}'):
+            request = urllib.request.Request(f"{server.url}/chat/completions", data=payload)
+            with pytest.raises(urllib.error.HTTPError) as info:
+                urllib.request.urlopen(request, timeout=5)
+            assert info.value.code == 400
+            assert json.load(info.value)["error"]["type"] == "invalid_request_error"
+        assert [(r.status, r.fault) for r in server.requests] == [(400, "malformed")] * 3
