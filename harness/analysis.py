@@ -222,15 +222,11 @@ class ScoreMatrixBuilder:
         self.unknown_items = 0
         self.unknown_dimensions: set[str] = set()
         self.repeated = 0
-        self._columns: dict[str, tuple[FloatArray, npt.NDArray[np.int8]]] = {}
+        # Per dimension: rows, status codes and levels in arrival order; turned into arrays
+        # once in build(), which is far cheaper than 10^6 scalar numpy writes.
+        self._columns: dict[str, tuple[list[int], list[int], list[float]]] = {}
         for dimension in dimensions or ():
-            self._new_column(dimension)
-
-    def _new_column(self, dimension: str) -> tuple[FloatArray, npt.NDArray[np.int8]]:
-        n = self.design.n_items
-        column = (np.full(n, np.nan), np.full(n, STATUS_MISSING, dtype=np.int8))
-        self._columns[dimension] = column
-        return column
+            self._columns[dimension] = ([], [], [])
 
     def add(self, blind_id: str, dimension: str, status: str, level: int | None) -> None:
         """Record one score (``status`` is a ScoreRecord status)."""
@@ -243,12 +239,10 @@ class ScoreMatrixBuilder:
             if self.fixed:
                 self.unknown_dimensions.add(dimension)
                 return
-            column = self._new_column(dimension)
-        values, codes = column
-        if codes[row] != STATUS_MISSING:
-            self.repeated += 1
-        codes[row] = _STATUS_CODES[status]
-        values[row] = np.nan if level is None else float(level)
+            column = self._columns[dimension] = ([], [], [])
+        column[0].append(row)
+        column[1].append(_STATUS_CODES[status])
+        column[2].append(math.nan if level is None else float(level))
 
     def build(self) -> ScoreMatrix:
         """The filled matrix; columns in the given order, or in natural order if discovered."""
@@ -256,8 +250,16 @@ class ScoreMatrixBuilder:
         n = self.design.n_items
         values = np.full((n, len(order)), np.nan)
         status = np.full((n, len(order)), STATUS_MISSING, dtype=np.int8)
+        self.repeated = 0
         for j, dimension in enumerate(order):
-            values[:, j], status[:, j] = self._columns[dimension]
+            rows_list, codes_list, levels_list = self._columns[dimension]
+            rows = np.asarray(rows_list, dtype=np.int64)
+            # The last record per row wins: the first occurrence in reversed order.
+            unique_rows, first_reversed = np.unique(rows[::-1], return_index=True)
+            last = rows.size - 1 - first_reversed
+            self.repeated += int(rows.size - unique_rows.size)
+            status[unique_rows, j] = np.asarray(codes_list, dtype=np.int8)[last]
+            values[unique_rows, j] = np.asarray(levels_list, dtype=np.float64)[last]
         return ScoreMatrix(dimensions=order, values=values, status=status)
 
 
@@ -416,7 +418,8 @@ def _ci_caveats(n_prompts: int, empty_fraction: float) -> list[str]:
     if n_prompts < 5:
         notes.append(f"only {n_prompts} prompts: the bootstrap CI is likely too narrow")
     if empty_fraction > 0:
-        notes.append(f"{empty_fraction:.0%} of bootstrap resamples had no data and were dropped")
+        share = "under 1%" if empty_fraction < 0.01 else f"{empty_fraction:.0%}"
+        notes.append(f"{share} of bootstrap resamples had no data and were dropped")
     return notes
 
 

@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from harness import analysis
 from harness.analysis import Design, EffectRow, InteractionRow, ProfileRow, ScoreMatrix
-from harness.errors import InputError, OutputError
+from harness.errors import InputError, OutputError, XstressError
 from harness.schema import KeyEntry, RubricSpec, ScoreRecord, content_hash
 
 __all__ = ["ADJUDICATED", "JUDGES_MEAN", "ReportSummary", "build_report"]
@@ -78,14 +78,14 @@ class ReportSummary:
 
 
 def _parse_jsonl(
-    path: Path, parse: Callable[[str], T], what: str, fix: str, warnings: list[str]
+    path: Path, parse: Callable[[bytes], T], what: str, fix: str, warnings: list[str]
 ) -> Iterator[T]:
     """Parse every non-empty line; an unparseable LAST line (a torn write) is skipped with a
     warning, an unparseable line anywhere else is an InputError."""
     failed: tuple[int, str] | None = None
     with path.open("rb") as handle:
         for number, raw in enumerate(handle, start=1):
-            text = raw.decode("utf-8", errors="replace").strip()
+            text = raw.strip()
             if not text:
                 continue
             if failed is not None:
@@ -153,10 +153,23 @@ class _Inputs:
     key_entries: list[KeyEntry]
     coders: dict[str, _CoderFile]
     manifests: list[dict[str, Any]]
-    transcripts: dict[str, _TranscriptStatus] | None
+    transcripts: _TranscriptCounts | None
     leak_report: dict[str, Any] | None
     agreement: list[dict[str, str]] | None
     warnings: list[str]
+
+
+@dataclass(frozen=True)
+class _TranscriptCounts:
+    """Per cell_id (last record wins) its (model, scaffold, status); and whether any record
+    came from a simulated model."""
+
+    cells: dict[str, tuple[str, str, str]]
+    simulated: bool
+
+    def counts(self) -> Counter[tuple[str, str, str]]:
+        """(model, scaffold, status) -> number of cells."""
+        return Counter(self.cells.values())
 
 
 def _read_key(run_dir: Path, warnings: list[str]) -> list[KeyEntry]:
@@ -215,11 +228,12 @@ def _list_coders(run_dir: Path, warnings: list[str]) -> dict[str, _CoderFile]:
     return coders
 
 
-def _read_transcripts(run_dir: Path, warnings: list[str]) -> dict[str, _TranscriptStatus] | None:
+def _read_transcripts(run_dir: Path, warnings: list[str]) -> _TranscriptCounts | None:
     paths = sorted(run_dir.glob("transcripts*.jsonl"))
     if not paths:
         return None
-    cells: dict[str, _TranscriptStatus] = {}
+    cells: dict[str, tuple[str, str, str]] = {}
+    simulated = False
     for path in paths:
         for record in _parse_jsonl(
             path,
@@ -228,8 +242,9 @@ def _read_transcripts(run_dir: Path, warnings: list[str]) -> dict[str, _Transcri
             "restore the file or rerun the sweep",
             warnings,
         ):
-            cells[record.cell_id] = record  # a retried cell's last record wins
-    return cells
+            cells[record.cell_id] = (record.model, record.scaffold, record.status)
+            simulated = simulated or record.simulated
+    return _TranscriptCounts(cells=cells, simulated=simulated)
 
 
 def _read_json(path: Path, warnings: list[str]) -> dict[str, Any] | None:
@@ -353,6 +368,7 @@ def _load_scores(
         if record.coder_hash:
             coder_hashes.add(record.coder_hash)
     coder.statuses = statuses
+    built = builder.build()
     where = f"scores/{coder.path.name}"
     if builder.unknown_items:
         warnings.append(
@@ -371,7 +387,7 @@ def _load_scores(
         )
     if len(rubric_hashes) > 1:
         warnings.append(f"{where}: scores made with {len(rubric_hashes)} different rubrics")
-    return builder.build()
+    return built
 
 
 def _resolve_rubric(
@@ -390,7 +406,8 @@ def _resolve_rubric(
         from harness.config import load_spec
 
         default = load_spec("rubric", "interactional8")
-    except Exception:  # no config tree here: fall back to the dimension ids in the scores
+    except (ImportError, OSError, XstressError):
+        # No config tree here (an installed package, a copied run): dimension ids only.
         return None
     if isinstance(default, RubricSpec) and content_hash(default) in hashes:
         return default
@@ -489,7 +506,7 @@ def _run_facts(inputs: _Inputs) -> _RunFacts:
         ):
             if manifest.get(key):
                 target_list.append(str(manifest[key]))
-    if inputs.transcripts and any(t.simulated for t in inputs.transcripts.values()):
+    if inputs.transcripts is not None and inputs.transcripts.simulated:
         simulated = True
     if len(prompts_hashes) > 1:
         inputs.warnings.append("manifests disagree on the prompt set hash")
@@ -545,6 +562,11 @@ def build_report(
         InputError: no run directory, key or scores; an unknown coder or baseline.
         OutputError: ``report/`` cannot be written.
     """
+    if n_boot < 1 or n_perm < 0:
+        raise InputError(
+            f"n_boot must be >= 1 and n_perm >= 0 (got {n_boot}, {n_perm})",
+            fix="use the defaults (2000 each) or other positive numbers",
+        )
     run_dir = Path(run_dir)
     inputs = _read_inputs(run_dir)
     facts = _run_facts(inputs)
@@ -641,7 +663,7 @@ class _ReportContext:
     profiles: list[ProfileRow]
     effects: list[EffectRow]
     interactions: list[InteractionRow]
-    transcripts: dict[str, _TranscriptStatus] | None
+    transcripts: _TranscriptCounts | None
     leak_report: dict[str, Any] | None
     agreement: list[dict[str, str]] | None
     warnings: list[str]
@@ -659,26 +681,33 @@ class _ReportContext:
         return tuple(s for s in self.design.scaffolds if s != self.baseline)
 
     @property
-    def users(self) -> str:
+    def user_kind(self) -> Literal["scripted", "simulated", "unknown"]:
         prompt_set = self.facts.prompt_set
         if not prompt_set:
-            return "scripted or simulated (the prompt set is not recorded in the manifest)"
+            return "unknown"
         simulated_turns = any(
             isinstance(turn, dict) and turn.get("simulated_user")
             for scenario in prompt_set.get("scenarios") or []
             if isinstance(scenario, dict)
             for turn in scenario.get("turns") or []
         )
-        if simulated_turns:
-            return "scripted turns plus LLM-simulated users (a model playing a persona)"
-        return "scripted (fixed user turns written in advance)"
+        return "simulated" if simulated_turns else "scripted"
+
+    @property
+    def users(self) -> str:
+        return {
+            "unknown": "scripted or simulated (the prompt set is not recorded in the manifest)",
+            "simulated": "scripted turns plus LLM-simulated users (a model playing a persona)",
+            "scripted": "scripted (fixed user turns written in advance)",
+        }[self.user_kind]
 
     def evidence_tag(self) -> str:
         if self.facts.simulated:
             return "pipeline check only: simulated models"
-        tag = "interaction level, fixed scaffold, " + (
-            "simulated users" if "simulated" in self.users.split("(")[0] else "scripted users"
+        users = {"simulated": "simulated users", "scripted": "scripted users"}.get(
+            self.user_kind, "scripted or simulated users"
         )
+        tag = f"interaction level, fixed scaffold, {users}"
         return tag + ("; heuristic coder only" if self.heuristic_only else "")
 
 
@@ -824,15 +853,21 @@ def _findings(ctx: _ReportContext) -> list[_Block]:
         items.append(
             f"the effect of {i.scaffold} on {_dim(ctx, i.dimension)} depends on the model: "
             f"from {_num(i.effect_min, signed=True)} ({i.model_min}) to "
-            f"{_num(i.effect_max, signed=True)} ({i.model_max}), permutation p = "
-            f"{_p(i.p_value)}, Holm p = {_p(i.p_holm)} {tag}"
+            f"{_num(i.effect_max, signed=True)} ({i.model_max}), permutation "
+            f"{_p_phrase(i.p_value)}, Holm {_p_phrase(i.p_holm)} {tag}"
         )
     if not ctx.effects:
         items.append("no scaffold effects: only one scaffold in this run")
     elif not items:
+        tested = any(i.p_value is not None for i in ctx.interactions)
         items.append(
-            "no scaffold effect's 95% interval excludes 0 and no model-dependence test "
-            "is significant after Holm adjustment: this run shows no clear effect"
+            "no scaffold effect's 95% interval excludes 0"
+            + (
+                " and no model-dependence test is significant after Holm adjustment"
+                if tested
+                else " (model-dependence was not tested)"
+            )
+            + ": this run shows no clear effect, which is not evidence of no effect"
         )
     counts: Counter[str] = Counter(e.label or "not estimable" for e in ctx.effects)
     blocks.append(_Bullets(tuple(items)))
@@ -846,6 +881,11 @@ def _findings(ctx: _ReportContext) -> list[_Block]:
             )
         )
     return blocks
+
+
+def _p_phrase(value: float | None) -> str:
+    text = _p(value)
+    return f"p {text}" if text.startswith("<") else f"p = {text}"
 
 
 def _p(value: float | None) -> str:
@@ -866,6 +906,14 @@ def _profiles_section(ctx: _ReportContext, figures: dict[str, bytes]) -> list[_B
             "with level counts, is profiles.csv."
         ),
     ]
+    if ctx.dimension_names:
+        blocks.append(
+            _Paragraph(
+                "Dimensions: "
+                + "; ".join(f"{d} {ctx.dimension_names[d]}" for d in ctx.dimensions)
+                + "."
+            )
+        )
     args = (ctx.profiles, design.models, design.scaffolds, ctx.dimensions)
     for filename, draw, alt in (
         (
@@ -1025,7 +1073,7 @@ def _interaction_section(ctx: _ReportContext) -> list[_Block]:
                 f"Too few permutations for this many tests: with {ctx.n_perm} permutations the "
                 f"smallest possible p-value is {smallest:.4f}, so after Holm adjustment over "
                 f"{n_tests} tests none can fall below 0.05. Rerun with at least "
-                f"{math.ceil(n_tests / 0.05)} permutations (--n-perm).",
+                f"{math.ceil(n_tests / 0.05)} permutations (n_perm).",
                 banner=True,
             )
         )
@@ -1203,7 +1251,7 @@ def _accounting_section(ctx: _ReportContext) -> list[_Block]:
     ]
     statuses: Counter[tuple[str, str, str]] = Counter()
     if ctx.transcripts is not None:
-        statuses.update((t.model, t.scaffold, t.status) for t in ctx.transcripts.values())
+        statuses = ctx.transcripts.counts()
     pairs = sorted(
         {(m, s) for m, s, _ in statuses}
         | {(m, s) for m in design.models for s in design.scaffolds},
@@ -1256,7 +1304,13 @@ def _accounting_section(ctx: _ReportContext) -> list[_Block]:
     if ctx.transcripts is None:
         problems.append("no transcripts*.jsonl: cell status counts are not available")
     else:
-        ok = sum(1 for t in ctx.transcripts.values() if t.status == "ok")
+        ok = sum(n for (_, _, status), n in statuses.items() if status == "ok")
+        for model, scaffold in pairs:
+            if model not in design.models or scaffold not in design.scaffolds:
+                problems.append(
+                    f"{model} under {scaffold}: no blinded item (every cell error or blocked?), "
+                    "so it is absent from the profiles and effects"
+                )
         if ok > design.n_items:
             problems.append(
                 f"{ok - design.n_items} ok transcripts have no key entry (not "
