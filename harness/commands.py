@@ -102,16 +102,46 @@ def execute_pipeline(config: Any) -> int:
         if code not in (0, 1):
             return code
     next_stages = [s for s in stages if s != "sweep"]
+    if next_stages and config.run.num_shards > 1:
+        say(f"shard {config.run.shard} of {config.run.num_shards} done; once every shard has "
+            f"finished, run: xstress blind {run_dir} && xstress score {run_dir} && "
+            f"xstress report {run_dir}")
+        return code
     for stage in next_stages:
         if stage == "blind":
-            _blind(run_dir, seed=config.run.seed, force=False, allow_leaks=False)
+            if (run_dir / "blind" / "items.jsonl").exists():
+                if _sweep_changed_since_blinding(run_dir):
+                    say(f"blind: {run_dir / 'blind'} predates new transcripts; kept as is "
+                        f"(the key must not change under existing scores); run 'xstress blind "
+                        f"{run_dir} --force' to re-blind")
+                else:
+                    say(f"blind: already done -> {run_dir / 'blind'}")
+            else:
+                _blind(run_dir, seed=config.run.seed, force=False, allow_leaks=False)
         elif stage == "score":
             _score(run_dir, [j.name for j in config.judges], config)
         elif stage == "report":
-            _report(run_dir, baseline=None, coder=None, seed=config.run.seed)
-    if next_stages and (run_dir / "report" / "report.md").exists():
+            _agree_if_possible(run_dir, config)
+            _report(run_dir, baseline=None, coder=None, seed=config.run.seed,
+                    rubric=config.rubric)
+    if "report" in next_stages:
         say(f"report: {run_dir / 'report' / 'report.html'}")
     return code
+
+
+def _sweep_changed_since_blinding(run_dir: Path) -> bool:
+    items = run_dir / "blind" / "items.jsonl"
+    newest = max((p.stat().st_mtime for p in run_dir.glob("transcripts*.jsonl")), default=0.0)
+    return newest > items.stat().st_mtime
+
+
+def _agree_if_possible(run_dir: Path, config: Any) -> None:
+    """Agreement needs two coders; with fewer the report says it was not computed."""
+    if len(list((run_dir / "scores").glob("*.jsonl"))) < 2:
+        return
+    from harness.agreement import compute_agreement, write_agreement
+
+    write_agreement(compute_agreement(run_dir, config.rubric), run_dir)
 
 
 def _print_sweep_summary(result: Any, config: Any) -> None:
@@ -330,14 +360,19 @@ def cmd_agree(args: list[str]) -> int:
     return agree_command(args)
 
 
-def _report(run_dir: Path, *, baseline: str | None, coder: str | None, seed: int) -> Any:
+def _report(run_dir: Path, *, baseline: str | None, coder: str | None, seed: int,
+            rubric: Any = None, n_boot: int | None = None, n_perm: int | None = None) -> Any:
     from harness.report import build_report
 
-    kwargs: dict[str, Any] = {"seed": seed}
+    kwargs: dict[str, Any] = {"seed": seed, "rubric": rubric}
     if baseline:
         kwargs["baseline"] = baseline
     if coder:
         kwargs["coder"] = coder
+    if n_boot:
+        kwargs["n_boot"] = n_boot
+    if n_perm:
+        kwargs["n_perm"] = n_perm
     summary = build_report(run_dir, **kwargs)
     text = getattr(summary, "text", None)
     if text:
@@ -353,9 +388,14 @@ def cmd_report(args: list[str]) -> int:
     parser.add_argument("--coder", default=None,
                         help="whose scores the profiles use: a coder name, judges-mean, or "
                              "adjudicated (default: chosen and stated in the report)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="bootstrap/permutation seed")
+    parser.add_argument("--n-boot", type=int, default=None,
+                        help="bootstrap resamples (default 2000)")
+    parser.add_argument("--n-perm", type=int, default=None,
+                        help="permutations per interaction test (default 2000)")
     options = _parse(parser, args)
     run_dir = as_path(options.run_dir)
-    _report(run_dir, baseline=options.baseline, coder=options.coder, seed=options.seed)
+    _report(run_dir, baseline=options.baseline, coder=options.coder, seed=options.seed,
+            n_boot=options.n_boot, n_perm=options.n_perm)
     say(f"report: {run_dir / 'report' / 'report.html'}")
     return 0

@@ -223,3 +223,27 @@ def test_sigkill_mid_sweep_then_rerun_yields_each_cell_once(project: Path, tmp_p
     assert repeated <= 8, (repeated, requests_before, total)
     reused = sum(1 for r in rows for c in r["calls"] if c["from_cache"])  # type: ignore[union-attr]
     assert reused >= 1 or repeated == 0
+
+
+def test_offline_preset_runs_the_whole_pipeline(tmp_path: Path) -> None:
+    result = run_cli(["run", "preset=offline", f"run.out_dir={tmp_path}", "run.name=full"],
+                     cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    run_dir = tmp_path / "full"
+    items = (run_dir / "blind" / "items.jsonl").read_text().splitlines()
+    assert len(items) == 180
+    assert oct((run_dir / "blind" / "key.jsonl").stat().st_mode & 0o777) == "0o600"
+    scores = (run_dir / "scores" / "heuristic.jsonl").read_text().splitlines()
+    assert len(scores) == 180 * 8
+    report = (run_dir / "report" / "report.md").read_text()
+    assert "**SIMULATED MODELS" in report.split("\n\n")[1]
+    assert "HEURISTIC CODER ONLY" in report
+    for name in ("profiles.csv", "effects.csv", "interaction.csv", "report.html"):
+        assert (run_dir / "report" / name).stat().st_size > 0
+    assert f"report: {run_dir / 'report' / 'report.html'}" in result.stderr
+    # a rerun resumes every stage: no calls, no re-blinding, nothing re-scored
+    again = run_cli(["run", "preset=offline", f"run.out_dir={tmp_path}", "run.name=full"],
+                    cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert "0 provider calls" in again.stderr and "blind: already done" in again.stderr
+    assert (run_dir / "blind" / "items.jsonl").read_text().splitlines() == items
