@@ -37,9 +37,11 @@ report is written either way, items and key only on success (temporary files, re
 
 Scale. Transcripts stream line by line into bucket files chosen by a keyed hash of the
 cell id (so a retried cell's records meet in one bucket, where the last one wins); each
-bucket is then loaded alone, shuffled and written out. Memory is bounded by the bucket size,
-not the run. A cheap word-set prefilter decides which texts need any regex at all, since
-Python's case-insensitive regex scanning is the slow part.
+bucket is then loaded alone, shuffled, scrubbed and written out, by worker processes for
+large runs (the output does not depend on how many). Memory is bounded by the bucket size,
+not the run, and the identifiability audit trains on a bounded random sample. A cheap
+word-set prefilter decides which texts need any regex at all, since Python's
+case-insensitive regex scanning is the slow part. ``scripts/bench_blind.py`` measures it.
 """
 
 from __future__ import annotations
@@ -65,27 +67,35 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from harness.errors import ConfigError, InputError
-from harness.leak_audit import AuditReservoir, AuditSkipped, measure_identifiability
+from harness.leak_audit import AuditReservoir, AuditSkipped, audit_identifiability
 from harness.schema import BlindedItem, KeyEntry, Message, TranscriptRecord
 
 __all__ = [
-    "DEFAULT_TELLS_PATH",
     "BlindSummary",
+    "NameSpec",
+    "RunTerms",
     "Scrubber",
+    "Tell",
+    "TellCategory",
     "TellsSpec",
     "blind_run",
+    "default_tells_path",
     "load_tells",
 ]
 
 log = logging.getLogger(__name__)
 
-DEFAULT_TELLS_PATH = Path(__file__).resolve().parent.parent / "configs" / "blinding" / "tells.yaml"
+TELLS_FILE = Path("blinding") / "tells.yaml"
+"""The default tells file, relative to the project's ``configs/`` folder."""
 LEAK_REPORT_SCHEMA = "xstress.leak_report/1"
 AUDIT_SAMPLE_SIZE = 2000
 """Items the identifiability audit trains on at most (a seeded reservoir sample)."""
 BUCKET_TARGET_BYTES = 16 * 2**20
 """Transcript bytes per shuffle bucket: bounds the memory of the write phase."""
 MAX_BUCKETS = 512
+MAX_WORKERS = 4
+PARALLEL_MIN_BYTES = 64 * 2**20
+"""Runs smaller than this are blinded in-process (worker start-up would cost more)."""
 MAX_REPORTED_TELLS = 100
 MAX_INSTRUCTION_TEXTS = 256
 MIN_ECHO_WORDS = 7
@@ -162,6 +172,15 @@ class TellsSpec(_Spec):
         return self
 
 
+def default_tells_path() -> Path:
+    """``configs/blinding/tells.yaml`` of the project (``XSTRESS_ROOT`` moves it)."""
+    # The rule of hydra_plugins.xstress_searchpath.project_root, without importing Hydra
+    # (0.6 s) into a stage that never composes a config.
+    override = os.environ.get("XSTRESS_ROOT")
+    root = Path(override).resolve() if override else Path(__file__).resolve().parents[1]
+    return root / "configs" / TELLS_FILE
+
+
 def load_tells(path: Path) -> TellsSpec:
     """Load and validate a tells file; raise ``ConfigError`` naming the file and field."""
     try:
@@ -223,9 +242,11 @@ def _tokens(text: str) -> set[bytes]:
     """
     runs = set(text.encode("utf-8", "surrogatepass").translate(_LETTER_TABLE).split())
     tokens = set(map(bytes.lower, runs))
-    mixed = runs.difference(
-        filter(bytes.islower, runs), filter(bytes.isupper, runs), filter(bytes.istitle, runs)
-    )
+    # filter() with a C method keeps this loop in C; a comprehension is several times slower.
+    lower: Iterable[bytes] = filter(bytes.islower, runs)
+    upper: Iterable[bytes] = filter(bytes.isupper, runs)
+    title: Iterable[bytes] = filter(bytes.istitle, runs)
+    mixed = runs.difference(lower, upper, title)
     for run in mixed:
         tokens.update(map(bytes.lower, _CAMEL_PARTS.findall(run)))
     return tokens
@@ -248,6 +269,8 @@ class _Entry:
     placeholder: str
     source: str
     pattern: str
+    loose: str
+    """Like ``pattern`` but without ``require_version`` (finds "I am Gemma" for <<name>>)."""
     segments: tuple[tuple[bytes, ...], ...]
     """Letter tokens of the name, split where a digit intervenes."""
     plural: bool
@@ -270,7 +293,8 @@ class _Entry:
                     if not reachable[start]:
                         continue
                     piece = b"".join(segment[start:end])
-                    if piece in tokens or (plural and end == len(segment) and piece + b"s" in tokens):
+                    plural_end = plural and end == len(segment)
+                    if piece in tokens or (plural_end and piece + b"s" in tokens):
                         reachable[end] = True
                         break
             if not reachable[-1]:
@@ -305,8 +329,13 @@ def _name_core(name: str, match_case: bool) -> str | None:
     return _SEP.join([first, *map(literal, tokens[1:])])
 
 
-def _name_patterns(spec: NameSpec, versioned: bool, version_words: str) -> tuple[str, str] | None:
-    """(strict, loose) regex sources; loose ignores ``require_version`` (for <<name>>)."""
+def _name_patterns(
+    spec: NameSpec, versioned: bool, version_words: str
+) -> tuple[str, str, str] | None:
+    """(core, strict ending, loose ending) regex sources of a name.
+
+    The loose ending ignores ``require_version`` (for <<name>>: "I am Gemma").
+    """
     core = _name_core(spec.name, spec.match_case)
     if core is None:
         return None
@@ -316,7 +345,7 @@ def _name_patterns(spec: NameSpec, versioned: bool, version_words: str) -> tuple
         tail = f"(?:(?>{_SEPV}?{_VERSION}){'|' + variant if variant else ''})*"
     required = f"(?>{_SEPV}?{_VERSION})" if spec.require_version else ""
     after = f"(?!{spec.not_followed_by})" if spec.not_followed_by else ""
-    return core + required + tail + _RIGHT + after, core + tail + _RIGHT + after
+    return core, required + tail + _RIGHT + after, tail + _RIGHT + after
 
 
 class _EntrySet:
@@ -330,10 +359,7 @@ class _EntrySet:
             for anchor in entry.anchors():
                 self._index.setdefault(anchor, []).append(position)
         self._keys = frozenset(self._index)
-        self._compiled: dict[tuple[int, ...], re.Pattern[str]] = {}
-
-    def __bool__(self) -> bool:
-        return bool(self.entries)
+        self._compiled: dict[tuple[bool, tuple[int, ...]], re.Pattern[str]] = {}
 
     def candidates(self, tokens: set[bytes]) -> tuple[int, ...]:
         hit = self._keys.intersection(tokens)
@@ -342,13 +368,17 @@ class _EntrySet:
         found = sorted({position for anchor in hit for position in self._index[anchor]})
         return tuple(position for position in found if self.entries[position].present(tokens))
 
-    def regex(self, candidates: tuple[int, ...]) -> re.Pattern[str]:
-        pattern = self._compiled.get(candidates)
+    def regex(self, candidates: tuple[int, ...], *, loose: bool = False) -> re.Pattern[str]:
+        """One compiled alternation of the candidates (cached; candidates stay few)."""
+        pattern = self._compiled.get((loose, candidates))
         if pattern is None:
             if len(self._compiled) > 1024:
                 self._compiled.clear()
-            source = "|".join(f"(?P<e{i}>{self.entries[i].pattern})" for i in candidates)
-            pattern = self._compiled[candidates] = re.compile(source, re.IGNORECASE)
+            source = "|".join(
+                f"(?P<e{i}>{self.entries[i].loose if loose else self.entries[i].pattern})"
+                for i in candidates
+            )
+            pattern = self._compiled[(loose, candidates)] = re.compile(source, re.IGNORECASE)
         return pattern
 
     def entry(self, match: re.Match[str]) -> _Entry:
@@ -391,15 +421,18 @@ class RunTerms:
     """(prefix, suffix) of user templates, stripped."""
 
     def add_model(self, term: str | None) -> None:
-        if not term:
+        # Called for every record: return early on the usual case, a name already seen.
+        if not term or term in self.model_terms:
             return
         self.model_terms.add(term)
         if "/" in term:
             self.model_terms.update(part for part in term.split("/") if part)
 
     def add_instruction(self, text: str | None) -> None:
-        if text and text.strip() and len(self.instructions) < MAX_INSTRUCTION_TEXTS:
-            self.instructions.setdefault(text, None)
+        if not text or text in self.instructions:
+            return
+        if text.strip() and len(self.instructions) < MAX_INSTRUCTION_TEXTS:
+            self.instructions[text] = None
 
     def add_template(self, template: str | None) -> None:
         if not template or "{user}" not in template:
@@ -408,8 +441,10 @@ class RunTerms:
         self.add_instruction(prefix)
         self.add_instruction(suffix)
         prefix, suffix = prefix.strip(), suffix.strip()
-        if len(prefix) >= 8 or len(suffix) >= 8:
-            self.wrappers.add((prefix if len(prefix) >= 8 else "", suffix if len(suffix) >= 8 else ""))
+        # Short fragments ("Q: ") are too common to strip safely.
+        prefix, suffix = (prefix if len(prefix) >= 8 else ""), (suffix if len(suffix) >= 8 else "")
+        if prefix or suffix:
+            self.wrappers.add((prefix, suffix))
 
     def add_record(self, record: TranscriptRecord) -> None:
         """Take the names a record reveals (its model, scaffold, prompts actually sent)."""
@@ -473,7 +508,8 @@ class Scrubber:
         self._source = source
         words = "|".join(re.escape(w) for w in sorted(tells.version_words, key=len, reverse=True))
         entries: list[_Entry] = []
-        loose: list[tuple[int, str]] = []
+        # <<name>> groups names by their (long, shared) ending: (?:core|core...)ending.
+        loose: dict[str, list[tuple[int, str]]] = {}
         seen: set[str] = set()
         self.everywhere: dict[str, list[str]] = {"model": [], "scaffold": []}
         self.label_only: dict[str, list[str]] = {"model": [], "scaffold": []}
@@ -486,27 +522,37 @@ class Scrubber:
             if key in seen or not segments or patterns is None:
                 return
             seen.add(key)
-            strict, loose_pattern = patterns
+            core, strict_end, loose_end = patterns
             last_token = _NAME_TOKENS.findall(spec.name)[-1]
             plural = last_token.isascii() and last_token.isalpha()
-            entries.append(_Entry(category, placeholder, spec.name, strict, segments, plural))
-            loose.append((len(spec.name), loose_pattern))
+            entries.append(
+                _Entry(
+                    category,
+                    placeholder,
+                    spec.name,
+                    core + strict_end,
+                    core + loose_end,
+                    segments,
+                    plural,
+                )
+            )
+            loose.setdefault(loose_end, []).append((len(spec.name), core))
 
         for term in sorted(terms.aliases):
             if _alnum_len(term) >= 2:
                 add("run_model", PLACEHOLDER_MODEL, NameSpec(name=term), True)
                 self.everywhere["model"].append(term)
         labels: dict[str, tuple[str, str]] = {}
-        for kind, run_terms, category, placeholder in (
+        for kind, run_terms, run_category, placeholder in (
             ("model", terms.model_terms, "run_model", PLACEHOLDER_MODEL),
             ("scaffold", terms.scaffold_terms, "run_scaffold", PLACEHOLDER_SCAFFOLD),
         ):
             for term in sorted(run_terms):
                 if _is_distinctive(term):
-                    add(category, placeholder, NameSpec(name=term), kind == "model")
+                    add(run_category, placeholder, NameSpec(name=term), kind == "model")
                     self.everywhere[kind].append(term)
                 elif term.isalpha() and len(term) >= 2:
-                    labels.setdefault(term.casefold(), (category, placeholder))
+                    labels.setdefault(term.casefold(), (run_category, placeholder))
                     self.label_only[kind].append(term)
         pattern_specs: list[tuple[int, TellCategory]] = []
         for position, category in enumerate(tells.categories):
@@ -516,10 +562,15 @@ class Scrubber:
             for item in category.names:
                 spec = item if isinstance(item, NameSpec) else NameSpec(name=item)
                 if spec.not_followed_by is not None:
-                    self._compile(spec.not_followed_by, f"categories[{position}].names ({spec.name})")
+                    where = f"categories[{position}].names ({spec.name})"
+                    self._compile(spec.not_followed_by, where)
                 add(category.name, category.placeholder, spec, category.versioned)
         self._names = _EntrySet(entries)
-        any_name = "(?:" + "|".join(p for _, p in sorted(loose, key=lambda x: -x[0])) + ")"
+        groups = [
+            "(?:" + "|".join(core for _, core in sorted(cores, key=lambda c: -c[0])) + ")" + end
+            for end, cores in loose.items()
+        ]
+        any_name = "(?:" + "|".join(groups) + ")" if groups else "(?!)"
         macros = {**tells.macros, "name": any_name}
         self._patterns = [
             self._pattern_category(position, category, macros)
@@ -530,6 +581,7 @@ class Scrubber:
         self._label_anchors = frozenset(name.encode() for name in labels)
         self._label_kinds = labels
         self._wrappers = sorted(terms.wrappers)
+        self.has_wrappers = bool(self._wrappers)
         self.placeholders = sorted(
             {c.placeholder for c in tells.categories}
             | {PLACEHOLDER_MODEL, PLACEHOLDER_SCAFFOLD, PLACEHOLDER_INSTRUCTIONS}
@@ -611,11 +663,22 @@ class Scrubber:
             text, n = self._sentences.regex(candidates).subn(self._sentence_repl, text)
             total += n
         names = self._names.candidates(tokens)
+        spans: list[tuple[int, int]] | None = None
         for category in self._patterns:
-            if self._runs(category, tokens, bool(names)):
-                text, n = category.scrub.subn(lambda _m, p=category.placeholder: p, text)
-                self.counts[category.name] += n
-                total += n
+            if not self._runs(category, tokens, bool(names)):
+                continue
+            if category.anchors is None and category.needs_names:
+                # Every match contains a name, so search only around names: these patterns
+                # are the slowest to scan and names are rare.
+                if spans is None:
+                    loose = self._names.regex(names, loose=True)
+                    spans = [match.span() for match in loose.finditer(text)]
+                text, n = _sub_windows(category, text, spans)
+            else:
+                text, n = category.scrub.subn(_constant(category.placeholder), text)
+            self.counts[category.name] += n
+            total += n
+            spans = None if n else spans
         if names:
             text, n = self._names.regex(names).subn(self._name_repl, text)
             total += n
@@ -633,18 +696,41 @@ class Scrubber:
         self.counts[entry.category] += 1
         return entry.placeholder
 
-    def _label_repl(self, match: re.Match[str]) -> str:
+    def _label_group(self, match: re.Match[str]) -> tuple[str, str, str]:
+        """(group, category, placeholder) of a label match: which name it found."""
         for group in ("n1", "n2", "n3", "n4", "n5"):
-            if match.group(group) is not None:
-                category, placeholder = self._label_kinds[match.group(group).casefold()]
-                self.counts[category] += 1
-                if group == "n4":
-                    return placeholder  # "[verify]" or "<steer>": the whole tag is the label
-                start, end = match.span(group)
-                whole = match.group(0)
-                offset = match.start()
-                return whole[: start - offset] + placeholder + whole[end - offset :]
-        return match.group(0)
+            name = match.group(group)
+            if name is not None:
+                return (group, *self._label_kinds[name.casefold()])
+        raise AssertionError("a label match always has a name group")
+
+    def _label_repl(self, match: re.Match[str]) -> str:
+        group, category, placeholder = self._label_group(match)
+        self.counts[category] += 1
+        if group == "n4":
+            return placeholder  # "[verify]" or "<steer>": the whole tag is the label
+        start, end = match.span(group)
+        whole, offset = match.group(0), match.start()
+        return whole[: start - offset] + placeholder + whole[end - offset :]
+
+    def quiet(self, text: str) -> bool:
+        """True when no tell can be in ``text``: scrubbing and scanning would change nothing.
+
+        One cheap check for a whole item (its messages joined by newlines) lets the common
+        case, an item with no tell at all, skip the per-message work.
+        """
+        if _fold(text) != text:
+            return False
+        if not text.isascii() and not unicodedata.is_normalized("NFKC", text):
+            return False
+        if "[" in text and any(p in text for p in self.placeholders):
+            return False
+        tokens = _tokens(text)
+        if self._sentences.candidates(tokens) or self._names.candidates(tokens):
+            return False
+        if self._labels is not None and not self._label_anchors.isdisjoint(tokens):
+            return False
+        return not any(self._runs(category, tokens, False) for category in self._patterns)
 
     def clean(self, text: str, *, role: str = "assistant") -> tuple[str, int, list[Tell]]:
         """Scrub ``text`` and scan the result: (clean text, replacements, remaining tells)."""
@@ -695,8 +781,41 @@ class Scrubber:
                 found.append(_tell(self._names.entry(match).category, match, text))
         if self._labels is not None and not self._label_anchors.isdisjoint(tokens):
             for match in self._labels.finditer(text):
-                found.append(_tell("run_label", match, text))
+                found.append(_tell(self._label_group(match)[1], match, text))
         return found
+
+
+NAME_WINDOW = 200
+"""Characters searched on each side of a name for name-bearing patterns (self-identification)."""
+
+
+def _sub_windows(
+    category: _PatternCategory, text: str, spans: list[tuple[int, int]]
+) -> tuple[str, int]:
+    """``category.scrub.subn`` applied only to windows around ``spans`` (name matches)."""
+    windows: list[list[int]] = []
+    for start, end in spans:
+        low, high = max(0, start - NAME_WINDOW), min(len(text), end + NAME_WINDOW)
+        # Widen to whitespace so a window never starts or ends inside a word (\b stays true).
+        while low > 0 and not text[low - 1].isspace():
+            low -= 1
+        while high < len(text) and not text[high].isspace():
+            high += 1
+        if windows and low <= windows[-1][1]:
+            windows[-1][1] = max(windows[-1][1], high)
+        else:
+            windows.append([low, high])
+    total = 0
+    for low, high in reversed(windows):
+        piece, n = category.scrub.subn(_constant(category.placeholder), text[low:high])
+        if n:
+            text, total = text[:low] + piece + text[high:], total + n
+    return text, total
+
+
+def _constant(value: str) -> Callable[[re.Match[str]], str]:
+    """A ``re.sub`` replacement function returning ``value`` (no backslash processing)."""
+    return lambda _match: value
 
 
 def _tell(category: str, match: re.Match[str], text: str) -> Tell:
@@ -720,7 +839,15 @@ def _sentence_entries(texts: Iterable[str]) -> list[_Entry]:
             key = " ".join(words).casefold()
             entries.setdefault(
                 key,
-                _Entry("scaffold_text", PLACEHOLDER_INSTRUCTIONS, key, pattern, ((anchor,),), False),
+                _Entry(
+                    "scaffold_text",
+                    PLACEHOLDER_INSTRUCTIONS,
+                    key,
+                    pattern,
+                    pattern,
+                    ((anchor,),),
+                    False,
+                ),
             )
     return list(entries.values())
 
@@ -795,6 +922,7 @@ class _Progress:
 @dataclass
 class _Partition:
     buckets: list[Path]
+    n_bytes: int = 0
     n_records: int = 0
     warnings: list[str] = field(default_factory=list)
 
@@ -819,7 +947,7 @@ def _partition(
     """Stream records into bucket files by keyed hash of cell_id; gather the run's names."""
     total = sum(path.stat().st_size for path in sources)
     count = max(1, min(MAX_BUCKETS, -(-total // BUCKET_TARGET_BYTES)))
-    result = _Partition([work / f"bucket-{i:04d}.jsonl" for i in range(count)])
+    result = _Partition([work / f"bucket-{i:04d}.jsonl" for i in range(count)], total)
     handles = [path.open("w", encoding="utf-8") for path in result.buckets]
     advance = progress.task("reading transcripts", total)
     pending = 0
@@ -835,7 +963,8 @@ def _partition(
                 try:
                     record = TranscriptRecord.model_validate_json(line)
                 except ValidationError as exc:
-                    if last:
+                    # Torn = a crash mid-append: the last line, without its newline.
+                    if last and not line.endswith(b"\n"):
                         message = f"{source.name}:{number}: skipped a torn last line"
                         log.warning(message)
                         result.warnings.append(message)
@@ -873,7 +1002,12 @@ def _partition(
 
 
 @dataclass
-class _Outcome:
+class _BucketResult:
+    """What blinding one bucket produced (returned from a worker process)."""
+
+    items_path: Path
+    key_path: Path
+    counts: Counter[str] = field(default_factory=Counter)
     n_cells: int = 0
     n_items: int = 0
     n_duplicates: int = 0
@@ -882,6 +1016,8 @@ class _Outcome:
     dropped_system: int = 0
     excluded: list[dict[str, str | None]] = field(default_factory=list)
     tells: list[dict[str, str]] = field(default_factory=list)
+    sample: list[tuple[str, str, str]] = field(default_factory=list)
+    """(reply text, model, scaffold) of a Bernoulli sample of the items, for the audit."""
 
 
 def _open_private(path: Path) -> Any:
@@ -891,63 +1027,78 @@ def _open_private(path: Path) -> Any:
     return os.fdopen(descriptor, "w", encoding="utf-8")
 
 
-def _finalize(
-    partition: _Partition,
-    work: Path,
-    scrubber: Scrubber,
-    shuffle: random.Random,
-    reservoir: AuditReservoir,
-    progress: _Progress,
-) -> _Outcome:
-    """Dedupe, shuffle, scrub and scan each bucket; write items and key into ``work``."""
-    outcome = _Outcome()
-    advance = progress.task("blinding", len(partition.buckets))
-    with (work / "items.jsonl").open("w", encoding="utf-8") as items, _open_private(
-        work / "key.jsonl"
-    ) as key:
-        for bucket in partition.buckets:
-            latest: dict[str, dict[str, Any]] = {}
-            with bucket.open(encoding="utf-8") as handle:
-                for line in handle:
-                    row = json.loads(line)
-                    previous = latest.get(row["c"])
-                    if previous is not None:
-                        outcome.n_duplicates += 1
-                    if previous is None or row["s"] > previous["s"]:
-                        latest[row["c"]] = row
-            rows = sorted(latest.values(), key=lambda row: int(row["s"]))
-            del latest
-            shuffle.shuffle(rows)
-            for row in rows:
-                outcome.n_cells += 1
-                if row["st"] != "ok":
-                    outcome.excluded.append({"cell_id": row["c"], "status": row["st"], "error": row["e"]})
-                    continue
-                _write_item(row, scrubber, outcome, items, key, reservoir)
-            bucket.unlink()
-            advance(1)
-    return outcome
+_WORKER_SCRUBBER: Scrubber | None = None
+
+
+def _start_worker(tells: TellsSpec, terms: RunTerms, source: str) -> None:
+    """Process-pool initializer: build this worker's scrubber once."""
+    global _WORKER_SCRUBBER
+    _WORKER_SCRUBBER = Scrubber(tells, terms, source=source)
+
+
+def _blind_bucket(
+    bucket: Path, seed: str | None, sample_rate: float, scrubber: Scrubber | None = None
+) -> _BucketResult:
+    """Dedupe, shuffle, scrub and scan one bucket into its own items and key part files."""
+    scrubber = scrubber or _WORKER_SCRUBBER
+    assert scrubber is not None, "worker started without a scrubber"
+    scrubber.counts = Counter()
+    result = _BucketResult(bucket.with_suffix(".items"), bucket.with_suffix(".key"))
+    # A per-bucket seed keeps the outcome independent of how buckets meet workers.
+    rng: random.Random = random.Random(seed) if seed is not None else random.SystemRandom()
+    latest: dict[str, dict[str, Any]] = {}
+    with bucket.open(encoding="utf-8") as handle:
+        for line in handle:
+            row = json.loads(line)
+            previous = latest.get(row["c"])
+            if previous is not None:
+                result.n_duplicates += 1
+            if previous is None or row["s"] > previous["s"]:
+                latest[row["c"]] = row
+    rows = sorted(latest.values(), key=lambda row: int(row["s"]))
+    del latest
+    rng.shuffle(rows)
+    result.items_path.unlink(missing_ok=True)
+    result.key_path.unlink(missing_ok=True)
+    with (
+        result.items_path.open("w", encoding="utf-8") as items,
+        _open_private(result.key_path) as key,
+    ):
+        for row in rows:
+            result.n_cells += 1
+            if row["st"] != "ok":
+                excluded = {"cell_id": row["c"], "status": row["st"], "error": row["e"]}
+                result.excluded.append(excluded)
+                continue
+            replies = _write_item(row, scrubber, result, items, key)
+            if rng.random() < sample_rate:
+                result.sample.append(("\n\n".join(replies), row["m"], row["sc"]))
+    result.counts = scrubber.counts
+    return result
 
 
 def _write_item(
-    row: dict[str, Any],
-    scrubber: Scrubber,
-    outcome: _Outcome,
-    items: Any,
-    key: Any,
-    reservoir: AuditReservoir,
-) -> None:
+    row: dict[str, Any], scrubber: Scrubber, result: _BucketResult, items: Any, key: Any
+) -> list[str]:
+    """Write one item and its key line; return the scrubbed replies (for the audit)."""
     blind_id = secrets.token_hex(10)
     messages: list[Message] = []
     replies: list[str] = []
     found: list[tuple[str, Tell]] = []
+    quiet = not scrubber.has_wrappers and scrubber.quiet(
+        "\n".join(content for role, content in row["msg"] if role != "system")
+    )
     for index, (role, content) in enumerate(row["msg"]):
         if role == "system":
-            outcome.dropped_system += 1
+            result.dropped_system += 1
             continue
-        text, replaced, tells = scrubber.clean(content, role=role)
+        tells: list[Tell] = []
+        if quiet:
+            text, replaced = content, 0
+        else:
+            text, replaced, tells = scrubber.clean(content, role=role)
         if role == "user":
-            outcome.user_replacements += replaced
+            result.user_replacements += replaced
         else:
             replies.append(text)
         messages.append(Message(role=role, content=text))
@@ -965,11 +1116,10 @@ def _write_item(
         replicate=row["r"],
     )
     key.write(entry.model_dump_json() + "\n")
-    outcome.n_items += 1
-    reservoir.add("\n\n".join(replies), {"model": row["m"], "scaffold": row["sc"]})
-    outcome.n_tells += len(found)
-    for where, tell in found[: max(0, MAX_REPORTED_TELLS - len(outcome.tells))]:
-        outcome.tells.append(
+    result.n_items += 1
+    result.n_tells += len(found)
+    for where, tell in found[: max(0, MAX_REPORTED_TELLS - len(result.tells))]:
+        result.tells.append(
             {
                 "cell_id": row["c"],
                 "blind_id": blind_id,
@@ -979,6 +1129,130 @@ def _write_item(
                 "context": tell.context,
             }
         )
+    return replies
+
+
+@dataclass
+class _Outcome:
+    """All buckets' results merged, plus the audit sample."""
+
+    counts: Counter[str] = field(default_factory=Counter)
+    n_cells: int = 0
+    n_items: int = 0
+    n_duplicates: int = 0
+    n_tells: int = 0
+    user_replacements: int = 0
+    dropped_system: int = 0
+    excluded: list[dict[str, str | None]] = field(default_factory=list)
+    tells: list[dict[str, str]] = field(default_factory=list)
+
+    def merge(self, part: _BucketResult, items: Any, key: Any, reservoir: AuditReservoir) -> None:
+        for path, target in ((part.items_path, items), (part.key_path, key)):
+            with path.open(encoding="utf-8") as handle:
+                shutil.copyfileobj(handle, target)
+            path.unlink()
+        self.counts.update(part.counts)
+        self.n_cells += part.n_cells
+        self.n_items += part.n_items
+        self.n_duplicates += part.n_duplicates
+        self.n_tells += part.n_tells
+        self.user_replacements += part.user_replacements
+        self.dropped_system += part.dropped_system
+        self.excluded.extend(part.excluded)
+        self.tells.extend(part.tells[: max(0, MAX_REPORTED_TELLS - len(self.tells))])
+        for text, model, scaffold in part.sample:
+            reservoir.add(text, {"model": model, "scaffold": scaffold})
+
+
+def _finalize(
+    partition: _Partition,
+    work: Path,
+    scrubber: Scrubber,
+    rebuild: tuple[TellsSpec, RunTerms, str],
+    seed: int | None,
+    workers: int,
+    audit_seed: int,
+    progress: _Progress,
+    warnings: list[str],
+) -> tuple[_Outcome, AuditReservoir]:
+    """Blind every bucket into ``work/items.jsonl`` and ``work/key.jsonl``.
+
+    With several workers the buckets are blinded in worker processes; should the pool fail
+    (a platform without working process pools, a caller script that cannot be re-imported),
+    the buckets, still on disk, are blinded again in this process.
+    """
+    # Oversample a little, then the reservoir trims to its capacity: a uniform sample.
+    rate = min(1.0, 1.5 * AUDIT_SAMPLE_SIZE / max(1, partition.n_records))
+    seeds = [None if seed is None else f"{seed}:{i}" for i in range(len(partition.buckets))]
+    if workers > 1 and len(partition.buckets) > 1:
+        from concurrent.futures.process import BrokenProcessPool
+
+        try:
+            return _blind_buckets(
+                partition, work, seeds, rate, audit_seed, progress, scrubber, (workers, rebuild)
+            )
+        except (BrokenProcessPool, OSError) as exc:
+            message = f"worker processes failed ({exc!r}); blinded in one process instead"
+            log.warning(message)
+            warnings.append(message)
+    return _blind_buckets(partition, work, seeds, rate, audit_seed, progress, scrubber, None)
+
+
+def _blind_buckets(
+    partition: _Partition,
+    work: Path,
+    seeds: list[str | None],
+    rate: float,
+    audit_seed: int,
+    progress: _Progress,
+    scrubber: Scrubber,
+    pool: tuple[int, tuple[TellsSpec, RunTerms, str]] | None,
+) -> tuple[_Outcome, AuditReservoir]:
+    outcome = _Outcome()
+    reservoir = AuditReservoir(AUDIT_SAMPLE_SIZE, seed=audit_seed)
+    advance = progress.task("blinding", len(partition.buckets))
+    for stale in (
+        work / "items.jsonl",
+        work / "key.jsonl",
+        *work.glob("*.items"),
+        *work.glob("*.key"),
+    ):
+        stale.unlink(missing_ok=True)
+    with (
+        (work / "items.jsonl").open("w", encoding="utf-8") as items,
+        _open_private(work / "key.jsonl") as key,
+    ):
+        if pool is None:
+            for bucket, bucket_seed in zip(partition.buckets, seeds, strict=True):
+                part = _blind_bucket(bucket, bucket_seed, rate, scrubber)
+                outcome.merge(part, items, key, reservoir)
+                advance(1)
+            return outcome, reservoir
+        import multiprocessing
+        import sys
+        import threading
+        from concurrent.futures import ProcessPoolExecutor
+
+        workers, rebuild = pool
+        # fork needs no re-import of the caller's script, but is unsafe with other threads
+        # alive (a finished sweep's writers, litellm's) and on macOS; spawn is safe there.
+        single = threading.active_count() == 1 and sys.platform.startswith("linux")
+        context = multiprocessing.get_context("fork" if single else "spawn")
+        with ProcessPoolExecutor(
+            max_workers=min(workers, len(partition.buckets)),
+            mp_context=context,
+            initializer=_start_worker,
+            initargs=rebuild,
+        ) as executor:
+            futures = [
+                executor.submit(_blind_bucket, bucket, bucket_seed, rate)
+                for bucket, bucket_seed in zip(partition.buckets, seeds, strict=True)
+            ]
+            # Merged in bucket order, so the output does not depend on scheduling.
+            for future in futures:
+                outcome.merge(future.result(), items, key, reservoir)
+                advance(1)
+    return outcome, reservoir
 
 
 # --------------------------------------------------------------------------- the stage
@@ -1018,15 +1292,22 @@ def _write_json(path: Path, data: object) -> None:
 
 
 def _audit(
-    reservoir: AuditReservoir, target: str, seed: int, skipped: dict[str, str]
-) -> dict[str, float | int | str] | None:
-    result = measure_identifiability(
-        reservoir.texts, reservoir.labels(target), target=target, seed=seed
+    reservoir: AuditReservoir, seed: int, skipped: dict[str, str]
+) -> dict[str, dict[str, float | int | str] | None]:
+    """Model and scaffold identifiability on the sample (a dict per target, or None)."""
+    outcomes = audit_identifiability(
+        reservoir.texts,
+        {target: reservoir.labels(target) for target in ("model", "scaffold")},
+        seed=seed,
     )
-    if isinstance(result, AuditSkipped):
-        skipped[target] = result.reason
-        return None
-    return result.as_dict()
+    results: dict[str, dict[str, float | int | str] | None] = {}
+    for target, outcome in outcomes.items():
+        if isinstance(outcome, AuditSkipped):
+            skipped[target] = outcome.reason
+            results[target] = None
+        else:
+            results[target] = outcome.as_dict()
+    return results
 
 
 def blind_run(
@@ -1037,6 +1318,7 @@ def blind_run(
     allow_leaks: bool = False,
     tells_path: Path | None = None,
     progress: bool = False,
+    workers: int | None = None,
 ) -> BlindSummary:
     """Blind a run directory: write ``blind/items.jsonl``, ``key.jsonl``, ``leak_report.json``.
 
@@ -1047,8 +1329,10 @@ def blind_run(
         force: Replace an existing blinding (its key will no longer match earlier scores).
         allow_leaks: Write the items even when the leak scan finds tells (they are listed
             in the report).
-        tells_path: A tells file other than ``configs/blinding/tells.yaml``.
+        tells_path: A tells file other than the project's ``configs/blinding/tells.yaml``.
         progress: Show a progress bar on stderr.
+        workers: Processes that blind buckets in parallel; default: the CPU count (at most
+            4) for runs over 64 MiB, else 1. The output does not depend on it.
 
     Returns:
         A summary: item and exclusion counts, the report path, remaining tells and the
@@ -1077,7 +1361,7 @@ def blind_run(
             f"{blind_dir} already holds a blinding",
             fix="re-blinding would change the key under existing scores; pass --force",
         )
-    tells_file = tells_path or DEFAULT_TELLS_PATH
+    tells_file = tells_path or default_tells_path()
     tells = load_tells(tells_file)
 
     terms = RunTerms()
@@ -1093,12 +1377,9 @@ def blind_run(
 
     if seed is None:
         bucket_key = secrets.token_bytes(32)
-        shuffle: random.Random = random.SystemRandom()
     else:
         bucket_key = hashlib.sha256(f"xstress-blind:{seed}".encode()).digest()
-        shuffle = random.Random(seed)
     audit_seed = seed if seed is not None else 0
-    reservoir = AuditReservoir(AUDIT_SAMPLE_SIZE, seed=audit_seed)
 
     blind_dir.mkdir(exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=".work-", dir=blind_dir))
@@ -1112,13 +1393,26 @@ def blind_run(
                     fix="run the sweep first",
                 )
             scrubber = Scrubber(tells, terms, source=str(tells_file))
-            outcome = _finalize(partition, work, scrubber, shuffle, reservoir, bar)
+            if workers is None:
+                big = partition.n_bytes >= PARALLEL_MIN_BYTES
+                workers = min(MAX_WORKERS, os.cpu_count() or 1) if big else 1
+            outcome, reservoir = _finalize(
+                partition,
+                work,
+                scrubber,
+                (tells, terms, str(tells_file)),
+                seed,
+                workers,
+                audit_seed,
+                bar,
+                warnings,
+            )
             if outcome.dropped_system:
                 warnings.append(f"dropped {outcome.dropped_system} system message(s) from items")
             bar.task("identifiability audit", None)
             skipped: dict[str, str] = {}
-            identifiability = _audit(reservoir, "model", audit_seed, skipped)
-            scaffold_identifiability = _audit(reservoir, "scaffold", audit_seed, skipped)
+            audit = _audit(reservoir, audit_seed, skipped)
+            identifiability, scaffold_identifiability = audit["model"], audit["scaffold"]
 
         report = {
             "schema": LEAK_REPORT_SCHEMA,
@@ -1128,7 +1422,10 @@ def blind_run(
             "n_duplicates_replaced": outcome.n_duplicates,
             "n_items": outcome.n_items,
             "excluded": sorted(outcome.excluded, key=lambda e: str(e["cell_id"])),
-            "replacements": dict(sorted(scrubber.counts.items())),
+            "replacements": {
+                name: outcome.counts.get(name, 0)
+                for name in sorted({c.name for c in tells.categories} | set(RUN_CATEGORIES))
+            },
             "user_turn_replacements": outcome.user_replacements,
             "remaining_tells": outcome.tells,
             "n_remaining_tells": outcome.n_tells,
