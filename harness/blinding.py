@@ -68,6 +68,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from harness.errors import ConfigError, InputError
 from harness.leak_audit import AuditReservoir, AuditSkipped, audit_identifiability
+from harness.paths import project_root
 from harness.schema import BlindedItem, KeyEntry, Message, TranscriptRecord
 
 __all__ = [
@@ -174,11 +175,7 @@ class TellsSpec(_Spec):
 
 def default_tells_path() -> Path:
     """``configs/blinding/tells.yaml`` of the project (``XSTRESS_ROOT`` moves it)."""
-    # The rule of hydra_plugins.xstress_searchpath.project_root, without importing Hydra
-    # (0.6 s) into a stage that never composes a config.
-    override = os.environ.get("XSTRESS_ROOT")
-    root = Path(override).resolve() if override else Path(__file__).resolve().parents[1]
-    return root / "configs" / TELLS_FILE
+    return project_root() / "configs" / TELLS_FILE
 
 
 def load_tells(path: Path) -> TellsSpec:

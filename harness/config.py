@@ -19,6 +19,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from harness.errors import ConfigError
+from harness.paths import project_root
 from harness.schema import (
     JudgeSpec,
     ModelSpec,
@@ -31,7 +32,6 @@ from harness.schema import (
     ScaffoldSpec,
     content_hash,
 )
-from hydra_plugins.xstress_searchpath import project_root
 
 __all__ = [
     "KINDS",

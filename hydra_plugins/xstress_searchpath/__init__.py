@@ -17,23 +17,14 @@ The plugins act only when the primary config directory is xstress's own ``config
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 from hydra._internal.core_plugins.file_config_source import FileConfigSource
 from hydra.core.config_search_path import ConfigSearchPath
 from hydra.plugins.config_source import ConfigResult
 from hydra.plugins.search_path_plugin import SearchPathPlugin
 
+from harness.paths import project_root
+
 MULTI_SELECT_GROUPS = ("models", "scaffolds", "judges")
-
-
-def project_root() -> Path:
-    """The folder holding ``configs/`` and ``scaffolds/`` (``XSTRESS_ROOT`` overrides)."""
-    override = os.environ.get("XSTRESS_ROOT")
-    if override:
-        return Path(override).resolve()
-    return Path(__file__).resolve().parents[2]
 
 
 class XstressConfigSource(FileConfigSource):
