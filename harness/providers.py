@@ -294,103 +294,112 @@ class ProviderClient:
 
     async def _call_live(self, model: ModelSpec, messages: list[Message], fingerprint: str, *,
                          purpose: str, turn: int) -> CallRecord:
-        from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
-
         gate = self._gate(model)
         attempts: list[Attempt] = []
         kwargs = self._call_kwargs(model, messages)
-        waited = 0.0
-        last: Classified | None = None
+        failures: list[Classified] = []
 
-        def error_record(status: Literal["error"], message: str) -> CallRecord:
+        async def attempt() -> Any:
+            """One HTTP attempt; raises _Retryable or _Final after recording it."""
+            if gate.auth_failure is not None:
+                raise _Final()
+            started = now_iso()
+            async with gate.semaphore:
+                if gate.throttler is not None:
+                    async with gate.throttler:
+                        pass
+                t0 = time.perf_counter()
+                try:
+                    response = await self._litellm.acompletion(**kwargs)
+                except Exception as exc:  # classified below; nothing escapes unrecorded
+                    latency = time.perf_counter() - t0
+                    failure = classify(exc)
+                    failures.append(failure)
+                    attempts.append(Attempt(
+                        number=len(attempts) + 1, started_at=started,
+                        latency_s=round(latency, 4), outcome=failure.outcome,
+                        error_class=failure.error_class, status_code=failure.status_code,
+                        message=failure.message))
+                    if failure.auth_failure and gate.auth_failure is None:
+                        gate.auth_failure = (f"{failure.error_class} ({failure.status_code}) "
+                                             f"from {model.name}: {failure.message}")
+                        if self.on_auth_failure is not None:
+                            self.on_auth_failure(model, gate.auth_failure)
+                    raise (_Retryable() if failure.outcome == "retryable" else _Final()) from exc
+            attempts.append(Attempt(number=len(attempts) + 1, started_at=started,
+                                    latency_s=round(time.perf_counter() - t0, 4), outcome="ok"))
+            return response
+
+        try:
+            # Most calls succeed first time; tenacity (and its per-call setup) joins only
+            # after a retryable failure.
+            try:
+                response = await attempt()
+            except _Retryable as first:
+                response = await self._retry(attempt, first, attempts, failures, gate)
+        except (_Retryable, _Final):
+            if gate.auth_failure is not None and (not failures or
+                                                  not failures[-1].auth_failure):
+                message = gate.auth_failure
+            else:
+                message = failures[-1].message if failures else "call not made"
+            if failures and failures[-1].outcome == "blocked":
+                return self._blocked(model, messages, fingerprint, purpose, turn,
+                                           attempts, failures[-1])
             return CallRecord(purpose=purpose, turn=turn, request_fingerprint=fingerprint,
-                              request=messages, status=status,
-                              reply=None, attempts=attempts,
-                              latency_s=sum(a.latency_s for a in attempts),
-                              model_reported=None, cost_usd=None)
+                              request=messages, status="error", reply=None, attempts=attempts,
+                              latency_s=round(sum(a.latency_s for a in attempts), 4),
+                              model_reported=None, cost_usd=None, error=message)
+        self.calls_made += 1
+        return self._success(model, messages, fingerprint, purpose, turn, attempts,
+                                   response)
+
+    async def _retry(self, attempt: Callable[[], Awaitable[Any]], first: _Retryable,
+                     attempts: list[Attempt], failures: list[Classified],
+                     gate: _ModelGate) -> Any:
+        """tenacity's retry loop; its first attempt replays the failure already seen."""
+        from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
+
+        waited = 0.0
+        pending: list[BaseException] = [first]
 
         def wait_for(state: Any) -> float:
             nonlocal waited
-            assert last is not None
             seconds = backoff_seconds(state.attempt_number, base_s=self.run.retry_base_s,
-                                      cap_s=60.0, rng=self.rng, retry_after_s=last.retry_after_s)
+                                      cap_s=60.0, rng=self.rng,
+                                      retry_after_s=failures[-1].retry_after_s)
             seconds = min(seconds, max(0.0, self.run.max_retry_wait_s - waited))
             waited += seconds
-            previous = attempts[-1]
-            attempts[-1] = previous.model_copy(update={"wait_s": round(seconds, 4)})
+            attempts[-1] = attempts[-1].model_copy(update={"wait_s": round(seconds, 4)})
             return seconds
 
         def should_retry(exc: BaseException) -> bool:
-            return (isinstance(exc, _Retryable)
-                    and waited < self.run.max_retry_wait_s and gate.auth_failure is None)
+            return (isinstance(exc, _Retryable) and waited < self.run.max_retry_wait_s
+                    and gate.auth_failure is None)
 
-        retrying = AsyncRetrying(
-            retry=retry_if_exception(should_retry),
-            stop=stop_after_attempt(self.run.max_attempts),
-            wait=wait_for,
-            sleep=self.sleep,
-            reraise=True,
-        )
-        response: Any = None
-        try:
-            async for attempt_state in retrying:
-                with attempt_state:
-                    if gate.auth_failure is not None:
-                        return error_record("error", gate.auth_failure)
-                    number = len(attempts) + 1
-                    started = now_iso()
-                    async with gate.semaphore:
-                        if gate.throttler is not None:
-                            async with gate.throttler:
-                                pass
-                        t0 = time.perf_counter()
-                        try:
-                            response = await self._litellm.acompletion(**kwargs)
-                        except Exception as exc:  # classified below; nothing escapes unrecorded
-                            latency = time.perf_counter() - t0
-                            last = classify(exc)
-                            attempts.append(Attempt(
-                                number=number, started_at=started, latency_s=round(latency, 4),
-                                outcome=last.outcome, error_class=last.error_class,
-                                status_code=last.status_code, message=last.message))
-                            if last.auth_failure and gate.auth_failure is None:
-                                gate.auth_failure = (
-                                    f"{last.error_class} ({last.status_code}) from "
-                                    f"{model.name}: {last.message}")
-                                if self.on_auth_failure is not None:
-                                    self.on_auth_failure(model, gate.auth_failure)
-                            if last.outcome == "retryable":
-                                raise _Retryable() from exc
-                            raise _Final() from exc
-                        latency = time.perf_counter() - t0
-                        attempts.append(Attempt(number=number, started_at=started,
-                                                latency_s=round(latency, 4), outcome="ok"))
-        except _Retryable:
-            assert last is not None
-            return error_record("error", last.message)
-        except _Final:
-            assert last is not None
-            if last.outcome == "blocked":
-                return await self._blocked(model, messages, fingerprint, purpose, turn,
-                                           attempts, last)
-            return error_record("error", last.message)
-        self.calls_made += 1
-        return await self._success(model, messages, fingerprint, purpose, turn, attempts,
-                                   response)
+        retrying = AsyncRetrying(retry=retry_if_exception(should_retry),
+                                 stop=stop_after_attempt(self.run.max_attempts),
+                                 wait=wait_for, sleep=self.sleep, reraise=True)
+        async for state in retrying:
+            with state:
+                if pending:
+                    raise pending.pop()
+                return await attempt()
+        raise AssertionError("unreachable: tenacity returns or re-raises")  # pragma: no cover
 
-    async def _blocked(self, model: ModelSpec, messages: list[Message], fingerprint: str,
+    def _blocked(self, model: ModelSpec, messages: list[Message], fingerprint: str,
                        purpose: str, turn: int, attempts: list[Attempt],
                        classified: Classified) -> CallRecord:
         entry = CacheEntry(request_fingerprint=fingerprint, status="blocked",
                            reply=classified.message, recorded_at=now_iso(),
                            latency_s=attempts[-1].latency_s if attempts else 0.0)
         if self.cache is not None:
-            await self.cache.put(entry)
+            self.cache.put(entry)
         return CallRecord(purpose=purpose, turn=turn, request_fingerprint=fingerprint,
                           request=messages, status="blocked", reply=None, attempts=attempts,
                           latency_s=sum(a.latency_s for a in attempts))
 
-    async def _success(self, model: ModelSpec, messages: list[Message], fingerprint: str,
+    def _success(self, model: ModelSpec, messages: list[Message], fingerprint: str,
                        purpose: str, turn: int, attempts: list[Attempt],
                        response: Any) -> CallRecord:
         choice = response.choices[0]
@@ -414,7 +423,7 @@ class ProviderClient:
         # Write-ahead: the reply is on disk before anyone uses it, so a crash after this line
         # never pays for it again.
         if self.cache is not None:
-            await self.cache.put(entry)
+            self.cache.put(entry)
         return CallRecord(
             purpose=purpose, turn=turn, request_fingerprint=fingerprint, request=messages,
             status="ok", reply=reply, model_reported=entry.model_reported,

@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 from harness.cells import Cell, enumerate_cells
 from harness.config import RunConfig, load_spec
-from harness.errors import ReplayMissError
+from harness.errors import OutputError, ReplayMissError
 from harness.planning import estimate_cell
 from harness.providers import ProviderClient, check_keys, now_iso
 from harness.schema import CallRecord, Message, ModelSpec, TranscriptRecord, Usage
@@ -188,13 +188,13 @@ class CellRunner:
         if record.status == "blocked":
             return "blocked", f"{what}: blocked by the provider's content policy"
         last = record.attempts[-1] if record.attempts else None
-        if last is not None:
+        if last is not None and last.outcome != "ok":
             cause = f"{last.error_class}"
             if last.status_code:
                 cause += f" ({last.status_code})"
             return "error", f"{what}: {cause} after {len(record.attempts)} attempt(s): " \
                             f"{last.message or ''}".strip()
-        return "error", f"{what}: call not made"
+        return "error", f"{what}: {record.error or 'call not made'}"
 
     def _user_turns(self, cell: Cell, visible: list[Message], call: Any
                     ) -> Iterator[tuple[str, int, Any]]:
@@ -397,7 +397,7 @@ async def run_sweep(config: RunConfig, run_dir: Path, *, announce: Any = None) -
                 finally:
                     in_flight_estimate -= estimate
             spent += record.cost_usd or 0.0
-            await store.append(record)
+            store.append(record)
             result.counts[record.status] += 1
             if record.status == "error" and record.error:
                 result.error_causes[_cause_key(record.error)] += 1
@@ -436,11 +436,16 @@ async def run_sweep(config: RunConfig, run_dir: Path, *, announce: Any = None) -
             result.not_started = len(cells) - sum(result.counts.values())
         result.calls_made = client.calls_made
         result.spent_usd = spent
-        store.close()
-        cache.close()
-        if replay_cache is not None:
-            replay_cache.close()
+        close_errors: list[OutputError] = []
+        for closable in (store, cache, replay_cache):
+            try:
+                if closable is not None:
+                    closable.close()
+            except OutputError as exc:  # every file gets closed before the first is reported
+                close_errors.append(exc)
         write_manifest(finished=True)
+        if close_errors:
+            raise close_errors[0]
     return result
 
 

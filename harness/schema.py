@@ -366,6 +366,9 @@ class CallRecord(_Strict):
     from_cache: bool = False
     """Served from the write-ahead cache or a replay recording: not paid for again."""
     attempts: list[Attempt] = Field(default_factory=list)
+    error: str | None = None
+    """Why the call failed (status ``error``), e.g. the last attempt's error or an earlier
+    authentication failure of this model that stopped further calls."""
 
 
 class TranscriptRecord(_Strict):

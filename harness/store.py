@@ -3,9 +3,11 @@
 Durability rules (a crash or SIGKILL at any moment must lose nothing but requests in flight):
 
 * ``transcripts.jsonl`` and ``cache/responses.jsonl`` are append-only JSONL. Each line is
-  written whole, flushed and fsynced before the caller goes on. Appends go through one writer
-  thread per file, which commits whatever is queued with a single fsync (group commit), so the
-  event loop never blocks on the disk.
+  written whole, flushed and fsynced by one writer thread per file, which commits whatever is
+  queued with a single fsync (group commit). Callers hand a line over and go on: the event
+  loop never waits on the disk, and a line is durable within one fsync of being handed over
+  (a crash can lose only lines handed over in that instant, i.e. replies as good as in flight).
+  A write error is raised by the next append and by ``close``.
 * A torn last line (a crash mid-write) is detected when the file is opened again and cut off
   with a warning; every complete line before it is kept.
 * ``manifest.json`` is replaced atomically (temp file, fsync, rename).
@@ -139,7 +141,9 @@ def write_json_atomic(path: Path, data: Any) -> None:
 class DurableAppender:
     """Appends lines to one file from a writer thread; each batch ends with one fsync.
 
-    ``append`` returns a future that completes once the line is on disk.
+    ``write`` hands a line over without waiting; ``append`` returns a future that completes
+    once the line is on disk; ``close`` drains the queue. A failed write is raised by the next
+    ``write``/``append`` and by ``close``.
     """
 
     _STOP = object()
@@ -149,11 +153,25 @@ class DurableAppender:
         repair_torn_tail(path)
         self._handle = path.open("ab")
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._error: OSError | None = None
         self._thread = threading.Thread(target=self._run, name=f"append:{path.name}", daemon=True)
         self._thread.start()
 
+    def _raise_if_failed(self) -> None:
+        if self._error is not None:
+            raise OutputError(
+                f"{self.path}: write failed ({self._error.strerror or self._error})",
+                fix="free disk space or fix permissions, then rerun the same command to resume",
+            )
+
+    def write(self, line: str) -> None:
+        """Queue one line (without newline) for the writer thread; do not wait for it."""
+        self._raise_if_failed()
+        self._queue.put((line.encode("utf-8") + b"\n", None))
+
     def append(self, line: str) -> concurrent.futures.Future[None]:
         """Queue one line (without newline); the future resolves when it is durable."""
+        self._raise_if_failed()
         future: concurrent.futures.Future[None] = concurrent.futures.Future()
         self._queue.put((line.encode("utf-8") + b"\n", future))
         return future
@@ -179,11 +197,14 @@ class DurableAppender:
                     self._handle.flush()
                     os.fsync(self._handle.fileno())
                 except OSError as exc:
+                    self._error = self._error or exc
                     for _, future in pending:
-                        future.set_exception(exc)
+                        if future is not None:
+                            future.set_exception(exc)
                 else:
                     for _, future in pending:
-                        future.set_result(None)
+                        if future is not None:
+                            future.set_result(None)
             if stop:
                 return
 
@@ -192,7 +213,11 @@ class DurableAppender:
         if self._thread.is_alive():
             self._queue.put(self._STOP)
             self._thread.join()
-        self._handle.close()
+        try:
+            self._handle.close()
+        except OSError as exc:  # data a failed write left in the buffer
+            self._error = self._error or exc
+        self._raise_if_failed()
 
 
 class ResponseCache:
@@ -225,11 +250,11 @@ class ResponseCache:
         """The recorded reply for ``fingerprint``, if any."""
         return self.entries.get(fingerprint)
 
-    async def put(self, entry: CacheEntry) -> None:
-        """Record a reply durably (returns once it is on disk)."""
+    def put(self, entry: CacheEntry) -> None:
+        """Record a reply (on disk within one fsync; see the module docstring)."""
         self.entries[entry.request_fingerprint] = entry
         if self._appender is not None:
-            await self._appender.append_async(entry.model_dump_json())
+            self._appender.write(entry.model_dump_json())
 
     def close(self) -> None:
         if self._appender is not None:
@@ -264,9 +289,9 @@ class TranscriptStore:
         """True when the cell already ended ``ok`` or ``blocked`` (skipped on resume)."""
         return self.status_by_cell.get(cell_id) in ("ok", "blocked")
 
-    async def append(self, record: TranscriptRecord) -> None:
-        """Append one finished cell durably."""
-        await self._appender.append_async(record.model_dump_json(by_alias=True))
+    def append(self, record: TranscriptRecord) -> None:
+        """Append one finished cell (on disk within one fsync; see the module docstring)."""
+        self._appender.write(record.model_dump_json(by_alias=True))
         self.status_by_cell[record.cell_id] = record.status
         self.cost_by_cell[record.cell_id] = record.cost_usd or 0.0
 

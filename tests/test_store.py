@@ -51,15 +51,15 @@ def test_appender_writes_whole_lines_in_order(tmp_path: Path) -> None:
 def test_cache_survives_reopen_and_reads_all_shards(tmp_path: Path) -> None:
     cache_dir = tmp_path / "cache"
 
-    async def put(cache: ResponseCache, fingerprint: str) -> None:
-        await cache.put(CacheEntry(request_fingerprint=fingerprint, status="ok",
-                                   reply=f"reply {fingerprint}", recorded_at="now"))
+    def put(cache: ResponseCache, fingerprint: str) -> None:
+        cache.put(CacheEntry(request_fingerprint=fingerprint, status="ok",
+                             reply=f"reply {fingerprint}", recorded_at="now"))
 
     first = ResponseCache(cache_dir, suffix=".shard-0-of-2")
-    asyncio.run(put(first, "aaa"))
+    put(first, "aaa")
     first.close()
     second = ResponseCache(cache_dir, suffix=".shard-1-of-2")
-    asyncio.run(put(second, "bbb"))
+    put(second, "bbb")
     second.close()
     reopened = ResponseCache(cache_dir)
     assert reopened.get("aaa") is not None and reopened.get("bbb") is not None
@@ -67,3 +67,12 @@ def test_cache_survives_reopen_and_reads_all_shards(tmp_path: Path) -> None:
     reopened.close()
     readonly = ResponseCache(cache_dir, writable=False)
     assert len(readonly) == 2
+
+
+def test_a_failed_write_is_reported_not_swallowed() -> None:
+    from harness.errors import OutputError
+
+    appender = DurableAppender(Path("/dev/full"))  # every write fails with ENOSPC
+    appender.write('{"n": 1}')
+    with pytest.raises(OutputError, match="write failed"):
+        appender.close()
