@@ -10,7 +10,11 @@ time and peak RSS are measured the same way (``os.wait4``):
   (c) a bare aiohttp loop posting the same JSON.
 
 Prints each, the ratios to the ideal N*L/C, xstress/litellm ratios, xstress's CPU overhead per
-cell beyond the litellm loop, and the time of ``xstress --help``. Usage:
+cell beyond the litellm loop, and the time of ``xstress --help``. Two more figures separate
+xstress's own cost from litellm's: the same ``xstress run`` again on the finished run (startup
+and resume only: imports, config, reading the records; no calls), and the runner's CPU per cell
+with litellm's ``acompletion`` replaced by a zero-cost coroutine in-process (everything
+xstress does per cell: conversation, fingerprint, cache, records, fsync thread). Usage:
 
     uv run python scripts/bench_sweep.py [--n 1800] [--concurrency 32] [--latency 0.2]
 """
@@ -50,6 +54,42 @@ LITELLM_LOOP = textwrap.dedent("""
         await asyncio.gather(*(one(i) for i in range(n)))
 
     asyncio.run(main())
+""")
+
+ZERO_COST_RUNNER = textwrap.dedent("""
+    import asyncio, os, sys, tempfile, time
+    from pathlib import Path
+    os.environ["BENCH_KEY"] = "sk-bench-fake"
+    from harness.config import RunConfig
+    from harness.providers import load_litellm
+    from harness.runner import run_sweep
+    from harness.schema import (ModelSpec, PipelineSettings, PromptSet, ProviderSettings,
+                                ReplaySettings, RunSettings, ScaffoldSpec)
+    n = int(sys.argv[1])
+    litellm = load_litellm()
+    reply = litellm.ModelResponse(
+        model="bench-1", usage={"prompt_tokens": 5, "completion_tokens": 3, "total_tokens": 8},
+        choices=[{"index": 0, "finish_reason": "stop",
+                  "message": {"role": "assistant", "content": "a short reply"}}])
+    reply._hidden_params = {"response_cost": 0.0}
+
+    async def zero_cost(**kwargs):
+        return reply
+
+    litellm.acompletion = zero_cost
+    prompts = PromptSet.model_validate({"name": "p", "scenarios": [
+        {"id": f"s{i}", "domain": "d", "probe": "checkable", "targets": ["D3"],
+         "turns": [{"user": f"bench prompt {i}"}]} for i in range(n)]})
+    out = Path(tempfile.mkdtemp())
+    config = RunConfig(
+        models=(ModelSpec(name="bench", litellm_model="openai/bench", family="local",
+                          api_key_env="BENCH_KEY"),),
+        scaffolds=(ScaffoldSpec(name="bare"),), prompts=prompts,
+        run=RunSettings(out_dir=str(out), name="r", progress=False),
+        provider=ProviderSettings(), replay=ReplaySettings(), pipeline=PipelineSettings())
+    start = time.process_time()
+    asyncio.run(run_sweep(config, out / "r"))
+    print((time.process_time() - start) / n * 1000)
 """)
 
 AIOHTTP_LOOP = textwrap.dedent("""
@@ -146,7 +186,14 @@ def main() -> int:
                     sys.executable, "-m", "harness", "run", "models=[bench]", "scaffolds=[bare]",
                     "prompts=bench60", f"run.replicates={n // 60}", f"run.concurrency={c}",
                     f"provider.api_base={url}", f"run.out_dir={folder / 'runs'}",
-                    "run.name=bench", "run.progress=false"], env, folder),
+                    "run.name=bench", "run.progress=false", "pipeline.stages=[sweep]"],
+                    env, folder),
+                measure("xstress rerun", [
+                    sys.executable, "-m", "harness", "run", "models=[bench]", "scaffolds=[bare]",
+                    "prompts=bench60", f"run.replicates={n // 60}", f"run.concurrency={c}",
+                    f"provider.api_base={url}", f"run.out_dir={folder / 'runs'}",
+                    "run.name=bench", "run.progress=false", "pipeline.stages=[sweep]"],
+                    env, folder),
                 measure("litellm loop", [sys.executable, "-c", LITELLM_LOOP, url, str(n),
                                          str(c)], env, folder),
                 measure("aiohttp loop", [sys.executable, "-c", AIOHTTP_LOOP, url, str(n),
@@ -155,6 +202,9 @@ def main() -> int:
         finally:
             server.terminate()
             server.wait()
+        zero_cost_ms = float(subprocess.run(
+            [sys.executable, "-c", ZERO_COST_RUNNER, str(n)], env=env, cwd=folder,
+            capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1])
         records = (folder / "runs" / "bench" / "transcripts.jsonl").read_text().count("\n")
 
     print(f"N={n} requests, C={c}, latency {latency * 1000:.0f} ms; ideal N*L/C = {ideal:.2f} s")
@@ -162,12 +212,16 @@ def main() -> int:
     for m in results:
         print(f"{m.name:14s} {m.wall_s:8.2f} {m.wall_s / ideal:8.2f} {m.cpu_s:8.2f} "
               f"{m.peak_rss_mb:12.0f}")
-    xstress, plain, bare = results
+    xstress, rerun, plain, bare = results
     print(f"xstress wall / litellm-loop wall = {xstress.wall_s / plain.wall_s:.3f} "
           f"(target <= 1.05)")
     print(f"xstress wall / aiohttp-loop wall = {xstress.wall_s / bare.wall_s:.3f}")
     overhead_ms = (xstress.cpu_s - plain.cpu_s) / n * 1000
     print(f"xstress CPU beyond the litellm loop: {overhead_ms:+.3f} ms per cell (target < 1 ms)")
+    print(f"xstress rerun of the finished run (startup + resume, no calls): {rerun.wall_s:.2f} s "
+          f"wall, {rerun.cpu_s:.2f} s CPU")
+    print(f"xstress runner CPU per cell with a zero-cost provider (xstress's own work): "
+          f"{zero_cost_ms:.3f} ms (target < 1 ms)")
     print(f"xstress wrote {records} transcript records")
     print(f"xstress --help: {help_s:.3f} s (target < 0.5 s)")
     return 0
