@@ -247,3 +247,44 @@ def test_offline_preset_runs_the_whole_pipeline(tmp_path: Path) -> None:
     assert again.returncode == 0, again.stderr
     assert "0 provider calls" in again.stderr and "blind: already done" in again.stderr
     assert (run_dir / "blind" / "items.jsonl").read_text().splitlines() == items
+
+
+def test_ctrl_c_stops_cleanly_and_the_rerun_resumes(project: Path, tmp_path: Path) -> None:
+    add_local_model(project, "slow", max_concurrency=4)
+    env = cli_env(project, XSTRESS_TEST_KEY=FAKE_KEY)
+    args = ["run", "models=[slow]", "scaffolds=[bare,steer]", "pipeline.stages=[sweep]",
+            f"run.out_dir={tmp_path}", "run.name=intr", "run.concurrency=4"]
+    run_dir = tmp_path / "intr"
+    transcripts = run_dir / "transcripts.jsonl"
+    with TestServer(latency_s=0.3) as server:
+        args.append(f"provider.api_base={server.url}")
+        process = subprocess.Popen([sys.executable, "-m", "harness", *args], cwd=tmp_path,
+                                   env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                   text=True)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if transcripts.exists() and transcripts.read_text().count("\n") >= 4:
+                break
+            time.sleep(0.05)
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=60)
+        assert process.returncode == 130, stderr
+        assert "interrupted" in stderr and "Traceback" not in stderr
+        lines = transcripts.read_bytes()
+        assert lines.endswith(b"\n")
+        assert all(json.loads(line)["status"] == "ok" for line in lines.splitlines())
+        assert json.loads((run_dir / "manifest.json").read_text())["stopped_by"] == "interrupt"
+        rerun = run_cli(args, cwd=tmp_path, env=env)
+        assert rerun.returncode == 0, rerun.stderr
+    rows = records(run_dir)
+    assert len(rows) == 30 and len({r["cell_id"] for r in rows}) == 30
+
+
+def test_plan_and_help_do_not_import_litellm(tmp_path: Path) -> None:
+    probe = ("import sys, runpy; sys.argv = ['xstress', 'plan', 'preset=offline'];\n"
+             "from harness.cli import main; code = main();\n"
+             "assert 'litellm' not in sys.modules, 'plan imported litellm'; print('ok', code)")
+    result = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, env=cli_env(),
+                            capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    assert "ok 0" in result.stdout

@@ -240,3 +240,42 @@ def test_api_key_never_written(tmp_path: Path) -> None:
     for path in (tmp_path / "r").rglob("*"):
         if path.is_file():
             assert FAKE_KEY not in path.read_text(errors="replace"), path
+
+
+def test_mock_provider_scripted_errors_then_reply(tmp_path: Path) -> None:
+    cfg = config("http://127.0.0.1:9", [model("alpha")], tmp_path, n=2, turns=1)
+    mock = ProviderSettings(mode="mock", mock_reply="canned: {last_user}",
+                            mock_errors=["RateLimitError", "InternalServerError"])
+    result = sweep(RunConfig(**{**cfg.__dict__, "provider": mock}), tmp_path / "r")
+    assert result.exit_code == 0  # type: ignore[attr-defined]
+    for record in iter_transcripts(tmp_path / "r"):
+        call = record.calls[0]
+        assert [a.error_class for a in call.attempts[:2]] == ["RateLimitError",
+                                                              "InternalServerError"]
+        assert call.attempts[-1].outcome == "ok"
+        assert record.messages[-1].content.startswith("canned: ")
+        assert record.cost_usd == 0.0
+
+
+def test_simulated_user_turns_are_played_by_a_model(tmp_path: Path) -> None:
+    sim = ModelSpec(name="sim-cautious", litellm_model="xstress-sim/cautious", family="sim")
+    prompt_set = PromptSet.model_validate({"name": "simu", "scenarios": [{
+        "id": "s0", "domain": "health", "probe": "multiturn", "targets": ["D6"],
+        "turns": [{"user": "i'm allergic to penicillin. what can i take for a sore throat?"},
+                  {"simulated_user": {"persona": "a hurried parent", "goal": "a quick answer",
+                                      "max_turns": 2}}]}]})
+    cfg = config("http://127.0.0.1:9", [sim], tmp_path)
+    cfg = RunConfig(**{**cfg.__dict__, "prompts": prompt_set,
+                       "provider": ProviderSettings(mode="live")})
+    sweep(cfg, tmp_path / "r")
+    records = list(iter_transcripts(tmp_path / "r"))
+    assert {r.status for r in records} == {"ok"}
+    record = records[0]
+    assert [m.role for m in record.messages] == ["user", "assistant"] * 3
+    purposes = [c.purpose for c in record.calls]
+    assert purposes == ["reply", "simulated_user", "reply", "simulated_user", "reply"]
+    simulator = record.calls[1].request
+    # the simulator sees the persona and the conversation from the user's side
+    assert "a hurried parent" in simulator[0].content
+    assert simulator[1].role == "assistant" and simulator[2].role == "user"
+    assert record.simulated
