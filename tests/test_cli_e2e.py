@@ -288,3 +288,17 @@ def test_plan_and_help_do_not_import_litellm(tmp_path: Path) -> None:
                             capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 0, result.stderr
     assert "ok 0" in result.stdout
+
+
+def test_multirun_shards_write_their_own_files_and_union_is_complete(tmp_path: Path) -> None:
+    result = run_cli(["run", "-m", "preset=offline", "models=[sim-eager]", "run.shard=0,1",
+                      "run.num_shards=2", "pipeline.stages=[sweep]", f"run.out_dir={tmp_path}",
+                      "run.name=sharded"], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    run_dir = tmp_path / "sharded"
+    files = sorted(p.name for p in run_dir.glob("transcripts*.jsonl"))
+    assert files == ["transcripts.shard-0-of-2.jsonl", "transcripts.shard-1-of-2.jsonl"]
+    ids = [json.loads(line)["cell_id"] for name in files
+           for line in (run_dir / name).read_text().splitlines()]
+    assert len(ids) == 60 and len(set(ids)) == 60
+    assert len(list(run_dir.glob("manifest.shard-*.json"))) == 2
