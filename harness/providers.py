@@ -27,7 +27,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, ClassVar
 
 from harness.errors import MissingKeyError, ReplayMissError
 from harness.retrying import Classified, backoff_seconds, classify
@@ -124,8 +124,8 @@ def check_keys(models: list[ModelSpec], settings: ProviderSettings) -> None:
 class _MockHandlerState:
     """Settings of the scripted mock provider for the current run (one per process)."""
 
-    settings: ProviderSettings = ProviderSettings(mode="mock")
-    attempts: dict[str, int] = {}
+    settings: ClassVar[ProviderSettings] = ProviderSettings(mode="mock")
+    attempts: ClassVar[dict[str, int]] = {}
 
 
 def _register_mock_provider(settings: ProviderSettings) -> None:
