@@ -1,39 +1,32 @@
-"""Unblinded statistics: the join of scores with the blinding key, alignment profiles, scaffold
-effects and the model x scaffold interaction test.
+"""Unblinded statistics: the join of scores with the blinding key, alignment profiles and
+scaffold effects.
 
 Pure maths on numpy arrays and frozen dataclasses. This module reads no file and draws nothing
-(``report.py`` reads the run directory and writes the report, ``plots.py`` draws). Every
-estimate that cannot be computed is returned as ``None`` with a ``note`` saying why, never as
-NaN, so no table downstream can show one.
+(``report.py`` reads the run directory and writes the report, ``plots.py`` draws). The cluster
+bootstrap behind every interval is ``cluster_bootstrap.py``'s; whether an effect depends on the
+model is ``interaction.py``'s. Every estimate that cannot be computed is returned as ``None``
+with a ``note`` saying why, never as NaN, so no table downstream can show one.
 
 Methods, in short (the report states them in full):
 
 * Items are clustered in prompts (replicates nested in prompts), so every confidence interval
-  is a percentile interval from a cluster bootstrap that resamples prompts with replacement.
-  The bootstrap works on per-prompt sums and counts (a ratio estimator), never on raw rows,
-  which keeps it fast at 10^5 transcripts.
+  is a percentile interval from a cluster bootstrap that resamples prompts (see
+  ``cluster_bootstrap.py``).
 * A scaffold's effect for a model and dimension is the mean paired difference (scaffold minus
   baseline) over (prompt, replicate) pairs where both are scored.
-* Model-dependence is a permutation test of the interaction. Under the null hypothesis "the
-  scaffold's paired effect does not depend on the model", the per-prompt blocks of paired
-  differences are exchangeable between models within a prompt. We permute model labels of those
-  (model, prompt) blocks within each prompt and compare the variance of the per-model mean
-  effects with its permutation distribution. Permuting whole blocks keeps the correlation of
-  replicates of one model on one prompt; permuting model labels rather than scaffold labels
-  keeps a common (main) effect of the scaffold intact, so a scaffold that helps every model
-  equally is not mistaken for an interaction.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
 
+from harness.cluster_bootstrap import bootstrap_ratio, ci_caveats, finite_or_none, percentile_ci
 from harness.schema import KeyEntry
 
 __all__ = [
@@ -45,18 +38,17 @@ __all__ = [
     "Design",
     "EffectLabel",
     "EffectRow",
-    "InteractionRow",
+    "PairedScores",
     "ProfileRow",
     "ScoreMatrix",
     "ScoreMatrixBuilder",
     "compute_effects",
     "compute_profiles",
-    "holm_adjust",
     "index_key",
-    "interaction_tests",
     "label_effect",
     "mean_of_coders",
     "natural_dimension_order",
+    "paired_scores",
 ]
 
 FloatArray = npt.NDArray[np.float64]
@@ -72,13 +64,6 @@ STATUS_SCORED, STATUS_NULL, STATUS_UNSCORED, STATUS_MISSING = 0, 1, 2, 3
 _STATUS_CODES = {"scored": STATUS_SCORED, "null": STATUS_NULL, "unscored": STATUS_UNSCORED}
 
 EffectLabel = Literal["ceiling", "improved", "worsened", "unchanged", "inconclusive", ""]
-
-# Memory bound for one block of bootstrap weights (resamples x prompts).
-_WEIGHT_BLOCK_CELLS = 2_000_000
-# Relative tolerance when counting permutation statistics >= the observed one: a permutation
-# that reproduces the observed arrangement must count as "at least as extreme" despite
-# floating-point summation order.
-_TIE_TOLERANCE = 1e-9
 
 
 # --------------------------------------------------------------------------- the join
@@ -340,89 +325,6 @@ class EffectRow:
     note: str
 
 
-@dataclass(frozen=True)
-class InteractionRow:
-    """The model x scaffold interaction test for one scaffold (vs baseline) and dimension.
-
-    ``statistic`` is the variance (population, unweighted) of the per-model mean effects;
-    ``p_holm`` is Holm-adjusted over every test in the report.
-    """
-
-    scaffold: str
-    baseline: str
-    dimension: str
-    n_models: int
-    n_prompts: int
-    statistic: float | None
-    p_value: float | None
-    p_holm: float | None
-    n_perm: int
-    effect_min: float | None
-    effect_max: float | None
-    model_min: str
-    model_max: str
-    note: str
-
-
-# --------------------------------------------------------------------------- bootstrap
-
-
-def _bootstrap_ratio(
-    sums: FloatArray, counts: FloatArray, n_boot: int, rng: np.random.Generator
-) -> FloatArray:
-    """Cluster-bootstrap replicates of sum/count estimators.
-
-    Args:
-        sums, counts: (prompts, estimators) per-prompt totals.
-        n_boot: number of resamples.
-        rng: seeded generator.
-
-    Returns:
-        (n_boot, estimators); NaN where a resample holds no data for an estimator.
-    """
-    n_prompts = sums.shape[0]
-    out = np.full((n_boot, sums.shape[1]), np.nan)
-    block = max(1, _WEIGHT_BLOCK_CELLS // max(n_prompts, 1))
-    for start in range(0, n_boot, block):
-        size = min(block, n_boot - start)
-        draws = rng.integers(0, n_prompts, size=(size, n_prompts))
-        flat = (draws + (np.arange(size) * n_prompts)[:, None]).ravel()
-        weights = np.bincount(flat, minlength=size * n_prompts).reshape(size, n_prompts)
-        weights_f = weights.astype(np.float64)
-        numerator = weights_f @ sums
-        denominator = weights_f @ counts
-        np.divide(numerator, denominator, out=out[start : start + size], where=denominator > 0)
-    return out
-
-
-def _percentile_ci(replicates: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """2.5/97.5 percentiles per column and the fraction of resamples that were empty."""
-    valid = ~np.isnan(replicates)
-    empty_fraction = 1.0 - valid.mean(axis=0)
-    low = np.full(replicates.shape[1], np.nan)
-    high = np.full(replicates.shape[1], np.nan)
-    usable = valid.any(axis=0)
-    if usable.any():
-        sub = replicates[:, usable]
-        low[usable] = np.nanpercentile(sub, 2.5, axis=0)
-        high[usable] = np.nanpercentile(sub, 97.5, axis=0)
-    return low, high, empty_fraction
-
-
-def _finite(value: float) -> float | None:
-    return float(value) if math.isfinite(value) else None
-
-
-def _ci_caveats(n_prompts: int, empty_fraction: float) -> list[str]:
-    notes = []
-    if n_prompts < 5:
-        notes.append(f"only {n_prompts} prompts: the bootstrap CI is likely too narrow")
-    if empty_fraction > 0:
-        share = "under 1%" if empty_fraction < 0.01 else f"{empty_fraction:.0%}"
-        notes.append(f"{share} of bootstrap resamples had no data and were dropped")
-    return notes
-
-
 # --------------------------------------------------------------------------- profiles
 
 
@@ -454,7 +356,7 @@ def compute_profiles(
         sums[:, d::n_d] = cell_sum.T
         counts[:, d::n_d] = cell_count.T
     rng = np.random.default_rng(np.random.SeedSequence([seed, 1]))
-    low, high, empty = _percentile_ci(_bootstrap_ratio(sums, counts, n_boot, rng))
+    low, high, empty = percentile_ci(bootstrap_ratio(sums, counts, n_boot, rng))
 
     pair = design.model * n_s + design.scaffold
     n_items = np.bincount(pair, minlength=n_m * n_s)
@@ -509,10 +411,10 @@ def _profile_row(
         if n_prompts < 2:
             notes.append("CI not estimable: scores from fewer than 2 prompts")
         else:
-            ci_low, ci_high = _finite(low), _finite(high)
+            ci_low, ci_high = finite_or_none(low), finite_or_none(high)
             if float(scored.min()) == float(scored.max()):
                 notes.append("all scores equal: the bootstrap CI has zero width")
-            notes.extend(_ci_caveats(n_prompts, empty_fraction))
+            notes.extend(ci_caveats(n_prompts, empty_fraction))
     return ProfileRow(
         model=model,
         scaffold=scaffold,
@@ -537,7 +439,7 @@ def _profile_row(
 
 
 @dataclass(frozen=True)
-class _Paired:
+class PairedScores:
     """Paired values of one scaffold and the baseline, shaped (models, prompts, replicates,
     dimensions), NaN where the pair is incomplete."""
 
@@ -546,6 +448,7 @@ class _Paired:
 
     @property
     def valid(self) -> npt.NDArray[np.bool_]:
+        """Where both the baseline and the scaffold value are present."""
         return ~(np.isnan(self.baseline) | np.isnan(self.scaffold))
 
     def block_totals(self) -> tuple[FloatArray, FloatArray]:
@@ -555,11 +458,20 @@ class _Paired:
         return diff.sum(axis=2), valid.sum(axis=2).astype(np.float64)
 
 
-def _paired(design: Design, scores: ScoreMatrix, baseline: int, scaffold: int) -> _Paired:
+def paired_scores(
+    design: Design, scores: ScoreMatrix, baseline: int, scaffold: int
+) -> PairedScores:
+    """The values of scaffold index ``scaffold`` paired with those of ``baseline``.
+
+    Args:
+        design: the integer-coded key.
+        scores: the scores the profile uses.
+        baseline, scaffold: scaffold indices into ``design.scaffolds``.
+    """
     lookup = design.cell_lookup()
     # An extra all-NaN row lets the -1 of missing cells index "no value".
     padded = np.vstack([scores.values, np.full((1, len(scores.dimensions)), np.nan)])
-    return _Paired(baseline=padded[lookup[:, baseline]], scaffold=padded[lookup[:, scaffold]])
+    return PairedScores(baseline=padded[lookup[:, baseline]], scaffold=padded[lookup[:, scaffold]])
 
 
 def label_effect(
@@ -613,7 +525,7 @@ def compute_effects(
     if not others:
         return []
     n_m, n_p, n_d = len(design.models), len(design.prompts), len(scores.dimensions)
-    paired = {s: _paired(design, scores, b, s) for s in others}
+    paired = {s: paired_scores(design, scores, b, s) for s in others}
     sums = np.zeros((n_p, len(others) * n_m * n_d))
     counts = np.zeros_like(sums)
     for k, s in enumerate(others):
@@ -623,7 +535,7 @@ def compute_effects(
         sums[:, start : start + n_m * n_d] = block_sum.transpose(1, 0, 2).reshape(n_p, -1)
         counts[:, start : start + n_m * n_d] = block_count.transpose(1, 0, 2).reshape(n_p, -1)
     rng = np.random.default_rng(np.random.SeedSequence([seed, 2]))
-    low, high, empty = _percentile_ci(_bootstrap_ratio(sums, counts, n_boot, rng))
+    low, high, empty = percentile_ci(bootstrap_ratio(sums, counts, n_boot, rng))
 
     rows: list[EffectRow] = []
     for k, s in enumerate(others):
@@ -687,10 +599,10 @@ def _effect_row(
     if n_prompts < 2:
         notes.append("CI not estimable: pairs from fewer than 2 prompts")
     else:
-        ci_low, ci_high = _finite(low), _finite(high)
+        ci_low, ci_high = finite_or_none(low), finite_or_none(high)
         if bool((treated - base == (treated - base)[0]).all()):
             notes.append("all paired differences equal: the bootstrap CI has zero width")
-        notes.extend(_ci_caveats(n_prompts, empty_fraction))
+        notes.extend(ci_caveats(n_prompts, empty_fraction))
     label = label_effect(
         ci_low=ci_low, ci_high=ci_high, all_at_max=all_at_max, same_distribution=same
     )
@@ -712,212 +624,3 @@ def _effect_row(
         label=label,
         note="; ".join(notes),
     )
-
-
-# --------------------------------------------------------------------------- interaction
-
-
-def interaction_tests(
-    design: Design,
-    scores: ScoreMatrix,
-    *,
-    baseline: str,
-    n_perm: int = 2000,
-    seed: int = 0,
-) -> list[InteractionRow]:
-    """Per non-baseline scaffold and dimension: does the paired effect differ between models?
-
-    Statistic: the variance across models of the per-model mean paired effect. Null
-    distribution: model labels of the (model, prompt) blocks of paired differences are
-    permuted within each prompt (``n_perm`` times, seeded). p-value:
-    (1 + #{permuted >= observed}) / (1 + number of permutations). Models with no pair on a
-    dimension are left out of that test. ``p_holm`` adjusts over all returned tests.
-
-    Args:
-        design: the integer-coded key; must contain ``baseline``.
-        scores: the scores the profile uses.
-        baseline: the reference scaffold.
-        n_perm: permutations per test.
-        seed: seed of the permutation RNG.
-
-    Returns:
-        Rows ordered by scaffold, dimension; empty if there is no other scaffold.
-    """
-    b = design.scaffolds.index(baseline)
-    others = [s for s in range(len(design.scaffolds)) if s != b]
-    rng = np.random.default_rng(np.random.SeedSequence([seed, 3]))
-    rows: list[InteractionRow] = []
-    for s in others:
-        block_sum, block_count = _paired(design, scores, b, s).block_totals()
-        rows.extend(
-            _interaction_for_scaffold(
-                design,
-                scores.dimensions,
-                design.scaffolds[s],
-                baseline,
-                block_sum,
-                block_count,
-                n_perm,
-                rng,
-            )
-        )
-    adjusted = holm_adjust([row.p_value for row in rows])
-    return [replace(row, p_holm=p) for row, p in zip(rows, adjusted, strict=True)]
-
-
-def _interaction_for_scaffold(
-    design: Design,
-    dimensions: tuple[str, ...],
-    scaffold: str,
-    baseline: str,
-    block_sum: FloatArray,
-    block_count: FloatArray,
-    n_perm: int,
-    rng: np.random.Generator,
-) -> list[InteractionRow]:
-    """Tests for every dimension of one scaffold; dimensions sharing the same set of models
-    share permutations (each test is still exact; Holm allows the dependence)."""
-    n_d = len(dimensions)
-    present = block_count.sum(axis=1) > 0  # (models, dims)
-    results: dict[int, InteractionRow] = {}
-    groups: dict[tuple[int, ...], list[int]] = {}
-    for d in range(n_d):
-        groups.setdefault(tuple(np.flatnonzero(present[:, d]).tolist()), []).append(d)
-    for models, dims in groups.items():
-        idx = list(models)
-        sums = block_sum[np.ix_(idx, range(block_sum.shape[1]), dims)]
-        counts = block_count[np.ix_(idx, range(block_count.shape[1]), dims)]
-        effects = sums.sum(axis=1) / np.maximum(counts.sum(axis=1), 1)  # (models, dims)
-        n_prompts = (counts.sum(axis=0) > 0).sum(axis=0)  # per dim
-        observed = effects.var(axis=0) if len(idx) >= 2 else np.zeros(len(dims))
-        permuted = (
-            _permuted_variances(sums, counts, n_perm, rng) if len(idx) >= 2 and n_perm > 0 else None
-        )
-        for j, d in enumerate(dims):
-            results[d] = _interaction_row(
-                design,
-                scaffold,
-                baseline,
-                dimensions[d],
-                idx,
-                effects[:, j],
-                int(n_prompts[j]),
-                float(observed[j]),
-                None if permuted is None else permuted[:, j],
-                n_perm,
-            )
-    return [results[d] for d in range(n_d)]
-
-
-def _permuted_variances(
-    sums: FloatArray, counts: FloatArray, n_perm: int, rng: np.random.Generator
-) -> FloatArray:
-    """(n_perm, dims) variances of per-model effects after permuting model labels of the
-    (model, prompt) blocks within each prompt. ``sums``/``counts``: (models, prompts, dims)."""
-    n_models, n_prompts, n_dims = sums.shape
-    stacked = np.concatenate([sums, counts], axis=2)  # (models, prompts, 2 * dims)
-    out = np.full((n_perm, n_dims), np.nan)
-    block = max(1, _WEIGHT_BLOCK_CELLS // max(n_prompts * n_models, 1))
-    for start in range(0, n_perm, block):
-        size = min(block, n_perm - start)
-        # source[b, p, j]: which model's block label j receives at prompt p in permutation b.
-        source = rng.permuted(
-            np.broadcast_to(np.arange(n_models), (size, n_prompts, n_models)), axis=2
-        )
-        totals = np.zeros((size, n_models, 2 * n_dims))
-        for j in range(n_models):
-            for i in range(n_models):
-                mask = (source[:, :, j] == i).astype(np.float64)  # (size, prompts)
-                totals[:, j, :] += mask @ stacked[i]
-        permuted_sum, permuted_count = totals[:, :, :n_dims], totals[:, :, n_dims:]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            effects = permuted_sum / permuted_count
-        # A permutation that leaves some model without pairs has no statistic.
-        variance = effects.var(axis=1)
-        variance[(permuted_count == 0).any(axis=1)] = np.nan
-        out[start : start + size] = variance
-    return out
-
-
-def _interaction_row(
-    design: Design,
-    scaffold: str,
-    baseline: str,
-    dimension: str,
-    model_index: list[int],
-    effects: FloatArray,
-    n_prompts: int,
-    observed: float,
-    permuted: FloatArray | None,
-    n_perm: int,
-) -> InteractionRow:
-    n_models = len(model_index)
-    untested = InteractionRow(
-        scaffold=scaffold,
-        baseline=baseline,
-        dimension=dimension,
-        n_models=n_models,
-        n_prompts=n_prompts,
-        statistic=None,
-        p_value=None,
-        p_holm=None,
-        n_perm=0,
-        effect_min=None,
-        effect_max=None,
-        model_min="",
-        model_max="",
-        note="",
-    )
-    if len(design.models) < 2:
-        return replace(untested, note="not estimable: single model in this run")
-    if n_models < 2:
-        return replace(
-            untested,
-            note="not estimable: fewer than 2 models have paired scores on this dimension",
-        )
-    lowest, highest = int(np.argmin(effects)), int(np.argmax(effects))
-    notes: list[str] = []
-    if n_models < len(design.models):
-        notes.append(f"{len(design.models) - n_models} model(s) without paired scores left out")
-    p_value: float | None = None
-    used = 0
-    if permuted is None or n_perm == 0:
-        notes.append("not tested: n_perm is 0")
-    else:
-        valid = permuted[~np.isnan(permuted)]
-        used = int(valid.size)
-        if used == 0:
-            notes.append("not estimable: no permutation left every model with pairs")
-        else:
-            threshold = observed - _TIE_TOLERANCE * max(1.0, abs(observed))
-            p_value = float((1 + (valid >= threshold).sum()) / (1 + used))
-            if used < n_perm:
-                notes.append(f"{n_perm - used} permutations left a model without pairs")
-        if observed == 0.0:
-            notes.append("per-model effects identical: no evidence of model-dependence")
-        if n_prompts < 5:
-            notes.append(f"only {n_prompts} prompts: few distinct permutations, low power")
-    return replace(
-        untested,
-        statistic=observed,
-        p_value=p_value,
-        n_perm=used,
-        effect_min=float(effects[lowest]),
-        effect_max=float(effects[highest]),
-        model_min=design.models[model_index[lowest]],
-        model_max=design.models[model_index[highest]],
-        note="; ".join(notes),
-    )
-
-
-def holm_adjust(p_values: Sequence[float | None]) -> list[float | None]:
-    """Holm-Bonferroni adjusted p-values (None stays None and does not count as a test)."""
-    present = [(p, i) for i, p in enumerate(p_values) if p is not None]
-    present.sort()
-    adjusted: list[float | None] = [None] * len(p_values)
-    running = 0.0
-    total = len(present)
-    for rank, (p, i) in enumerate(present):
-        running = max(running, min(1.0, (total - rank) * p))
-        adjusted[i] = running
-    return adjusted

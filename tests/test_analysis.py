@@ -22,13 +22,12 @@ from harness.analysis import (
     ScoreMatrixBuilder,
     compute_effects,
     compute_profiles,
-    holm_adjust,
     index_key,
-    interaction_tests,
     label_effect,
     mean_of_coders,
     natural_dimension_order,
 )
+from harness.interaction import holm_adjust, interaction_tests
 from harness.schema import KeyEntry
 
 
