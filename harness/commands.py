@@ -298,11 +298,12 @@ def _parse(parser: argparse.ArgumentParser, args: list[str]) -> argparse.Namespa
 # --------------------------------------------------------------------------- later stages
 
 
-def _blind(run_dir: Path, *, seed: int | None, force: bool, allow_leaks: bool) -> Any:
+def _blind(run_dir: Path, *, seed: int | None, force: bool, allow_leaks: bool,
+           tells: Path | None = None) -> Any:
     from harness.blinding import blind_run
 
     summary = blind_run(run_dir, seed=seed, force=force, allow_leaks=allow_leaks,
-                        progress=sys.stderr.isatty())
+                        tells_path=tells, progress=sys.stderr.isatty())
     ident = summary.identifiability
     ident_text = "identifiability not measured"
     if ident:
@@ -324,9 +325,12 @@ def cmd_blind(args: list[str]) -> int:
                         help="re-blind an already blinded run (changes the key!)")
     parser.add_argument("--allow-leaks", action="store_true",
                         help="write items even if identity tells remain after scrubbing")
+    parser.add_argument("--tells", default=None,
+                        help="tells file to use (default configs/blinding/tells.yaml)")
     options = _parse(parser, args)
     _blind(as_path(options.run_dir), seed=options.seed, force=options.force,
-           allow_leaks=options.allow_leaks)
+           allow_leaks=options.allow_leaks,
+           tells=as_path(options.tells, "tells file") if options.tells else None)
     return 0
 
 
