@@ -19,9 +19,7 @@ import io
 import itertools
 import json
 import math
-import os
 import re
-import tempfile
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -30,8 +28,9 @@ from typing import Literal
 
 from pydantic import ValidationError
 
-from harness.errors import InputError, OutputError
+from harness.errors import InputError
 from harness.schema import RubricSpec, ScoreRecord, content_hash
+from harness.store import write_bytes_atomic
 
 __all__ = [
     "AGREEMENT_COLUMNS",
@@ -450,7 +449,7 @@ def write_agreement(result: AgreementResult, run_dir: Path) -> Path:
             [row.dimension, row.coder_a, row.coder_b, row.statistic, row.n_items, value, row.note]
         )
     path = report / "agreement.csv"
-    _write_atomic(path, buffer.getvalue().encode("utf-8"))
+    write_bytes_atomic(path, buffer.getvalue().encode("utf-8"))
 
     confusion = {
         "schema": "xstress.agreement_confusion/1",
@@ -469,7 +468,7 @@ def write_agreement(result: AgreementResult, run_dir: Path) -> Path:
         ],
     }
     text = json.dumps(confusion, indent=2, ensure_ascii=False) + "\n"
-    _write_atomic(report / "agreement_confusion.json", text.encode("utf-8"))
+    write_bytes_atomic(report / "agreement_confusion.json", text.encode("utf-8"))
 
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -480,30 +479,8 @@ def write_agreement(result: AgreementResult, run_dir: Path) -> Path:
             for name in result.coders
         ]
         writer.writerow([item.blind_id, item.dimension, *cells])
-    _write_atomic(report / "adjudication.csv", buffer.getvalue().encode("utf-8"))
+    write_bytes_atomic(report / "adjudication.csv", buffer.getvalue().encode("utf-8"))
     return path
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    # Temp file in the same directory, then a rename: a reader never sees half a report.
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor, temp_name = tempfile.mkstemp(
-            dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
-        )
-        try:
-            os.fchmod(descriptor, 0o644)
-            with os.fdopen(descriptor, "wb") as handle:
-                handle.write(data)
-            os.replace(temp_name, path)
-        except BaseException:
-            Path(temp_name).unlink(missing_ok=True)
-            raise
-    except OSError as exc:
-        raise OutputError(
-            f"{path}: cannot be written ({exc.strerror or exc})",
-            fix="check that the run directory is writable",
-        ) from None
 
 
 def _level_text(level: int | None) -> str:

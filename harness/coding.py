@@ -16,18 +16,14 @@ import hashlib
 import html
 import io
 import json
-import os
 import re
-import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Literal
 
-from pydantic import ValidationError
-
-from harness.errors import InputError, OutputError
+from harness.errors import InputError
 from harness.schema import (
     NAME_PATTERN,
     BlindedItem,
@@ -36,6 +32,8 @@ from harness.schema import (
     canonical_json,
     content_hash,
 )
+from harness.scoring import read_blinded_items
+from harness.store import write_bytes_atomic
 
 __all__ = [
     "PACKET_COLUMNS",
@@ -88,51 +86,6 @@ class ImportSummary:
 # --------------------------------------------------------------------------- reading items
 
 
-def read_blinded_items(run_dir: Path) -> list[BlindedItem]:
-    """Read ``blind/items.jsonl`` of a run directory.
-
-    Args:
-        run_dir: The run directory.
-
-    Returns:
-        The blinded items in file order.
-
-    Raises:
-        InputError: The run directory or items file is missing, or a line is not a valid
-            blinded item.
-    """
-    path = Path(run_dir) / "blind" / "items.jsonl"
-    if not Path(run_dir).is_dir():
-        raise InputError(f"{run_dir}: no such run directory", fix="pass a run directory")
-    if not path.is_file():
-        raise InputError(f"{path}: no blinded items", fix=f"run `xstress blind {run_dir}` first")
-    items: list[BlindedItem] = []
-    seen: set[str] = set()
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                item = BlindedItem.model_validate_json(line)
-            except ValidationError as exc:
-                first = exc.errors()[0]
-                where = ".".join(str(part) for part in first["loc"]) or "line"
-                raise InputError(
-                    f"{path}: line {number}: not a blinded item ({where}: {first['msg']})",
-                    fix=f"re-run `xstress blind {run_dir}`",
-                ) from None
-            if item.blind_id in seen:
-                raise InputError(
-                    f"{path}: line {number}: blind_id {item.blind_id!r} appears twice",
-                    fix=f"re-run `xstress blind {run_dir}`",
-                )
-            seen.add(item.blind_id)
-            items.append(item)
-    if not items:
-        raise InputError(f"{path}: no items", fix=f"re-run `xstress blind {run_dir}`")
-    return items
-
-
 def _check_coder_name(coder: str) -> None:
     # The name becomes a file name (scores/<coder>.jsonl), so it must be a safe one.
     if not re.fullmatch(NAME_PATTERN, coder) or len(coder) > 80:
@@ -183,7 +136,7 @@ def export_packet(
         data = ("\ufeff" + _packet_csv(items, rubric)).encode("utf-8")
     else:
         data = render_form(items, rubric, coder).encode("utf-8")
-    _write_atomic(out, data)
+    write_bytes_atomic(out, data)
     return out
 
 
@@ -327,7 +280,7 @@ def import_codes(
     rows = _read_rows(csv_path)
     records, n_missing = _validate(csv_path, rows, items, rubric, coder, allow_partial)
     lines = "".join(record.model_dump_json(by_alias=True) + "\n" for record in records)
-    _write_atomic(target, lines.encode("utf-8"))
+    write_bytes_atomic(target, lines.encode("utf-8"))
     return ImportSummary(
         coder=coder,
         path=target,
@@ -535,29 +488,3 @@ def _absent_phrase(
 
 
 # --------------------------------------------------------------------------- writing
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    # A temp file in the same directory, then a rename: readers never see half a file, and
-    # its name does not end in .jsonl, so a scores reader never mistakes it for a coder.
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor, temp_name = tempfile.mkstemp(
-            dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
-        )
-        try:
-            # mkstemp makes the file private; packets and scores are ordinary shared files.
-            os.fchmod(descriptor, 0o644)
-            with os.fdopen(descriptor, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temp_name, path)
-        except BaseException:
-            Path(temp_name).unlink(missing_ok=True)
-            raise
-    except OSError as exc:
-        raise OutputError(
-            f"{path}: cannot be written ({exc.strerror or exc})",
-            fix="check that the directory exists and is writable",
-        ) from None

@@ -169,6 +169,8 @@ def read_blinded_items(run_dir: Path) -> list[BlindedItem]:
         InputError: the file is missing, a line is not a blinded item, or a blind_id repeats.
     """
     path = run_dir / ITEMS_FILE
+    if not Path(run_dir).is_dir():
+        raise InputError(f"{run_dir}: no such run directory", fix="pass a run directory")
     if not path.is_file():
         raise InputError(f"{path}: no blinded items", fix=f"run `xstress blind {run_dir}` first")
     items: list[BlindedItem] = []
@@ -188,6 +190,8 @@ def read_blinded_items(run_dir: Path) -> list[BlindedItem]:
             )
         seen.add(item.blind_id)
         items.append(item)
+    if not items:
+        raise InputError(f"{path}: no items", fix=f"rerun `xstress blind {run_dir}`")
     return items
 
 

@@ -25,6 +25,7 @@ import json
 import logging
 import os
 import queue
+import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -44,6 +45,7 @@ __all__ = [
     "read_manifests",
     "repair_torn_tail",
     "shard_suffix",
+    "write_bytes_atomic",
     "write_json_atomic",
 ]
 
@@ -127,15 +129,39 @@ def read_manifests(run_dir: Path) -> list[dict[str, Any]]:
     return manifests
 
 
+def write_bytes_atomic(path: Path, data: bytes, *, mode: int = 0o644) -> None:
+    """Replace ``path`` with ``data`` atomically: a reader sees the old file or the new one,
+    never half of one, even after a crash.
+
+    The temporary file lives in the same folder (so the rename is atomic) and its name does
+    not end like the real one (a reader globbing ``*.jsonl`` never picks it up).
+
+    Raises:
+        OutputError: the folder cannot be created or written.
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
+                                                 suffix=".tmp")
+        try:
+            os.fchmod(descriptor, mode)  # mkstemp makes files private; most are shared
+            with os.fdopen(descriptor, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temporary, path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot be written ({exc.strerror or exc})",
+                          fix="check that the folder exists and is writable") from None
+
+
 def write_json_atomic(path: Path, data: Any) -> None:
     """Replace ``path`` with ``data`` as JSON, atomically (no torn manifest on a crash)."""
-    temporary = path.with_name(f".{path.name}.tmp")
-    with temporary.open("w", encoding="utf-8") as handle:
-        json.dump(data, handle, indent=2, sort_keys=True, ensure_ascii=False)
-        handle.write("\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
+    text = json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    write_bytes_atomic(path, text.encode("utf-8"))
 
 
 class DurableAppender:

@@ -14,6 +14,19 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
+# The system Chromium for browser tests (Debian's package; .ci/run installs it). Without the
+# background-networking flags it tries to reach Google's hosts at every start.
+CHROMIUM = Path("/usr/bin/chromium")
+LAUNCH_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
 # Offline before anything imports litellm (the harness sets these too; tests must not depend
 # on import order).
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")

@@ -16,19 +16,10 @@ import pytest
 from harness.coding import export_packet, import_codes
 from harness.errors import InputError
 from harness.schema import BlindedItem, Message, RubricDimension, RubricSpec, ScoreRecord
+from tests.conftest import CHROMIUM, LAUNCH_ARGS
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM = Path("/usr/bin/chromium")
-LAUNCH_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 DIMENSIONS = ("D1", "D2", "D3")
 N_ITEMS = 5
 # (item index, dimension) coded N/A with a reason; every other pair gets a level.
