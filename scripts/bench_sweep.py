@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -136,6 +137,16 @@ def measure(name: str, command: list[str], env: dict[str, str], cwd: Path) -> Me
     return Measurement(name, wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
 
 
+def median_of(measurements: list[Measurement]) -> Measurement:
+    """Per-field medians of repeated measurements of one contender."""
+    def middle(values: list[float]) -> float:
+        return statistics.median(values)
+
+    return Measurement(measurements[0].name, middle([m.wall_s for m in measurements]),
+                       middle([m.cpu_s for m in measurements]),
+                       middle([m.peak_rss_mb for m in measurements]))
+
+
 def make_project(folder: Path, concurrency: int) -> Path:
     """A project root with one local model, the bare scaffold and 60 single-turn scenarios."""
     root = folder / "project"
@@ -160,6 +171,9 @@ def main() -> int:
     parser.add_argument("--n", type=int, default=1800, help="requests (a multiple of 60)")
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--latency", type=float, default=0.2, help="server latency (s)")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="rounds; the contenders alternate within each round and the "
+                             "median of each is reported (this machine is noisy)")
     options = parser.parse_args()
     n, c, latency = options.n, options.concurrency, options.latency
     if n % 60:
@@ -181,45 +195,50 @@ def main() -> int:
             subprocess.run([sys.executable, "-m", "harness", "--help"], env=env,
                            stdout=subprocess.DEVNULL, check=True)
             help_s = time.perf_counter() - help_start
-            results = [
-                measure("xstress run", [
+            rounds: list[list[Measurement]] = []
+            for round_number in range(options.repeat):
+                xstress_command = [
                     sys.executable, "-m", "harness", "run", "models=[bench]", "scaffolds=[bare]",
                     "prompts=bench60", f"run.replicates={n // 60}", f"run.concurrency={c}",
                     f"provider.api_base={url}", f"run.out_dir={folder / 'runs'}",
-                    "run.name=bench", "run.progress=false", "pipeline.stages=[sweep]"],
-                    env, folder),
-                measure("xstress rerun", [
-                    sys.executable, "-m", "harness", "run", "models=[bench]", "scaffolds=[bare]",
-                    "prompts=bench60", f"run.replicates={n // 60}", f"run.concurrency={c}",
-                    f"provider.api_base={url}", f"run.out_dir={folder / 'runs'}",
-                    "run.name=bench", "run.progress=false", "pipeline.stages=[sweep]"],
-                    env, folder),
-                measure("litellm loop", [sys.executable, "-c", LITELLM_LOOP, url, str(n),
-                                         str(c)], env, folder),
-                measure("aiohttp loop", [sys.executable, "-c", AIOHTTP_LOOP, url, str(n),
-                                         str(c)], env, folder),
-            ]
+                    f"run.name=bench{round_number}", "run.progress=false",
+                    "pipeline.stages=[sweep]"]
+                plain = measure("litellm loop", [sys.executable, "-c", LITELLM_LOOP, url,
+                                                 str(n), str(c)], env, folder)
+                first = measure("xstress run", xstress_command, env, folder)
+                again = measure("xstress rerun", xstress_command, env, folder)
+                bare = measure("aiohttp loop", [sys.executable, "-c", AIOHTTP_LOOP, url,
+                                                str(n), str(c)], env, folder)
+                imported = measure("import litellm", [sys.executable, "-c", "import litellm"],
+                                   env, folder)
+                rounds.append([first, again, plain, bare, imported])
+                print(f"round {round_number + 1}: xstress {first.wall_s:.2f} s, litellm loop "
+                      f"{plain.wall_s:.2f} s (ratio {first.wall_s / plain.wall_s:.3f})",
+                      flush=True)
+            results = [median_of([r[k] for r in rounds]) for k in range(5)]
         finally:
             server.terminate()
             server.wait()
         zero_cost_ms = float(subprocess.run(
             [sys.executable, "-c", ZERO_COST_RUNNER, str(n)], env=env, cwd=folder,
             capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1])
-        records = (folder / "runs" / "bench" / "transcripts.jsonl").read_text().count("\n")
+        records = (folder / "runs" / "bench0" / "transcripts.jsonl").read_text().count("\n")
 
-    print(f"N={n} requests, C={c}, latency {latency * 1000:.0f} ms; ideal N*L/C = {ideal:.2f} s")
+    print(f"N={n} requests, C={c}, latency {latency * 1000:.0f} ms; ideal N*L/C = {ideal:.2f} s; "
+          f"medians of {options.repeat} round(s)")
     print(f"{'':14s} {'wall s':>8s} {'x ideal':>8s} {'CPU s':>8s} {'peak RSS MB':>12s}")
     for m in results:
         print(f"{m.name:14s} {m.wall_s:8.2f} {m.wall_s / ideal:8.2f} {m.cpu_s:8.2f} "
               f"{m.peak_rss_mb:12.0f}")
-    xstress, rerun, plain, bare = results
+    xstress, rerun, plain, bare, imported = results
     print(f"xstress wall / litellm-loop wall = {xstress.wall_s / plain.wall_s:.3f} "
           f"(target <= 1.05)")
     print(f"xstress wall / aiohttp-loop wall = {xstress.wall_s / bare.wall_s:.3f}")
     overhead_ms = (xstress.cpu_s - plain.cpu_s) / n * 1000
     print(f"xstress CPU beyond the litellm loop: {overhead_ms:+.3f} ms per cell (target < 1 ms)")
     print(f"xstress rerun of the finished run (startup + resume, no calls): {rerun.wall_s:.2f} s "
-          f"wall, {rerun.cpu_s:.2f} s CPU")
+          f"wall, {rerun.cpu_s:.2f} s CPU; of which beyond importing litellm "
+          f"({imported.cpu_s:.2f} s CPU): {rerun.cpu_s - imported.cpu_s:.2f} s CPU")
     print(f"xstress runner CPU per cell with a zero-cost provider (xstress's own work): "
           f"{zero_cost_ms:.3f} ms (target < 1 ms)")
     print(f"xstress wrote {records} transcript records")
