@@ -344,14 +344,14 @@ class ProviderClient:
             else:
                 message = failures[-1].message if failures else "call not made"
             if failures and failures[-1].outcome == "blocked":
-                return self._blocked(model, messages, fingerprint, purpose, turn,
+                return await self._blocked(model, messages, fingerprint, purpose, turn,
                                            attempts, failures[-1])
             return CallRecord(purpose=purpose, turn=turn, request_fingerprint=fingerprint,
                               request=messages, status="error", reply=None, attempts=attempts,
                               latency_s=round(sum(a.latency_s for a in attempts), 4),
                               model_reported=None, cost_usd=None, error=message)
         self.calls_made += 1
-        return self._success(model, messages, fingerprint, purpose, turn, attempts,
+        return await self._success(model, messages, fingerprint, purpose, turn, attempts,
                                    response)
 
     async def _retry(self, attempt: Callable[[], Awaitable[Any]], first: _Retryable,
@@ -387,19 +387,19 @@ class ProviderClient:
                 return await attempt()
         raise AssertionError("unreachable: tenacity returns or re-raises")  # pragma: no cover
 
-    def _blocked(self, model: ModelSpec, messages: list[Message], fingerprint: str,
+    async def _blocked(self, model: ModelSpec, messages: list[Message], fingerprint: str,
                        purpose: str, turn: int, attempts: list[Attempt],
                        classified: Classified) -> CallRecord:
         entry = CacheEntry(request_fingerprint=fingerprint, status="blocked",
                            reply=classified.message, recorded_at=now_iso(),
                            latency_s=attempts[-1].latency_s if attempts else 0.0)
         if self.cache is not None:
-            self.cache.put(entry)
+            await self.cache.put(entry)
         return CallRecord(purpose=purpose, turn=turn, request_fingerprint=fingerprint,
                           request=messages, status="blocked", reply=None, attempts=attempts,
                           latency_s=sum(a.latency_s for a in attempts))
 
-    def _success(self, model: ModelSpec, messages: list[Message], fingerprint: str,
+    async def _success(self, model: ModelSpec, messages: list[Message], fingerprint: str,
                        purpose: str, turn: int, attempts: list[Attempt],
                        response: Any) -> CallRecord:
         choice = response.choices[0]
@@ -423,7 +423,7 @@ class ProviderClient:
         # Write-ahead: the reply is on disk before anyone uses it, so a crash after this line
         # never pays for it again.
         if self.cache is not None:
-            self.cache.put(entry)
+            await self.cache.put(entry)
         return CallRecord(
             purpose=purpose, turn=turn, request_fingerprint=fingerprint, request=messages,
             status="ok", reply=reply, model_reported=entry.model_reported,

@@ -4,10 +4,11 @@ Durability rules (a crash or SIGKILL at any moment must lose nothing but request
 
 * ``transcripts.jsonl`` and ``cache/responses.jsonl`` are append-only JSONL. Each line is
   written whole, flushed and fsynced by one writer thread per file, which commits whatever is
-  queued with a single fsync (group commit, at most one fsync per 50 ms per file). Callers
-  hand a line over and go on: the event loop never waits on the disk, and a line is durable
-  within ~50 ms of being handed over (a crash can lose only lines handed over in that window,
-  i.e. replies as good as in flight).
+  queued with a single fsync (group commit), so the event loop never blocks on the disk.
+* The cache is write-ahead: a provider reply counts as received only once its line is on
+  disk (``ResponseCache.put`` returns then), so a crash never pays twice for a reply the
+  runner went on with. Transcript lines are not waited for (a lost one is rebuilt from the
+  cache on resume); their file is fsynced at most every 50 ms, batching the lines between.
   A write error is raised by the next append and by ``close``.
 * A torn last line (a crash mid-write) is detected when the file is opened again and cut off
   with a warning; every complete line before it is kept.
@@ -176,7 +177,7 @@ class DurableAppender:
 
     _STOP = object()
 
-    def __init__(self, path: Path, *, commit_interval_s: float = 0.05) -> None:
+    def __init__(self, path: Path, *, commit_interval_s: float = 0.0) -> None:
         self.path = path
         self.commit_interval_s = commit_interval_s
         """Least time between two fsyncs: lines arriving meanwhile share the next one."""
@@ -278,7 +279,7 @@ class ResponseCache:
                     log.warning("%s: skipped an unreadable cache line", path)
                     continue
                 self.entries[entry.request_fingerprint] = entry
-        self._appender = DurableAppender(own) if writable else None
+        self._appender = DurableAppender(own, commit_interval_s=0.0) if writable else None
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -287,11 +288,11 @@ class ResponseCache:
         """The recorded reply for ``fingerprint``, if any."""
         return self.entries.get(fingerprint)
 
-    def put(self, entry: CacheEntry) -> None:
-        """Record a reply (on disk within one fsync; see the module docstring)."""
+    async def put(self, entry: CacheEntry) -> None:
+        """Record a reply; returns once it is on disk (write-ahead)."""
         self.entries[entry.request_fingerprint] = entry
         if self._appender is not None:
-            self._appender.write(entry.model_dump_json())
+            await self._appender.append_async(entry.model_dump_json())
 
     def close(self) -> None:
         if self._appender is not None:
@@ -320,7 +321,7 @@ class TranscriptStore:
         for record in iter_transcripts(run_dir):
             self.status_by_cell[record.cell_id] = record.status
             self.cost_by_cell[record.cell_id] = record.cost_usd or 0.0
-        self._appender = DurableAppender(self.path)
+        self._appender = DurableAppender(self.path, commit_interval_s=0.05)
 
     def done(self, cell_id: str) -> bool:
         """True when the cell already ended ``ok`` or ``blocked`` (skipped on resume)."""

@@ -52,11 +52,13 @@ def test_cache_survives_reopen_and_reads_all_shards(tmp_path: Path) -> None:
     cache_dir = tmp_path / "cache"
 
     def put(cache: ResponseCache, fingerprint: str) -> None:
-        cache.put(CacheEntry(request_fingerprint=fingerprint, status="ok",
-                             reply=f"reply {fingerprint}", recorded_at="now"))
+        asyncio.run(cache.put(CacheEntry(request_fingerprint=fingerprint, status="ok",
+                                         reply=f"reply {fingerprint}", recorded_at="now")))
 
     first = ResponseCache(cache_dir, suffix=".shard-0-of-2")
     put(first, "aaa")
+    # write-ahead: the line is on disk as soon as put returns, before close
+    assert "reply aaa" in (cache_dir / "responses.shard-0-of-2.jsonl").read_text()
     first.close()
     second = ResponseCache(cache_dir, suffix=".shard-1-of-2")
     put(second, "bbb")
