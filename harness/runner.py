@@ -347,7 +347,8 @@ async def run_sweep(config: RunConfig, run_dir: Path, *, announce: Any = None) -
         say(f"resuming {run_dir}: {result.skipped} of {len(cells)} cells already done")
 
     stop = asyncio.Event()
-    spent = sum(store.cost_by_cell.values())
+    # This shard's cells only: with sharding, each shard gets its own budget.
+    spent = sum(store.cost_by_cell.get(cell.cell_id, 0.0) for cell in cells)
     in_flight_estimate = 0.0
     cost_estimate_cache: dict[str, float] = {}
 
