@@ -50,6 +50,7 @@ from harness.blind_buckets import (
 from harness.errors import InputError
 from harness.leak_audit import AuditReservoir, AuditSkipped, audit_identifiability
 from harness.scrubber import Scrubber, Tell
+from harness.store import write_bytes_atomic
 from harness.tells import (
     MIN_ECHO_WORDS,
     RUN_CATEGORIES,
@@ -238,10 +239,9 @@ def _known_limits(scrubber: Scrubber) -> list[str]:
 
 
 def _write_json(path: Path, data: object) -> None:
-    """Write JSON through a temporary file and a rename, so readers never see half a file."""
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    temporary.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(temporary, path)
+    """Write JSON atomically (fields in the order given, unlike the sorted manifest)."""
+    text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    write_bytes_atomic(path, text.encode("utf-8"))
 
 
 def _audit(
