@@ -21,8 +21,9 @@ from dataclasses import dataclass, replace
 import numpy as np
 import numpy.typing as npt
 
-from harness.analysis import Design, ScoreMatrix, paired_scores
+from harness.analysis import paired_scores
 from harness.cluster_bootstrap import WEIGHT_BLOCK_CELLS
+from harness.score_matrix import Design, ScoreMatrix
 
 __all__ = ["InteractionRow", "holm_adjust", "interaction_tests"]
 

@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from harness.analysis import Design, EffectRow, ProfileRow, ScoreMatrix
+from harness.analysis import EffectRow, ProfileRow
 from harness.interaction import InteractionRow
 from harness.report_inputs import CoderFile, RunInputs, TranscriptCounts
 from harness.schema import RubricSpec
+from harness.score_matrix import Design, ScoreMatrix
 
 __all__ = ["ReportContext", "RunFacts", "run_facts"]
 

@@ -20,9 +20,9 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from harness import analysis
-from harness.analysis import Design, ScoreMatrix
 from harness.errors import InputError, XstressError
 from harness.schema import KeyEntry, RubricSpec, ScoreRecord, content_hash
+from harness.score_matrix import Design, ScoreMatrix
 
 __all__ = [
     "ADJUDICATED",
