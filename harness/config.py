@@ -55,7 +55,6 @@ KINDS: dict[str, type[BaseModel]] = {
     "rubric": RubricSpec,
     "judges": JudgeSpec,
 }
-MULTI_SELECT = ("models", "scaffolds", "judges")
 
 
 def config_dir() -> Path:

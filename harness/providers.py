@@ -198,7 +198,6 @@ class ProviderClient:
     rng: random.Random = field(default_factory=lambda: random.Random(0))
     _gates: dict[str, _ModelGate] = field(default_factory=dict)
     calls_made: int = 0
-    spent_usd: float = 0.0
 
     def __post_init__(self) -> None:
         if self.provider.mode != "replay":
@@ -411,8 +410,6 @@ class ProviderClient:
             total_tokens=int(getattr(usage_obj, "total_tokens", 0) or 0),
         )
         cost = self._cost(model, response)
-        if cost:
-            self.spent_usd += cost
         entry = CacheEntry(
             request_fingerprint=fingerprint, status="ok", reply=reply,
             model_reported=getattr(response, "model", None),

@@ -13,7 +13,7 @@ import email.utils
 import random
 import time
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 __all__ = [
     "FATAL_STATUS",
@@ -116,8 +116,3 @@ def backoff_seconds(attempt: int, *, base_s: float, cap_s: float, rng: random.Ra
     exponential = min(cap_s, base_s * (2 ** (attempt - 1)))
     jittered = rng.uniform(exponential / 2, exponential)
     return max(jittered, retry_after_s or 0.0)
-
-
-def describe(exc: BaseException) -> dict[str, Any]:
-    """A compact description of an exception for logs (class and status only)."""
-    return {"error_class": type(exc).__name__, "status_code": _status_of(exc)}

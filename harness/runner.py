@@ -85,10 +85,6 @@ class SweepResult:
         return 0
 
 
-class _Cancelled(Exception):
-    """Internal: a cell stopped because the sweep is stopping."""
-
-
 class CellRunner:
     """Runs one cell's conversation; returns its transcript record."""
 
@@ -343,6 +339,10 @@ async def run_sweep(config: RunConfig, run_dir: Path, *, announce: Any = None) -
         })
 
     write_manifest(finished=False)
+    for model in config.models:
+        if model.limits.tpm is not None:
+            say(f"warning: configs/models/{model.name}.yaml: limits.tpm is not enforced yet; "
+                f"use limits.rpm and limits.max_concurrency to stay under the provider's limits")
     if result.skipped:
         say(f"resuming {run_dir}: {result.skipped} of {len(cells)} cells already done")
 

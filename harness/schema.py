@@ -91,7 +91,8 @@ class ModelLimits(_Strict):
     rpm: int | None = Field(default=None, ge=1)
     """Requests started per minute; null means unlimited."""
     tpm: int | None = Field(default=None, ge=1)
-    """Tokens per minute (estimated from max_tokens); null means unlimited."""
+    """Tokens per minute. Recorded in the manifest but NOT enforced yet (the sweep warns when
+    it is set); limit with ``rpm`` and ``max_concurrency``."""
     max_concurrency: int = Field(default=16, ge=1)
     """Requests in flight at once for this model."""
 
