@@ -166,7 +166,7 @@ def _usage(who: int) -> dict[str, float]:
 def worker(phase: str, run_dir: Path) -> None:
     """One measurement in this (fresh) process; prints a JSON line."""
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from harness.schema import TranscriptRecord
+    from harness.rundir.records import TranscriptRecord
 
     start_usage = _usage(resource.RUSAGE_SELF)
     start = time.perf_counter()
@@ -178,7 +178,7 @@ def worker(phase: str, run_dir: Path) -> None:
                 count += 1
         result: dict[str, object] = {"records": count}
     else:
-        from harness.blinding import blind_run
+        from harness.blind.stage import blind_run
 
         summary = blind_run(run_dir, seed=1, force=True, allow_leaks=True)
         result = {

@@ -49,14 +49,8 @@ def _template(record_json: str, replacements: dict[str, str]) -> str:
 
 def synthesise(run_dir: Path, n_prompts: int, replicates: int, seed: int = 0) -> int:
     """Write a scored run directory; return the number of transcripts."""
-    from harness.schema import (
-        KeyEntry,
-        Message,
-        ModelParams,
-        ScoreRecord,
-        TranscriptRecord,
-        Usage,
-    )
+    from harness.rundir.records import KeyEntry, Message, ScoreRecord, TranscriptRecord, Usage
+    from harness.schema import ModelParams
 
     rng = np.random.default_rng(seed)
     (run_dir / "blind").mkdir(parents=True)
@@ -207,8 +201,8 @@ def synthesise(run_dir: Path, n_prompts: int, replicates: int, seed: int = 0) ->
 
 def measure(run_dir: Path, n_boot: int, n_perm: int) -> dict[str, float]:
     """Baseline parse, then build_report; wall/CPU seconds and peak RSS (MiB)."""
-    from harness.report import build_report
-    from harness.schema import ScoreRecord
+    from harness.report.build import build_report
+    from harness.rundir.records import ScoreRecord
 
     results: dict[str, float] = {}
     wall, cpu = time.perf_counter(), time.process_time()

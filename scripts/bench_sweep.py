@@ -1,6 +1,7 @@
 """Benchmark: xstress's sweep against a plain litellm loop and a bare aiohttp loop.
 
-Starts a local OpenAI-compatible server (``harness.testserver``) with a fixed latency, then runs
+Starts a local OpenAI-compatible server (``harness.testing.testserver``) with a fixed latency,
+then runs
 N single-turn requests at concurrency C three ways, each in its own process so wall time, CPU
 time and peak RSS are measured the same way (``os.wait4``):
 
@@ -184,7 +185,7 @@ def main() -> int:
         folder = Path(temporary)
         project = make_project(folder, c)
         server = subprocess.Popen(
-            [sys.executable, "-m", "harness.testserver", "--latency", str(latency)],
+            [sys.executable, "-m", "harness.testing.testserver", "--latency", str(latency)],
             cwd=ROOT, stdout=subprocess.PIPE, text=True)
         assert server.stdout is not None
         url = server.stdout.readline().strip()

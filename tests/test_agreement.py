@@ -20,7 +20,10 @@ from pathlib import Path
 
 import pytest
 
-from harness.agreement import (
+from harness.errors import InputError
+from harness.rundir.records import ScoreRecord
+from harness.schema import RubricDimension, RubricSpec, content_hash
+from harness.stats.agreement import (
     AGREEMENT_COLUMNS,
     AgreementEstimate,
     AgreementResult,
@@ -29,8 +32,6 @@ from harness.agreement import (
     load_scores,
     write_agreement,
 )
-from harness.errors import InputError
-from harness.schema import RubricDimension, RubricSpec, ScoreRecord, content_hash
 
 Code = int | str | None
 """A level, "null" or "unscored"; None means the coder has no record."""

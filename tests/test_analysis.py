@@ -12,7 +12,8 @@ from dataclasses import fields
 import numpy as np
 import pytest
 
-from harness.analysis import (
+from harness.rundir.records import KeyEntry
+from harness.stats.effects import (
     STATUS_MISSING,
     STATUS_NULL,
     STATUS_SCORED,
@@ -27,8 +28,7 @@ from harness.analysis import (
     mean_of_coders,
     natural_dimension_order,
 )
-from harness.interaction import holm_adjust, interaction_tests
-from harness.schema import KeyEntry
+from harness.stats.interaction import holm_adjust, interaction_tests
 
 
 def full_design(

@@ -13,21 +13,18 @@ from typing import Any, Literal
 
 import pytest
 
-import harness.blinding as blinding
-from harness.blinding import RunTerms, Scrubber, blind_run, default_tells_path, load_tells
+import harness.blind.stage as blinding
+from harness.blind.stage import RunTerms, Scrubber, blind_run, default_tells_path, load_tells
 from harness.errors import ConfigError, InputError
-from harness.schema import (
+from harness.rundir.records import (
     BlindedItem,
     CallRecord,
     KeyEntry,
     Message,
-    ModelParams,
-    ModelSpec,
-    PassSpec,
-    ScaffoldSpec,
     TranscriptRecord,
     Usage,
 )
+from harness.schema import ModelParams, ModelSpec, PassSpec, ScaffoldSpec
 
 # --------------------------------------------------------------------------- a synthetic run
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from harness.cells import enumerate_cells
 from harness.schema import ModelSpec, PromptSet, ScaffoldSpec
+from harness.sweep.cells import enumerate_cells
 
 
 def _models() -> list[ModelSpec]:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.testserver import Fault, TestServer
+from harness.testing.testserver import Fault, TestServer
 from tests.conftest import cli_env, run_cli
 
 pytestmark = pytest.mark.slow

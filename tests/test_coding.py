@@ -11,23 +11,16 @@ from pathlib import Path
 import pytest
 import yaml
 
-from harness.coding import (
+from harness.errors import InputError
+from harness.rundir.records import BlindedItem, KeyEntry, Message, ScoreRecord
+from harness.schema import RubricDimension, RubricSpec, content_hash
+from harness.score.human import (
     PACKET_COLUMNS,
     export_packet,
     import_codes,
     packet_id,
     read_blinded_items,
     render_form,
-)
-from harness.errors import InputError
-from harness.schema import (
-    BlindedItem,
-    KeyEntry,
-    Message,
-    RubricDimension,
-    RubricSpec,
-    ScoreRecord,
-    content_hash,
 )
 
 REPO = Path(__file__).resolve().parent.parent

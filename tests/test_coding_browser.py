@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from harness.coding import export_packet, import_codes
 from harness.errors import InputError
-from harness.schema import BlindedItem, Message, RubricDimension, RubricSpec, ScoreRecord
+from harness.rundir.records import BlindedItem, Message, ScoreRecord
+from harness.schema import RubricDimension, RubricSpec
+from harness.score.human import export_packet, import_codes
 from tests.conftest import CHROMIUM, LAUNCH_ARGS
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from harness.heuristic import code_item
-from harness.rubric import DimensionCode, load_rubric_file
-from harness.schema import DIMENSION_IDS, BlindedItem, Message, RubricDimension, RubricSpec
+from harness.rundir.records import BlindedItem, Message
+from harness.schema import DIMENSION_IDS, RubricDimension, RubricSpec
+from harness.score.heuristic import code_item
+from harness.score.rubric import DimensionCode, load_rubric_file
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -16,9 +16,11 @@ from typing import Any
 
 import pytest
 
-from harness import judging
 from harness.errors import ConfigError
-from harness.judging import (
+from harness.rundir.records import Attempt, BlindedItem, CallRecord, Message
+from harness.schema import DIMENSION_IDS, JudgeSpec, ModelSpec, RubricDimension, RubricSpec
+from harness.score import judge as judging
+from harness.score.judge import (
     EVIDENCE_NOT_FOUND,
     JudgeReplyError,
     build_judge_prompt,
@@ -30,18 +32,7 @@ from harness.judging import (
     render_transcript_block,
     transcript_nonce,
 )
-from harness.rubric import DimensionCode
-from harness.schema import (
-    DIMENSION_IDS,
-    Attempt,
-    BlindedItem,
-    CallRecord,
-    JudgeSpec,
-    Message,
-    ModelSpec,
-    RubricDimension,
-    RubricSpec,
-)
+from harness.score.rubric import DimensionCode
 
 DIMS = list(DIMENSION_IDS)
 

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from harness.leak_audit import (
+from harness.blind.leak_audit import (
     AuditReservoir,
     AuditSkipped,
     IdentifiabilityResult,

@@ -14,18 +14,9 @@ from pathlib import Path
 import pytest
 
 from harness.errors import InputError
-from harness.report import build_report
-from harness.schema import (
-    KeyEntry,
-    Message,
-    ModelParams,
-    RubricDimension,
-    RubricSpec,
-    ScoreRecord,
-    TranscriptRecord,
-    Usage,
-    content_hash,
-)
+from harness.report.build import build_report
+from harness.rundir.records import KeyEntry, Message, ScoreRecord, TranscriptRecord, Usage
+from harness.schema import ModelParams, RubricDimension, RubricSpec, content_hash
 
 # (model, scaffold, prompt index, replicate, dimension, coder) -> a level, None (null) or
 # "unscored".

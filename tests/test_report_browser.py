@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from test_report import make_run_dir
 
-from harness.report import build_report
+from harness.report.build import build_report
 from tests.conftest import CHROMIUM, LAUNCH_ARGS
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

@@ -10,7 +10,7 @@ import httpx
 import litellm
 import pytest
 
-from harness.retrying import backoff_seconds, classify, retry_after_seconds
+from harness.providers.retrying import backoff_seconds, classify, retry_after_seconds
 
 
 def response(status: int, headers: dict[str, str] | None = None) -> httpx.Response:

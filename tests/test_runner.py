@@ -1,6 +1,6 @@
 """The sweep against a local OpenAI-compatible server over real HTTP (harness/runner.py).
 
-Every call goes litellm -> HTTP -> harness.testserver on 127.0.0.1, with faults injected by
+Every call goes litellm -> HTTP -> harness.testing.testserver on 127.0.0.1, with faults injected by
 the server; nothing in litellm is patched.
 """
 
@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from harness.config import RunConfig
-from harness.runner import run_sweep
+from harness.rundir.files import iter_transcripts
 from harness.schema import (
     ModelSpec,
     PassSpec,
@@ -24,8 +24,8 @@ from harness.schema import (
     RunSettings,
     ScaffoldSpec,
 )
-from harness.store import iter_transcripts
-from harness.testserver import Fault, TestServer
+from harness.sweep.runner import run_sweep
+from harness.testing.testserver import Fault, TestServer
 
 FAKE_KEY = "sk-test-FAKE-0123456789-do-not-leak"
 
@@ -185,8 +185,8 @@ def test_budget_gate_stops_before_passing_the_budget(tmp_path: Path) -> None:
     priced = ModelSpec.model_validate({
         "name": "gpt-4o", "litellm_model": "openai/gpt-4o", "family": "openai",
         "api_key_env": "XSTRESS_TEST_KEY", "params": {"max_tokens": 1000}})
-    from harness.cells import enumerate_cells
-    from harness.planning import estimate_cell
+    from harness.sweep.cells import enumerate_cells
+    from harness.sweep.planning import estimate_cell
 
     with TestServer() as server:
         probe = config(server.url, [priced], tmp_path, n=3, turns=1)

@@ -22,22 +22,12 @@ from typing import Any
 
 import pytest
 
-from harness import scoring
 from harness.errors import ConfigError, InputError
-from harness.rubric import rubric_hash
-from harness.schema import (
-    DIMENSION_IDS,
-    BlindedItem,
-    CallRecord,
-    JudgeSpec,
-    KeyEntry,
-    Message,
-    ModelSpec,
-    RubricDimension,
-    RubricSpec,
-    ScoreRecord,
-)
-from harness.scoring import (
+from harness.rundir.records import BlindedItem, CallRecord, KeyEntry, Message, ScoreRecord
+from harness.schema import DIMENSION_IDS, JudgeSpec, ModelSpec, RubricDimension, RubricSpec
+from harness.score import stage as scoring
+from harness.score.rubric import rubric_hash
+from harness.score.stage import (
     CoderSummary,
     FamilyMatchWarning,
     ScoringSummary,
@@ -465,11 +455,11 @@ def test_summary_lines(tmp_path: Path) -> None:
 def test_mock_judge_over_real_http_through_litellm(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """litellm -> HTTP -> harness.testserver, via the sweep's ProviderClient and its cache."""
-    from harness.providers import ProviderClient
+    """litellm -> HTTP -> the local test server, via the sweep's ProviderClient and its cache."""
+    from harness.providers.client import ProviderClient
+    from harness.rundir.files import ResponseCache
     from harness.schema import ProviderSettings, RunSettings
-    from harness.store import ResponseCache
-    from harness.testserver import TestServer
+    from harness.testing.testserver import TestServer
 
     monkeypatch.setenv("XSTRESS_TEST_JUDGE_KEY", "sk-test-judge-FAKE")
     good = JudgeSpec(

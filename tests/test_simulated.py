@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.simulated import PERSONAS, simulated_reply
+from harness.providers.simulated import PERSONAS, simulated_reply
 
 VERIFY_SYSTEM = "For each key claim add a 'How to check this' section with a confidence."
 STEER_SYSTEM = "Ask a clarifying question when needed; give a plan with checkpoints."

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.testserver import TestServer
+from harness.testing.testserver import TestServer
 from tests.conftest import cli_env, run_cli
 
 pytestmark = pytest.mark.slow

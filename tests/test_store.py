@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.schema import CacheEntry
-from harness.store import DurableAppender, ResponseCache, iter_jsonl, repair_torn_tail
+from harness.rundir.files import DurableAppender, ResponseCache, iter_jsonl, repair_torn_tail
+from harness.rundir.records import CacheEntry
 
 
 def test_repair_cuts_only_the_torn_tail(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:

@@ -22,7 +22,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from harness.testserver import (
+from harness.testing.testserver import (
     Fault,
     ReplyScript,
     TestServer,
@@ -328,7 +328,7 @@ def test_subprocess_mode_with_log_and_stats(tmp_path: Path) -> None:
     command = [
         sys.executable,
         "-m",
-        "harness.testserver",
+        "harness.testing.testserver",
         "--port",
         "0",
         "--latency",
@@ -368,7 +368,7 @@ def test_subprocess_mode_with_log_and_stats(tmp_path: Path) -> None:
 
 def test_subprocess_rejects_a_bad_fault_script() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "harness.testserver", "--faults", '{"flaky": ["slow"]}'],
+        [sys.executable, "-m", "harness.testing.testserver", "--faults", '{"flaky": ["slow"]}'],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,

@@ -1,0 +1,405 @@
+"""The scrubber: replaces identity tells with placeholders and scans text for any that remain.
+
+This module owns ``Scrubber``, which compiles the tells file and a run's own names
+(``tells.py``: ``TellsSpec``, ``RunTerms``) into regexes once per run, replaces every tell
+in a text with its placeholder, and scans a text for any tell that remains. It does not read
+or write files, build items or decide whether a run passes (``blinding.py`` does), and it
+does not define what a tell is or how a name becomes a regex (``tells.py`` does).
+
+Rule for run names. A name is *distinctive* when it contains a digit, punctuation or an inner
+capital (``sim-cautious``, ``gpt4o``, ``openai/gpt-4o``, ``verify_v2``): it is scrubbed
+everywhere, flexibly, like a vendor name. A name that is one ordinary word (the default
+scaffolds ``bare``, ``generic``, ``steer``, ``verify``; the ``cautious`` of
+``xstress-sim/cautious``) is scrubbed only where it works as a label: after a key such as
+``scaffold:``, ``mode=`` or ``persona:``; before ``scaffold``, ``mode``, ``persona``,
+``preset`` or ``system prompt``; inside brackets or tags (``[verify]``, ``<steer>``); or alone
+on a line. "Please verify the dose" stays as written. Aliases are always scrubbed everywhere
+(they are names the model calls itself). Instruction text is scrubbed where a reply repeats
+one of its sentences (7 words or more) verbatim. User turns are scrubbed with the same rules,
+because a simulated user may be played by the model under test.
+
+The scan looks, on a Unicode-normalised copy with the placeholders removed, for any tell:
+names, label uses, instruction sentences, and the cutoff categories' ``detect`` patterns.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from harness.blind.tells import (
+    MACRO,
+    NAME_TOKENS,
+    PLACEHOLDER_INSTRUCTIONS,
+    PLACEHOLDER_MODEL,
+    PLACEHOLDER_SCAFFOLD,
+    NameSpec,
+    RunTerms,
+    TellCategory,
+    TellEntry,
+    TellEntrySet,
+    TellsSpec,
+    alnum_len,
+    fold,
+    is_distinctive,
+    label_regex,
+    name_patterns,
+    name_segments,
+    sentence_entries,
+    word_tokens,
+)
+from harness.errors import ConfigError
+
+__all__ = ["NAME_WINDOW", "Scrubber", "Tell"]
+
+NAME_WINDOW = 200
+"""Characters searched on each side of a name for name-bearing patterns (self-identification)."""
+
+
+@dataclass(frozen=True)
+class _PatternCategory:
+    name: str
+    placeholder: str
+    scrub: re.Pattern[str]
+    detect: re.Pattern[str] | None
+    anchors: frozenset[bytes] | None
+    needs_names: bool
+
+
+@dataclass(frozen=True)
+class Tell:
+    """A tell the leak scan found after scrubbing."""
+
+    category: str
+    match: str
+    context: str
+
+
+# --------------------------------------------------------------------------- the scrubber
+
+
+class Scrubber:
+    """Replaces identity tells with placeholders and scans text for any that remain.
+
+    Built once per run from the tells file and the run's names; every regex is compiled
+    here. ``counts`` accumulates replacements per category across calls.
+    """
+
+    def __init__(self, tells: TellsSpec, terms: RunTerms, *, source: str = "tells") -> None:
+        self.counts: Counter[str] = Counter()
+        self._source = source
+        words = "|".join(re.escape(w) for w in sorted(tells.version_words, key=len, reverse=True))
+        entries: list[TellEntry] = []
+        # <<name>> groups names by their (long, shared) ending: (?:core|core...)ending.
+        loose: dict[str, list[tuple[int, str]]] = {}
+        seen: set[str] = set()
+        self.everywhere: dict[str, list[str]] = {"model": [], "scaffold": []}
+        self.label_only: dict[str, list[str]] = {"model": [], "scaffold": []}
+
+        def add(category: str, placeholder: str, spec: NameSpec, versioned: bool) -> None:
+            # Case-sensitive entries ("Meta", "META") are distinct names; others are not.
+            key = spec.name if spec.match_case else spec.name.casefold()
+            segments = name_segments(spec.name)
+            patterns = name_patterns(spec, versioned, words)
+            if key in seen or not segments or patterns is None:
+                return
+            seen.add(key)
+            core, strict_end, loose_end = patterns
+            last_token = NAME_TOKENS.findall(spec.name)[-1]
+            plural = last_token.isascii() and last_token.isalpha()
+            entries.append(
+                TellEntry(
+                    category,
+                    placeholder,
+                    spec.name,
+                    core + strict_end,
+                    core + loose_end,
+                    segments,
+                    plural,
+                )
+            )
+            loose.setdefault(loose_end, []).append((len(spec.name), core))
+
+        for term in sorted(terms.aliases):
+            if alnum_len(term) >= 2:
+                add("run_model", PLACEHOLDER_MODEL, NameSpec(name=term), True)
+                self.everywhere["model"].append(term)
+        labels: dict[str, tuple[str, str]] = {}
+        for kind, run_terms, run_category, placeholder in (
+            ("model", terms.model_terms, "run_model", PLACEHOLDER_MODEL),
+            ("scaffold", terms.scaffold_terms, "run_scaffold", PLACEHOLDER_SCAFFOLD),
+        ):
+            for term in sorted(run_terms):
+                if is_distinctive(term):
+                    add(run_category, placeholder, NameSpec(name=term), kind == "model")
+                    self.everywhere[kind].append(term)
+                elif term.isalpha() and len(term) >= 2:
+                    labels.setdefault(term.casefold(), (run_category, placeholder))
+                    self.label_only[kind].append(term)
+        pattern_specs: list[tuple[int, TellCategory]] = []
+        for position, category in enumerate(tells.categories):
+            if category.patterns:
+                pattern_specs.append((position, category))
+                continue
+            for item in category.names:
+                spec = item if isinstance(item, NameSpec) else NameSpec(name=item)
+                if spec.not_followed_by is not None:
+                    where = f"categories[{position}].names ({spec.name})"
+                    self._compile(spec.not_followed_by, where)
+                add(category.name, category.placeholder, spec, category.versioned)
+        self._names = TellEntrySet(entries)
+        groups = [
+            "(?:" + "|".join(core for _, core in sorted(cores, key=lambda c: -c[0])) + ")" + end
+            for end, cores in loose.items()
+        ]
+        any_name = "(?:" + "|".join(groups) + ")" if groups else "(?!)"
+        macros = {**tells.macros, "name": any_name}
+        self._patterns = [
+            self._pattern_category(position, category, macros)
+            for position, category in pattern_specs
+        ]
+        self._sentences = TellEntrySet(sentence_entries(terms.instructions))
+        self._labels = label_regex(labels)
+        self._label_anchors = frozenset(name.encode() for name in labels)
+        self._label_kinds = labels
+        self._wrappers = sorted(terms.wrappers)
+        self.has_wrappers = bool(self._wrappers)
+        self.placeholders = sorted(
+            {c.placeholder for c in tells.categories}
+            | {PLACEHOLDER_MODEL, PLACEHOLDER_SCAFFOLD, PLACEHOLDER_INSTRUCTIONS}
+        )
+
+    # ---- construction helpers
+
+    def _compile(self, source: str, where: str) -> re.Pattern[str]:
+        try:
+            return re.compile(source, re.IGNORECASE)
+        except re.error as exc:
+            raise ConfigError(
+                f"{self._source}: {where}: not a valid regular expression ({exc})",
+                fix="fix the pattern (Python re syntax)",
+            ) from None
+
+    def _pattern_category(
+        self, position: int, category: TellCategory, macros: dict[str, str]
+    ) -> _PatternCategory:
+        where = f"categories[{position}] ({category.name})"
+
+        def expand(pattern: str) -> str:
+            def one(match: re.Match[str]) -> str:
+                key = match.group(1)
+                if key not in macros:
+                    raise ConfigError(
+                        f"{self._source}: {where}: unknown macro <<{key}>>",
+                        fix=f"define it under 'macros' or use one of {sorted(macros)}",
+                    )
+                return f"(?:{macros[key]})"
+
+            return MACRO.sub(one, pattern)
+
+        def combined(patterns: list[str]) -> str:
+            return "|".join(f"(?:{expand(p)})" for p in patterns)
+
+        needs_names = any("<<name>>" in p for p in category.patterns)
+        return _PatternCategory(
+            name=category.name,
+            placeholder=category.placeholder,
+            scrub=self._compile(combined(category.patterns), where + ".patterns"),
+            detect=self._compile(combined(category.detect), where + ".detect")
+            if category.detect
+            else None,
+            anchors=frozenset(a.encode() for a in category.anchors)
+            if category.anchors is not None
+            else None,
+            needs_names=needs_names,
+        )
+
+    # ---- scrubbing
+
+    def _runs(self, category: _PatternCategory, tokens: set[bytes], names: bool) -> bool:
+        if category.anchors is not None:
+            return not category.anchors.isdisjoint(tokens)
+        return names if category.needs_names else True
+
+    def _unwrap(self, text: str) -> tuple[str, int]:
+        """Undo a scaffold's user template, should a wrapped turn have reached the record."""
+        count = 0
+        for prefix, suffix in self._wrappers:
+            stripped, before = text.strip(), count
+            if prefix and stripped.startswith(prefix):
+                stripped, count = stripped[len(prefix) :].strip(), count + 1
+            if suffix and stripped.endswith(suffix):
+                stripped, count = stripped[: -len(suffix)].strip(), count + 1
+            if count > before:
+                text = stripped
+        return text, count
+
+    def scrub(self, text: str, tokens: set[bytes] | None = None) -> tuple[str, int]:
+        """Replace every tell in ``text``; return the new text and how many were replaced."""
+        if tokens is None:
+            text = fold(text)
+            tokens = word_tokens(text)
+        total = 0
+        candidates = self._sentences.candidates(tokens)
+        if candidates:
+            text, n = self._sentences.regex(candidates).subn(self._sentence_repl, text)
+            total += n
+        names = self._names.candidates(tokens)
+        spans: list[tuple[int, int]] | None = None
+        for category in self._patterns:
+            if not self._runs(category, tokens, bool(names)):
+                continue
+            if category.anchors is None and category.needs_names:
+                # Every match contains a name, so search only around names: these patterns
+                # are the slowest to scan and names are rare.
+                if spans is None:
+                    loose = self._names.regex(names, loose=True)
+                    spans = [match.span() for match in loose.finditer(text)]
+                text, n = _sub_windows(category, text, spans)
+            else:
+                text, n = category.scrub.subn(_constant(category.placeholder), text)
+            self.counts[category.name] += n
+            total += n
+            spans = None if n else spans
+        if names:
+            text, n = self._names.regex(names).subn(self._name_repl, text)
+            total += n
+        if self._labels is not None and not self._label_anchors.isdisjoint(tokens):
+            text, n = self._labels.subn(self._label_repl, text)
+            total += n
+        return text, total
+
+    def _sentence_repl(self, match: re.Match[str]) -> str:
+        self.counts["scaffold_text"] += 1
+        return PLACEHOLDER_INSTRUCTIONS
+
+    def _name_repl(self, match: re.Match[str]) -> str:
+        entry = self._names.entry(match)
+        self.counts[entry.category] += 1
+        return entry.placeholder
+
+    def _label_group(self, match: re.Match[str]) -> tuple[str, str, str]:
+        """(group, category, placeholder) of a label match: which name it found."""
+        for group in ("n1", "n2", "n3", "n4", "n5"):
+            name = match.group(group)
+            if name is not None:
+                return (group, *self._label_kinds[name.casefold()])
+        raise AssertionError("a label match always has a name group")
+
+    def _label_repl(self, match: re.Match[str]) -> str:
+        group, category, placeholder = self._label_group(match)
+        self.counts[category] += 1
+        if group == "n4":
+            return placeholder  # "[verify]" or "<steer>": the whole tag is the label
+        start, end = match.span(group)
+        whole, offset = match.group(0), match.start()
+        return whole[: start - offset] + placeholder + whole[end - offset :]
+
+    def quiet(self, text: str) -> bool:
+        """True when no tell can be in ``text``: scrubbing and scanning would change nothing.
+
+        One cheap check for a whole item (its messages joined by newlines) lets the common
+        case, an item with no tell at all, skip the per-message work.
+        """
+        if fold(text) != text:
+            return False
+        if not text.isascii() and not unicodedata.is_normalized("NFKC", text):
+            return False
+        if "[" in text and any(p in text for p in self.placeholders):
+            return False
+        tokens = word_tokens(text)
+        if self._sentences.candidates(tokens) or self._names.candidates(tokens):
+            return False
+        if self._labels is not None and not self._label_anchors.isdisjoint(tokens):
+            return False
+        return not any(self._runs(category, tokens, False) for category in self._patterns)
+
+    def clean(self, text: str, *, role: str = "assistant") -> tuple[str, int, list[Tell]]:
+        """Scrub ``text`` and scan the result: (clean text, replacements, remaining tells)."""
+        original = text
+        unwrapped = 0
+        if role == "user" and self._wrappers:
+            text, unwrapped = self._unwrap(text)
+            self.counts["scaffold_wrapper"] += unwrapped
+        text = fold(text)
+        tokens = word_tokens(text)
+        text, replaced = self.scrub(text, tokens)
+        unchanged = text == original and (
+            original.isascii() or unicodedata.is_normalized("NFKC", original)
+        )
+        if unchanged and not ("[" in text and any(p in text for p in self.placeholders)):
+            # Scanning would rerun the very regexes that just found nothing; only the
+            # detect-only patterns can still hit.
+            return text, replaced + unwrapped, self._detect(text, tokens)
+        return text, replaced + unwrapped, self.scan(text)
+
+    # ---- scanning
+
+    def _detect(self, text: str, tokens: set[bytes]) -> list[Tell]:
+        found: list[Tell] = []
+        for category in self._patterns:
+            if category.detect is not None and self._runs(category, tokens, True):
+                found.extend(_tell(category.name, m, text) for m in category.detect.finditer(text))
+        return found
+
+    def scan(self, text: str) -> list[Tell]:
+        """Every tell still present in ``text`` (placeholders ignored, Unicode normalised)."""
+        if "[" in text:
+            for placeholder in self.placeholders:
+                # A newline, not a space: it must not join the words on either side.
+                text = text.replace(placeholder, "\n")
+        if not text.isascii() and not unicodedata.is_normalized("NFKC", text):
+            text = unicodedata.normalize("NFKC", text)
+        text = fold(text)
+        tokens = word_tokens(text)
+        found = self._detect(text, tokens)
+        candidates = self._sentences.candidates(tokens)
+        if candidates:
+            regex = self._sentences.regex(candidates)
+            found.extend(_tell("scaffold_text", m, text) for m in regex.finditer(text))
+        names = self._names.candidates(tokens)
+        if names:
+            for match in self._names.regex(names).finditer(text):
+                found.append(_tell(self._names.entry(match).category, match, text))
+        if self._labels is not None and not self._label_anchors.isdisjoint(tokens):
+            for match in self._labels.finditer(text):
+                found.append(_tell(self._label_group(match)[1], match, text))
+        return found
+
+
+def _sub_windows(
+    category: _PatternCategory, text: str, spans: list[tuple[int, int]]
+) -> tuple[str, int]:
+    """``category.scrub.subn`` applied only to windows around ``spans`` (name matches)."""
+    windows: list[list[int]] = []
+    for start, end in spans:
+        low, high = max(0, start - NAME_WINDOW), min(len(text), end + NAME_WINDOW)
+        # Widen to whitespace so a window never starts or ends inside a word (\b stays true).
+        while low > 0 and not text[low - 1].isspace():
+            low -= 1
+        while high < len(text) and not text[high].isspace():
+            high += 1
+        if windows and low <= windows[-1][1]:
+            windows[-1][1] = max(windows[-1][1], high)
+        else:
+            windows.append([low, high])
+    total = 0
+    for low, high in reversed(windows):
+        piece, n = category.scrub.subn(_constant(category.placeholder), text[low:high])
+        if n:
+            text, total = text[:low] + piece + text[high:], total + n
+    return text, total
+
+
+def _constant(value: str) -> Callable[[re.Match[str]], str]:
+    """A ``re.sub`` replacement function returning ``value`` (no backslash processing)."""
+    return lambda _match: value
+
+
+def _tell(category: str, match: re.Match[str], text: str) -> Tell:
+    start, end = match.span()
+    context = text[max(0, start - 40) : end + 40].replace("\n", " ")
+    return Tell(category, match.group(0), context)

@@ -1,0 +1,298 @@
+"""The report stage: read a run directory, unblind the scores, and write what researchers
+publish from: ``report/report.md``, a self-contained ``report/report.html`` (plots embedded
+as data URIs), the figures as PNG files, and tidy CSVs (``profiles.csv``, ``effects.csv``,
+``interaction.csv``).
+
+This module owns the entry point ``build_report`` (checking its arguments and running the
+analysis), the order of the document's sections, and writing the files. Reading the run
+directory and choosing the coder are ``report_inputs.py``'s (the only module that reads
+``blind/key.jsonl``); the run's facts are ``report_context.py``'s; the sections are
+``report_results.py``'s, ``report_audit.py``'s and ``report_methods.py``'s; rendering is
+``report_blocks.py``'s (Markdown), ``report_html.py``'s and ``report_tables.py``'s (numbers and
+CSVs, and the rule that no file shows NaN). The statistics are ``analysis.py``'s and
+``interaction.py``'s, the figures ``plots.py``'s.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.errors import InputError, OutputError
+from harness.report.blocks import Block, Bullets, Heading, render_markdown
+from harness.report.context import ReportContext, run_facts
+from harness.report.html import render_html
+from harness.report.inputs import (
+    ADJUDICATED,
+    JUDGES_MEAN,
+    choose_coder,
+    coders_used,
+    load_scores,
+    read_inputs,
+    resolve_rubric,
+)
+from harness.report.sections.audit import accounting_section, blinding_section, coding_section
+from harness.report.sections.methods import methods_section, reporting_template_section
+from harness.report.sections.results import (
+    effects_section,
+    findings_section,
+    header_section,
+    interaction_section,
+    profiles_section,
+)
+from harness.report.tables import csv_files
+from harness.schema import RubricSpec
+from harness.stats import effects as analysis
+from harness.stats import interaction
+
+__all__ = ["ADJUDICATED", "JUDGES_MEAN", "ReportSummary", "build_report"]
+
+
+@dataclass(frozen=True)
+class ReportSummary:
+    """What ``build_report`` wrote and the facts a terminal summary needs.
+
+    Attributes:
+        report_md, report_html: the report.
+        csvs: the tidy CSVs written (profiles, effects, interaction).
+        images: the PNG figures written.
+        coder: which scores the profile used (a coder name, ``judges-mean``, ``adjudicated``).
+        simulated: the run used simulated models.
+        heuristic_only: every score the profile used came from the heuristic coder.
+        warnings: data problems found while reading (also listed in the report).
+        text: a few lines for the terminal.
+    """
+
+    report_md: Path
+    report_html: Path
+    csvs: tuple[Path, ...]
+    images: tuple[Path, ...]
+    coder: str
+    simulated: bool
+    heuristic_only: bool
+    warnings: tuple[str, ...]
+    text: str
+
+    @property
+    def paths(self) -> tuple[Path, ...]:
+        """Every file written."""
+        return (self.report_md, self.report_html, *self.csvs, *self.images)
+
+
+# =========================================================================== the public entry
+
+
+def build_report(
+    run_dir: Path,
+    *,
+    baseline: str = "bare",
+    coder: str | None = None,
+    n_boot: int = 2000,
+    n_perm: int = 2000,
+    seed: int = 0,
+    rubric: RubricSpec | None = None,
+) -> ReportSummary:
+    """Unblind a run's scores and write its report (md, html, PNGs, CSVs) under ``report/``.
+
+    Args:
+        run_dir: the run directory (``transcripts/<run_name>``).
+        baseline: the scaffold that effects are measured against.
+        coder: which scores the profile uses: a coder name (a ``scores/<name>.jsonl`` stem),
+            ``"judges-mean"`` or ``"adjudicated"``. Default: the only coder; else the only
+            human coder; else the judges' mean; else ``adjudicated`` if present.
+        n_boot: bootstrap resamples (of prompts) per confidence interval.
+        n_perm: permutations per interaction test.
+        seed: seed of every resampling RNG (the report is reproducible).
+        rubric: the rubric, for dimension names and order; default the project's
+            ``interactional8`` when it is the one the scores were made with.
+
+    Returns:
+        The paths written, the simulated/heuristic flags, and a short text summary.
+
+    Raises:
+        InputError: no run directory, key or scores; an unknown coder or baseline.
+        OutputError: ``report/`` cannot be written.
+    """
+    if n_boot < 1 or n_perm < 0:
+        raise InputError(
+            f"n_boot must be >= 1 and n_perm >= 0 (got {n_boot}, {n_perm})",
+            fix="use the defaults (2000 each) or other positive numbers",
+        )
+    run_dir = Path(run_dir)
+    inputs = read_inputs(run_dir)
+    facts = run_facts(inputs)
+    label, why = choose_coder(coder, inputs.coders)
+    used = coders_used(label, inputs.coders)
+    rubric_used = resolve_rubric(rubric, used, inputs.warnings)
+    dimensions = [d.id for d in rubric_used.dimensions] if rubric_used else None
+
+    scaffold_names = {entry.scaffold for entry in inputs.key_entries}
+    if len(scaffold_names) >= 2 and baseline not in scaffold_names:
+        raise InputError(
+            f"baseline scaffold {baseline!r} is not in this run "
+            f"(scaffolds: {', '.join(sorted(scaffold_names))})",
+            fix=f"xstress report {run_dir} --baseline NAME with one of them",
+        )
+    design = analysis.index_key(
+        inputs.key_entries,
+        model_order=facts.model_order,
+        scaffold_order=(baseline, *facts.scaffold_order),
+    )
+    if design.duplicate_cells:
+        inputs.warnings.append(
+            f"{design.duplicate_cells} key entries repeat a (model, scaffold, "
+            "prompt, replicate) cell; pairing used the last"
+        )
+    matrices = [load_scores(c, design, dimensions, inputs.warnings) for c in used]
+    scores = matrices[0] if len(matrices) == 1 else analysis.mean_of_coders(matrices, dimensions)
+    if not scores.dimensions:
+        raise InputError(
+            f"{used[0].path}: no scores on any rubric dimension",
+            fix="rerun xstress score with this rubric",
+        )
+
+    profiles = analysis.compute_profiles(design, scores, n_boot=n_boot, seed=seed)
+    has_effects = len(design.scaffolds) >= 2
+    effects = (
+        analysis.compute_effects(design, scores, baseline=baseline, n_boot=n_boot, seed=seed)
+        if has_effects
+        else []
+    )
+    interactions = (
+        interaction.interaction_tests(design, scores, baseline=baseline, n_perm=n_perm, seed=seed)
+        if has_effects
+        else []
+    )
+    kinds_used = {kind for c in used for kind in c.kinds}
+    context = ReportContext(
+        run_dir=run_dir,
+        facts=facts,
+        design=design,
+        scores=scores,
+        rubric=rubric_used,
+        coder_label=label,
+        coder_reason=why,
+        coders=inputs.coders,
+        coders_used=used,
+        heuristic_only=kinds_used == {"heuristic"},
+        baseline=baseline,
+        n_boot=n_boot,
+        n_perm=n_perm,
+        seed=seed,
+        profiles=profiles,
+        effects=effects,
+        interactions=interactions,
+        transcripts=inputs.transcripts,
+        leak_report=inputs.leak_report,
+        agreement=inputs.agreement,
+        warnings=inputs.warnings,
+    )
+    return _write_report(context)
+
+
+def _document(ctx: ReportContext, figures: dict[str, bytes]) -> list[Block]:
+    blocks = header_section(ctx)
+    blocks += findings_section(ctx)
+    blocks += profiles_section(ctx, figures)
+    blocks += effects_section(ctx, figures)
+    blocks += interaction_section(ctx)
+    blocks += coding_section(ctx)
+    blocks += blinding_section(ctx)
+    blocks += accounting_section(ctx)
+    blocks += methods_section(ctx)
+    blocks += reporting_template_section(ctx)
+    blocks += [
+        Heading(2, "Files"),
+        Bullets(
+            (
+                "profiles.csv: one row per model x scaffold x dimension (counts, mean, CI, note)",
+                "effects.csv: one row per model x scaffold x dimension vs the baseline",
+                "interaction.csv: one row per scaffold x dimension (permutation test)",
+                "agreement.csv: written by xstress agree",
+                "Empty values in the CSVs are estimates that could not be made; the note says why.",
+            )
+        ),
+    ]
+    return blocks
+
+
+def _write_bytes(path: Path, data: bytes) -> None:
+    temporary = path.with_name(f".{path.name}.tmp")
+    try:
+        temporary.write_bytes(data)
+        temporary.replace(path)
+    except OSError as exc:
+        raise OutputError(
+            f"{path}: cannot write ({exc.strerror})",
+            fix="check the permissions of the run directory",
+        ) from None
+
+
+def _write_report(ctx: ReportContext) -> ReportSummary:
+    report_dir = ctx.run_dir / "report"
+    try:
+        report_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(
+            f"{report_dir}: cannot create ({exc.strerror})",
+            fix="check the permissions of the run directory",
+        ) from None
+    figures: dict[str, bytes] = {}
+    blocks = _document(ctx, figures)
+    title = f"xstress report: {ctx.facts.run_id}"
+    markdown = render_markdown(blocks)
+    page = render_html(blocks, title)
+    written_images = []
+    for name, png in figures.items():
+        _write_bytes(report_dir / name, png)
+        written_images.append(report_dir / name)
+    csvs = []
+    for name, data in csv_files(
+        ctx.coder_label, ctx.profiles, ctx.effects, ctx.interactions
+    ).items():
+        _write_bytes(report_dir / name, data)
+        csvs.append(report_dir / name)
+    _write_bytes(report_dir / "report.md", markdown.encode("utf-8"))
+    _write_bytes(report_dir / "report.html", page.encode("utf-8"))
+    return ReportSummary(
+        report_md=report_dir / "report.md",
+        report_html=report_dir / "report.html",
+        csvs=tuple(csvs),
+        images=tuple(written_images),
+        coder=ctx.coder_label,
+        simulated=ctx.facts.simulated,
+        heuristic_only=ctx.heuristic_only,
+        warnings=tuple(ctx.warnings),
+        text=_terminal_text(ctx, report_dir),
+    )
+
+
+def _terminal_text(ctx: ReportContext, report_dir: Path) -> str:
+    lines = []
+    if ctx.facts.simulated:
+        lines.append("SIMULATED MODELS: this report describes no real model.")
+    if ctx.heuristic_only:
+        lines.append("HEURISTIC CODER ONLY: scores are a pipeline check, not a measurement.")
+    lines.append(
+        f"Report: {report_dir / 'report.html'} (also report.md, profiles.csv, "
+        "effects.csv, interaction.csv)"
+    )
+    lines.append(
+        f"Scores used: {ctx.coder_label} ({ctx.coder_reason}); "
+        f"{ctx.design.n_items} items, {len(ctx.design.models)} models, "
+        f"{len(ctx.design.scaffolds)} scaffolds, {len(ctx.dimensions)} dimensions"
+    )
+    if ctx.effects:
+        counts = Counter(e.label or "not estimable" for e in ctx.effects)
+        lines.append(
+            f"Effects vs {ctx.baseline}: "
+            + ", ".join(f"{label} {n}" for label, n in sorted(counts.items()))
+        )
+        tested = [i for i in ctx.interactions if i.p_holm is not None]
+        dependent = sum(1 for i in tested if i.p_holm is not None and i.p_holm < 0.05)
+        if tested:
+            lines.append(f"Model-dependent effects (Holm p < 0.05): {dependent} of {len(tested)}")
+    if ctx.warnings:
+        lines.append(f"{len(ctx.warnings)} data warning(s): see 'Data accounting' in the report")
+    return "\n".join(lines)

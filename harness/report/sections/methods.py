@@ -1,0 +1,184 @@
+"""The report's methods text and reporting template: the sections of
+``report/template.md`` filled in with this run's settings, the evidence statement (the level of
+claim the run supports), what was held fixed (configuration hashes and versions) and the
+population of prompts, users, models and scaffolds. It owns reading ``report/template.md`` and
+its small Markdown subset (most of the wording lives in that file). The results and audit
+sections are ``report_results.py``'s and ``report_audit.py``'s.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from harness.report.blocks import Block, Bullets, Heading, Paragraph, Table
+from harness.report.context import ReportContext
+
+__all__ = ["methods_section", "reporting_template_section"]
+
+
+def _template_sections(ctx: ReportContext) -> dict[str, str]:
+    text = (Path(__file__).parents[1] / "template.md").read_text(encoding="utf-8")
+    sections: dict[str, str] = {}
+    current = None
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("<!-- section:") and stripped.endswith("-->"):
+            current = stripped.removeprefix("<!-- section:").removesuffix("-->").strip()
+            sections[current] = ""
+        elif current is not None:
+            sections[current] += line + "\n"
+    if ctx.facts.simulated:
+        evidence = (
+            "**This run used xstress's built-in simulated models, so it is evidence at "
+            "no level about any real model.** It shows that the pipeline runs end to end "
+            "and how its report reads."
+        )
+    else:
+        evidence = (
+            "This run reaches the **interaction level**, and only for the fixed "
+            f"conditions listed below: the models {', '.join(ctx.design.models)} under "
+            f"the scaffolds {', '.join(ctx.design.scaffolds)}, with {ctx.users}, on the "
+            "scenarios of this stress set. It does not reach the deployment level."
+        )
+    if ctx.heuristic_only:
+        evidence += (
+            " The scores come from the rule-based heuristic coder only, which sees "
+            "surface features of the text: until human or validated judge scores "
+            "exist, treat the profiles as a check of the pipeline."
+        )
+    values = {
+        "n_boot": ctx.n_boot,
+        "n_perm": ctx.n_perm,
+        "seed": ctx.seed,
+        "baseline": ctx.baseline,
+        "n_tests": sum(1 for i in ctx.interactions if i.p_value is not None),
+        "n_estimates": sum(1 for e in ctx.effects if e.ci_low is not None),
+        "evidence_statement": evidence,
+        "users": ctx.users,
+    }
+    return {name: body.format_map(values) for name, body in sections.items()}
+
+
+def _parse_template(text: str) -> list[Block]:
+    """The tiny Markdown subset of report/template.md as blocks."""
+    blocks: list[Block] = []
+    paragraph: list[str] = []
+    bullets: list[str] = []
+
+    def flush() -> None:
+        if paragraph:
+            blocks.append(Paragraph(" ".join(paragraph)))
+            paragraph.clear()
+        if bullets:
+            blocks.append(Bullets(tuple(bullets)))
+            bullets.clear()
+
+    for line in text.splitlines():
+        if not line.strip():
+            flush()
+        elif line.startswith("#"):
+            flush()
+            level = len(line) - len(line.lstrip("#"))
+            blocks.append(Heading(level, line.lstrip("#").strip()))
+        elif line.startswith("- "):
+            if paragraph:
+                flush()
+            bullets.append(line[2:].strip())
+        elif line.startswith("  ") and bullets:
+            bullets[-1] += " " + line.strip()
+        else:
+            paragraph.append(line.strip())
+    flush()
+    return blocks
+
+
+def _held_fixed(ctx: ReportContext) -> list[Block]:
+    facts = ctx.facts
+    rows: list[tuple[str, ...]] = []
+    for model in ctx.design.models:
+        versions = ", ".join(facts.model_versions.get(model, [])) or "not reported"
+        rows.append(("model", model, facts.model_hashes.get(model, "not recorded"), versions))
+    for scaffold in ctx.design.scaffolds:
+        rows.append(("scaffold", scaffold, facts.scaffold_hashes.get(scaffold, "not recorded"), ""))
+    prompt_name = str((facts.prompt_set or {}).get("name", ""))
+    rows.append(("prompt set", prompt_name, ", ".join(facts.prompts_hashes) or "not recorded", ""))
+    rubric_hashes = sorted({h for c in ctx.coders_used for h in c.rubric_hashes})
+    rows.append(
+        (
+            "rubric",
+            ctx.rubric.name if ctx.rubric else "(not loaded: dimension ids only)",
+            ", ".join(rubric_hashes) or "not recorded",
+            "",
+        )
+    )
+    for coder in ctx.coders_used:
+        rows.append(
+            (
+                f"coder ({coder.kind})",
+                coder.name,
+                ", ".join(sorted(coder.coder_hashes)) or "none (human coder)",
+                "",
+            )
+        )
+    software = ", ".join(f"{k} {v}" for k, v in sorted(facts.versions.items()))
+    rows.append(("software", software or "not recorded", facts.git_commit or "", ""))
+    return [
+        Heading(3, "What was held fixed"),
+        Paragraph(
+            "Each configuration is identified by the sha256 of its canonical JSON; two "
+            "runs are comparable exactly when these hashes match. Model versions are as "
+            "reported by the providers in their responses."
+        ),
+        Table(("what", "name", "hash", "versions reported"), tuple(rows)),
+    ]
+
+
+def _population(ctx: ReportContext) -> list[Block]:
+    items = []
+    prompt_set = ctx.facts.prompt_set
+    scenarios = [s for s in (prompt_set or {}).get("scenarios") or [] if isinstance(s, dict)]
+    if scenarios:
+        domains = Counter(str(s.get("domain", "?")) for s in scenarios)
+        probes = Counter(str(s.get("probe", "?")) for s in scenarios)
+        items.append(
+            f"prompt set {prompt_set.get('name', '?') if prompt_set else '?'}: "
+            f"{len(scenarios)} scenarios"
+        )
+        items.append("domains: " + ", ".join(f"{d} ({n})" for d, n in sorted(domains.items())))
+        items.append("probes: " + ", ".join(f"{p} ({n})" for p, n in sorted(probes.items())))
+    else:
+        items.append("prompt set: not recorded in the manifest")
+    items.append(
+        f"prompts with blinded transcripts: {len(ctx.design.prompts)}; replicates: "
+        f"{len(ctx.design.replicates)}"
+        + (
+            f" (configured {ctx.facts.replicates_config})"
+            if ctx.facts.replicates_config is not None
+            else ""
+        )
+    )
+    items.append(f"users: {ctx.users}")
+    items.append(
+        "models: " + ", ".join(ctx.design.models) + (" (simulated)" if ctx.facts.simulated else "")
+    )
+    items.append("scaffolds: " + ", ".join(ctx.design.scaffolds))
+    return [Heading(3, "Population and domains"), Bullets(tuple(items))]
+
+
+def reporting_template_section(ctx: ReportContext) -> list[Block]:
+    """The reporting template: evidence level, what was held fixed, the population,
+    and what the results do and do not license."""
+    sections = _template_sections(ctx)
+    blocks: list[Block] = [Heading(2, "Reporting template")]
+    blocks += _parse_template(sections["evidence"])
+    blocks += _held_fixed(ctx)
+    blocks += _population(ctx)
+    blocks += _parse_template(sections["licensed"])
+    blocks += _parse_template(sections["not_licensed"])
+    return blocks
+
+
+def methods_section(ctx: ReportContext) -> list[Block]:
+    """The methods (the ``methods`` section of ``report/template.md``, filled in)."""
+    return _parse_template(_template_sections(ctx)["methods"])

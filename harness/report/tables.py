@@ -1,0 +1,161 @@
+"""How numbers become table cells, and the layout of the tidy CSVs (``profiles.csv``,
+``effects.csv``, ``interaction.csv``). It owns the no-NaN rule of everything the report writes:
+a value that could not be estimated (None, NaN, infinite) becomes an empty cell, never ``nan``;
+and the digits and signs of means, intervals and p-values. It builds no section and writes no
+file (``report.py`` writes).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from collections.abc import Sequence
+
+from harness.stats import EffectRow, InteractionRow, ProfileRow
+
+__all__ = [
+    "csv_files",
+    "format_agreement_value",
+    "format_interval",
+    "format_number",
+    "format_p_value",
+    "p_value_phrase",
+]
+
+
+def format_number(value: float | None, *, signed: bool = False, digits: int = 2) -> str:
+    """A number with ``digits`` decimals (a ``+`` sign if ``signed``, no ``-0``); empty if
+    None or not finite."""
+    if value is None or not math.isfinite(value):
+        return ""
+    text = f"{value:+.{digits}f}" if signed else f"{value:.{digits}f}"
+    zero = f"{0:.{digits}f}"
+    return ("+" + zero if signed else zero) if text.lstrip("+-") == zero else text
+
+
+def format_interval(low: float | None, high: float | None, *, signed: bool = False) -> str:
+    """``[low, high]``, or empty when either bound is missing."""
+    if low is None or high is None:
+        return ""
+    return f"[{format_number(low, signed=signed)}, {format_number(high, signed=signed)}]"
+
+
+def p_value_phrase(value: float | None) -> str:
+    """``p = 0.012`` or ``p < 0.001``."""
+    text = format_p_value(value)
+    return f"p {text}" if text.startswith("<") else f"p = {text}"
+
+
+def format_p_value(value: float | None) -> str:
+    """A p-value with 3 decimals, ``< 0.001`` below that; empty if None."""
+    if value is None:
+        return ""
+    return "< 0.001" if value < 0.001 else f"{value:.3f}"
+
+
+def format_agreement_value(text: str) -> str:
+    """A value read from ``agreement.csv`` with 3 decimals; empty if not finite, kept as
+    it is if not a number."""
+    try:
+        value = float(text)
+    except ValueError:
+        return text
+    return format_number(value, digits=3) if math.isfinite(value) else ""
+
+
+def _csv_value(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return ""
+        text = f"{value:.6f}".rstrip("0").rstrip(".")
+        return "0" if text in ("-0", "") else text
+    return str(value)
+
+
+def _csv_bytes(header: Sequence[str], rows: Sequence[Sequence[object]]) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows([_csv_value(v) for v in row] for row in rows)
+    return buffer.getvalue().encode("utf-8")
+
+
+def csv_files(
+    coder: str,
+    profiles: Sequence[ProfileRow],
+    effects: Sequence[EffectRow],
+    interactions: Sequence[InteractionRow],
+) -> dict[str, bytes]:
+    """The tidy CSVs by file name: one row per profile cell, effect and interaction test.
+
+    Args:
+        coder: the label of the scores used, written in every row's ``coder`` column.
+        profiles, effects, interactions: the rows, in report order.
+    """
+    profile_columns = (
+        "model",
+        "scaffold",
+        "dimension",
+        "coder",
+        "n_items",
+        "n",
+        "count_0",
+        "count_1",
+        "count_2",
+        "count_between",
+        "count_null",
+        "count_unscored",
+        "n_prompts",
+        "mean",
+        "ci_low",
+        "ci_high",
+        "note",
+    )
+    effect_columns = (
+        "model",
+        "scaffold",
+        "baseline",
+        "dimension",
+        "coder",
+        "n_pairs",
+        "n_prompts",
+        "baseline_mean",
+        "scaffold_mean",
+        "effect",
+        "ci_low",
+        "ci_high",
+        "same_distribution",
+        "label",
+        "note",
+    )
+    interaction_columns = (
+        "scaffold",
+        "baseline",
+        "dimension",
+        "coder",
+        "n_models",
+        "n_prompts",
+        "statistic",
+        "p_value",
+        "p_holm",
+        "n_perm",
+        "effect_min",
+        "model_min",
+        "effect_max",
+        "model_max",
+        "note",
+    )
+
+    def rows(records: Sequence[object], columns: Sequence[str]) -> list[list[object]]:
+        return [[coder if c == "coder" else getattr(r, c) for c in columns] for r in records]
+
+    return {
+        "profiles.csv": _csv_bytes(profile_columns, rows(profiles, profile_columns)),
+        "effects.csv": _csv_bytes(effect_columns, rows(effects, effect_columns)),
+        "interaction.csv": _csv_bytes(interaction_columns, rows(interactions, interaction_columns)),
+    }
