@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from harness.config import RunConfig
-from harness.rundir.files import iter_transcripts
+from harness.rundir import RunDir, iter_transcripts
 from harness.schema import (
     ModelSpec,
     PassSpec,
@@ -75,7 +75,7 @@ def test_multiturn_conversation_is_recorded_as_the_user_saw_it(tmp_path: Path) -
         cfg = config(server.url, [model("alpha")], tmp_path)
         result = sweep(cfg, tmp_path / "r")
     assert result.exit_code == 0  # type: ignore[attr-defined]
-    records = list(iter_transcripts(tmp_path / "r"))
+    records = list(iter_transcripts(RunDir(tmp_path / "r")))
     assert len(records) == 6 and all(r.status == "ok" for r in records)
     wrapped = next(r for r in records if r.scaffold == "wrap")
     # user turns as written; replies shown; no system message in the visible conversation
@@ -95,7 +95,7 @@ def test_scaffold_pass_replaces_the_reply(tmp_path: Path) -> None:
     with TestServer(replies={"alpha": lambda m: f"reply to {m[-1]['content'][:20]}"}) as server:
         cfg = config(server.url, [model("alpha")], tmp_path, scaffolds=[scaffold], n=1, turns=1)
         sweep(cfg, tmp_path / "r")
-    record = next(iter(iter_transcripts(tmp_path / "r")))
+    record = next(iter(iter_transcripts(RunDir(tmp_path / "r"))))
     assert [c.purpose for c in record.calls] == ["reply", "pass:self_check"]
     assert record.messages[-1].content == "reply to Review your previous"
 
@@ -108,7 +108,7 @@ def test_transient_faults_are_retried_and_every_attempt_recorded(tmp_path: Path)
         result = sweep(cfg, tmp_path / "r")
         assert server.count(model="flaky") == 4 * 5  # 4 cells x (4 faults + success)
     assert result.exit_code == 0  # type: ignore[attr-defined]
-    for record in iter_transcripts(tmp_path / "r"):
+    for record in iter_transcripts(RunDir(tmp_path / "r")):
         assert record.status == "ok"
         attempts = record.calls[0].attempts
         assert [a.status_code for a in attempts[:2]] == [429, 500]
@@ -123,7 +123,7 @@ def test_bad_request_fails_at_once_without_retry(tmp_path: Path) -> None:
         result = sweep(cfg, tmp_path / "r")
         assert server.count(model="broken") == 4  # one attempt per cell, first turn only
     assert result.exit_code == 1  # type: ignore[attr-defined]
-    for record in iter_transcripts(tmp_path / "r"):
+    for record in iter_transcripts(RunDir(tmp_path / "r")):
         assert record.status == "error"
         assert len(record.calls[0].attempts) == 1
         assert "BadRequestError" in (record.error or "")
@@ -136,7 +136,7 @@ def test_auth_failure_stops_calls_to_that_model_only(tmp_path: Path) -> None:
         result = sweep(cfg, tmp_path / "r")
         locked_calls = server.count(model="locked")
     assert 1 <= locked_calls <= 2  # the first 401, plus at most one already in flight
-    records = list(iter_transcripts(tmp_path / "r"))
+    records = list(iter_transcripts(RunDir(tmp_path / "r")))
     locked = [r for r in records if r.model == "locked"]
     assert len(locked) == 10 and all(r.status == "error" for r in locked)
     assert all("AuthenticationError" in (r.error or "") for r in locked)
@@ -151,7 +151,7 @@ def test_content_policy_refusal_is_blocked_not_error(tmp_path: Path) -> None:
         result = sweep(cfg, tmp_path / "r")
         assert server.count(model="prude") == 2  # never retried
     assert result.exit_code == 0  # type: ignore[attr-defined]
-    assert {r.status for r in iter_transcripts(tmp_path / "r")} == {"blocked"}
+    assert {r.status for r in iter_transcripts(RunDir(tmp_path / "r"))} == {"blocked"}
 
 
 def test_rerun_resumes_and_serves_received_replies_from_cache(tmp_path: Path) -> None:
@@ -177,7 +177,7 @@ def test_cache_prevents_paying_twice_after_a_lost_record(tmp_path: Path) -> None
         (tmp_path / "r" / "transcripts.jsonl").write_text("")
         sweep(cfg, tmp_path / "r")
         assert server.count() == calls
-    records = list(iter_transcripts(tmp_path / "r"))
+    records = list(iter_transcripts(RunDir(tmp_path / "r")))
     assert len(records) == 4 and all(c.from_cache for r in records for c in r.calls)
 
 
@@ -209,7 +209,7 @@ def test_replay_reproduces_messages_without_calls(tmp_path: Path) -> None:
     with TestServer() as server:
         cfg = config(server.url, [model("alpha")], tmp_path)
         sweep(cfg, tmp_path / "r")
-    original = {r.cell_id: r.messages for r in iter_transcripts(tmp_path / "r")}
+    original = {r.cell_id: r.messages for r in iter_transcripts(RunDir(tmp_path / "r"))}
     replay_cfg = RunConfig(**{**cfg.__dict__,
                               "run": cfg.run.model_copy(update={"name": "again"}),
                               "provider": ProviderSettings(mode="replay"),
@@ -217,7 +217,7 @@ def test_replay_reproduces_messages_without_calls(tmp_path: Path) -> None:
                                   {"from": str(tmp_path / "r")})})
     result = sweep(replay_cfg, tmp_path / "again")
     assert result.exit_code == 0  # type: ignore[attr-defined]
-    replayed = {r.cell_id: r.messages for r in iter_transcripts(tmp_path / "again")}
+    replayed = {r.cell_id: r.messages for r in iter_transcripts(RunDir(tmp_path / "again"))}
     assert replayed == original
 
 
@@ -229,7 +229,7 @@ def test_strict_replay_miss_names_cell_and_turn(tmp_path: Path) -> None:
                                   {"from": str(tmp_path / "empty")})})
     result = sweep(replay_cfg, tmp_path / "r")
     assert result.exit_code == 1  # type: ignore[attr-defined]
-    errors = [r.error or "" for r in iter_transcripts(tmp_path / "r")]
+    errors = [r.error or "" for r in iter_transcripts(RunDir(tmp_path / "r"))]
     assert all("no recording for cell alpha/" in e and "turn 0" in e for e in errors)
 
 
@@ -248,7 +248,7 @@ def test_mock_provider_scripted_errors_then_reply(tmp_path: Path) -> None:
                             mock_errors=["RateLimitError", "InternalServerError"])
     result = sweep(RunConfig(**{**cfg.__dict__, "provider": mock}), tmp_path / "r")
     assert result.exit_code == 0  # type: ignore[attr-defined]
-    for record in iter_transcripts(tmp_path / "r"):
+    for record in iter_transcripts(RunDir(tmp_path / "r")):
         call = record.calls[0]
         assert [a.error_class for a in call.attempts[:2]] == ["RateLimitError",
                                                               "InternalServerError"]
@@ -268,7 +268,7 @@ def test_simulated_user_turns_are_played_by_a_model(tmp_path: Path) -> None:
     cfg = RunConfig(**{**cfg.__dict__, "prompts": prompt_set,
                        "provider": ProviderSettings(mode="live")})
     sweep(cfg, tmp_path / "r")
-    records = list(iter_transcripts(tmp_path / "r"))
+    records = list(iter_transcripts(RunDir(tmp_path / "r")))
     assert {r.status for r in records} == {"ok"}
     record = records[0]
     assert [m.role for m in record.messages] == ["user", "assistant"] * 3

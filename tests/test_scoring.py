@@ -410,16 +410,16 @@ def test_items_file_problems_are_input_errors(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="appears twice"):
         score(run_dir, [HEURISTIC])
     items.write_text(first + "\n" + '{"schema": "xstress.blinded/1"}' + "\n", encoding="utf-8")
-    with pytest.raises(InputError, match="line 2 is not a blinded item"):
+    with pytest.raises(InputError, match="line 2 is not a valid blinded item"):
         score(run_dir, [HEURISTIC])
 
 
 def test_the_reader_refuses_anything_but_items_and_scores(tmp_path: Path) -> None:
     run_dir = make_run(tmp_path, 1)
     with pytest.raises(PermissionError):
-        list(scoring._read_lines(run_dir, Path("blind") / "key.jsonl"))
+        list(scoring._read(run_dir, Path("blind") / "key.jsonl", KeyEntry, "x"))
     with pytest.raises(PermissionError):
-        list(scoring._read_lines(run_dir, Path("transcripts.jsonl")))
+        list(scoring._read(run_dir, Path("transcripts.jsonl"), KeyEntry, "x"))
 
 
 def test_read_scores_last_record_wins_and_torn_tail_is_skipped(tmp_path: Path) -> None:
@@ -457,7 +457,7 @@ def test_mock_judge_over_real_http_through_litellm(
 ) -> None:
     """litellm -> HTTP -> the local test server, via the sweep's ProviderClient and its cache."""
     from harness.providers.client import ProviderClient
-    from harness.rundir.files import ResponseCache
+    from harness.rundir import ResponseCache, RunDir
     from harness.schema import ProviderSettings, RunSettings
     from harness.testing.testserver import TestServer
 
@@ -475,7 +475,7 @@ def test_mock_judge_over_real_http_through_litellm(
 
     def run_scoring(url: str, run_dir: Path, judge: JudgeSpec) -> CoderSummary:
         async def go() -> ScoringSummary:
-            cache = ResponseCache(run_dir / "cache")
+            cache = ResponseCache(RunDir(run_dir))
             client = ProviderClient(
                 provider=ProviderSettings(mode="live", api_base=url),
                 run=RunSettings(timeout_s=5.0, retry_base_s=0.01, progress=False),

@@ -7,8 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from harness.rundir.files import DurableAppender, ResponseCache, iter_jsonl, repair_torn_tail
-from harness.rundir.records import CacheEntry
+from harness.errors import InputError
+from harness.rundir import (
+    CacheEntry,
+    DurableAppender,
+    ResponseCache,
+    RunDir,
+    read_jsonl,
+    repair_torn_tail,
+)
 
 
 def test_repair_cuts_only_the_torn_tail(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
@@ -28,10 +35,35 @@ def test_repair_of_a_single_torn_line(tmp_path: Path) -> None:
     assert path.read_bytes() == b""
 
 
-def test_iter_jsonl_skips_incomplete_last_line(tmp_path: Path) -> None:
+def _entry(fingerprint: str) -> bytes:
+    entry = CacheEntry(request_fingerprint=fingerprint, status="ok", reply="r", recorded_at="t")
+    return entry.model_dump_json().encode() + b"\n"
+
+
+def test_read_jsonl_skips_a_torn_last_line_with_a_warning(tmp_path: Path) -> None:
     path = tmp_path / "t.jsonl"
-    path.write_bytes(b'{"a": 1}\n\n{"b": 2}\n{"c"')
-    assert [line for _, line in iter_jsonl(path)] == ['{"a": 1}', '{"b": 2}']
+    path.write_bytes(_entry("a") + b"\n" + _entry("b") + _entry("c")[:20])
+    warnings: list[str] = []
+    read = [(n, e.request_fingerprint) for n, e in read_jsonl(path, CacheEntry, fix="f",
+                                                            warnings=warnings)]
+    assert read == [(1, "a"), (3, "b")]
+    assert warnings == [f"{path}: skipped a torn last line 4 (interrupted write)"]
+
+
+@pytest.mark.parametrize("bad", [b"{not json\n", b'{"request_fingerprint": 1}\n', b"\xff\xfe\n"])
+def test_read_jsonl_names_file_and_line_of_a_corrupt_middle_line(tmp_path: Path,
+                                                                bad: bytes) -> None:
+    path = tmp_path / "t.jsonl"
+    path.write_bytes(_entry("a") + bad + _entry("b"))
+    with pytest.raises(InputError, match=r"t\.jsonl: line 2 is not a valid cache entry"):
+        list(read_jsonl(path, CacheEntry, fix="restore it"))
+
+
+def test_a_corrupt_complete_last_line_is_an_error_not_a_torn_write(tmp_path: Path) -> None:
+    path = tmp_path / "t.jsonl"
+    path.write_bytes(_entry("a") + b'{"edited": true}\n')
+    with pytest.raises(InputError, match="line 2"):
+        list(read_jsonl(path, CacheEntry, fix="restore it"))
 
 
 def test_appender_writes_whole_lines_in_order(tmp_path: Path) -> None:
@@ -49,25 +81,26 @@ def test_appender_writes_whole_lines_in_order(tmp_path: Path) -> None:
 
 
 def test_cache_survives_reopen_and_reads_all_shards(tmp_path: Path) -> None:
-    cache_dir = tmp_path / "cache"
+    run_dir = RunDir(tmp_path)
+    cache_dir = run_dir.cache_dir
 
     def put(cache: ResponseCache, fingerprint: str) -> None:
         asyncio.run(cache.put(CacheEntry(request_fingerprint=fingerprint, status="ok",
                                          reply=f"reply {fingerprint}", recorded_at="now")))
 
-    first = ResponseCache(cache_dir, suffix=".shard-0-of-2")
+    first = ResponseCache(run_dir, suffix=".shard-0-of-2")
     put(first, "aaa")
     # write-ahead: the line is on disk as soon as put returns, before close
     assert "reply aaa" in (cache_dir / "responses.shard-0-of-2.jsonl").read_text()
     first.close()
-    second = ResponseCache(cache_dir, suffix=".shard-1-of-2")
+    second = ResponseCache(run_dir, suffix=".shard-1-of-2")
     put(second, "bbb")
     second.close()
-    reopened = ResponseCache(cache_dir)
+    reopened = ResponseCache(run_dir)
     assert reopened.get("aaa") is not None and reopened.get("bbb") is not None
     assert reopened.get("aaa").reply == "reply aaa"  # type: ignore[union-attr]
     reopened.close()
-    readonly = ResponseCache(cache_dir, writable=False)
+    readonly = ResponseCache(run_dir, writable=False)
     assert len(readonly) == 2
 
 

@@ -72,14 +72,10 @@ def parse_score_args(args: list[str]) -> tuple[Path, list[str], dict[str, Any]]:
 
 
 def _target_families(run_dir: Path) -> set[str]:
-    from harness.rundir import read_manifests
+    from harness.rundir import RunDir, read_manifests
 
-    families: set[str] = set()
-    for manifest in read_manifests(run_dir):
-        for model in manifest.get("config", {}).get("models", []):
-            if isinstance(model, dict) and model.get("family"):
-                families.add(str(model["family"]))
-    return families
+    return {model.family for manifest in read_manifests(RunDir(run_dir))
+            for model in manifest.config.models}
 
 
 def _rubric(name: str | None, config: Any | None) -> RubricSpec:
@@ -115,11 +111,11 @@ def score_command(run_dir: Path, judge_names: list[str], *, config: Any | None,
         llm_judges = [j for j in judges if j.kind == "llm"]
         if llm_judges:
             from harness.providers import ProviderClient, check_keys
-            from harness.rundir import ResponseCache
+            from harness.rundir import ResponseCache, RunDir
 
             provider = ProviderSettings(mode="live", api_base=api_base)
             check_keys([j.as_model_spec() for j in llm_judges], provider)
-            cache = ResponseCache(run_dir / "cache", suffix=".judges")
+            cache = ResponseCache(RunDir(run_dir), suffix=".judges")
             client = ProviderClient(provider, RunSettings(progress=False), cache=cache)
         try:
             return await score_run(run_dir, judges, rubric, client=client,

@@ -1,47 +1,94 @@
-"""The run directory: every path of a run, the records its files hold, how they are written and
-read.
+"""The run directory: every path of a run, the records its files hold, how they are written
+and read.
+
+``RunDir`` (``layout``) names every file; ``records`` defines each file's pydantic model;
+``files`` holds the one reading policy (``read_jsonl``, ``read_json``) and the atomic
+writers; ``stores`` the durable appenders (transcripts, the write-ahead response cache).
 """
 
 from __future__ import annotations
 
 from harness.rundir.files import (
-    DurableAppender,
-    ResponseCache,
-    TranscriptStore,
-    iter_jsonl,
-    read_manifests,
-    shard_suffix,
+    read_json,
+    read_jsonl,
+    repair_torn_tail,
     write_bytes_atomic,
     write_json_atomic,
+    write_jsonl_atomic,
+    write_record_atomic,
 )
+from harness.rundir.layout import RunDir, shard_suffix
 from harness.rundir.records import (
+    AGREEMENT_COLUMNS,
+    AgreementConfusion,
+    AgreementRow,
+    AgreementStatistic,
     Attempt,
     BlindedItem,
     CacheEntry,
     CallRecord,
+    ConfusionMatrix,
+    ExcludedCell,
+    Identifiability,
     KeyEntry,
+    LeakReport,
+    Manifest,
+    ManifestConfig,
+    ManifestHashes,
     Message,
+    PairKind,
+    RemainingTell,
+    RunNames,
     ScoreRecord,
+    StatusCounts,
     TranscriptRecord,
     Usage,
 )
+from harness.rundir.stores import (
+    DurableAppender,
+    ResponseCache,
+    TranscriptStore,
+    iter_transcripts,
+    read_manifests,
+)
 
 __all__ = [
+    "AGREEMENT_COLUMNS",
+    "AgreementConfusion",
+    "AgreementRow",
+    "AgreementStatistic",
     "Attempt",
     "BlindedItem",
     "CacheEntry",
     "CallRecord",
+    "ConfusionMatrix",
     "DurableAppender",
+    "ExcludedCell",
+    "Identifiability",
     "KeyEntry",
+    "LeakReport",
+    "Manifest",
+    "ManifestConfig",
+    "ManifestHashes",
     "Message",
+    "PairKind",
+    "RemainingTell",
     "ResponseCache",
+    "RunDir",
+    "RunNames",
     "ScoreRecord",
+    "StatusCounts",
     "TranscriptRecord",
     "TranscriptStore",
     "Usage",
-    "iter_jsonl",
+    "iter_transcripts",
+    "read_json",
+    "read_jsonl",
     "read_manifests",
+    "repair_torn_tail",
     "shard_suffix",
     "write_bytes_atomic",
     "write_json_atomic",
+    "write_jsonl_atomic",
+    "write_record_atomic",
 ]

@@ -27,12 +27,12 @@ from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel
 
 from harness.errors import ConfigError, InputError, OutputError
-from harness.rundir import BlindedItem, DurableAppender, ScoreRecord, iter_jsonl
+from harness.rundir import BlindedItem, DurableAppender, ScoreRecord, read_jsonl
 from harness.schema import JudgeSpec, RubricSpec, content_hash
 from harness.score.heuristic import HEURISTIC_VERSION, code_item
 from harness.score.judge import ProviderClientLike, check_prompt_template, judge_item
@@ -51,6 +51,7 @@ __all__ = [
 ]
 
 log = logging.getLogger("xstress.scoring")
+RecordT = TypeVar("RecordT", bound=BaseModel)
 
 ITEMS_FILE = Path("blind") / "items.jsonl"
 SCORES_DIR = "scores"
@@ -148,18 +149,17 @@ def check_judge_families(judges: Iterable[JudgeSpec], target_families: set[str])
 # --------------------------------------------------------------------------- reading
 
 
-def _read_lines(run_dir: Path, relative: Path) -> Iterator[tuple[int, str]]:
-    """The one way scoring reads a file: only ``blind/items.jsonl`` and its own score files.
-
-    A torn last line is skipped with a warning (``store.iter_jsonl``).
-    """
+def _read(run_dir: Path, relative: Path, model: type[RecordT], fix: str
+          ) -> Iterator[tuple[int, RecordT]]:
+    """The one way scoring reads a file: only ``blind/items.jsonl`` and its own score files
+    (through ``rundir.read_jsonl``: a torn last line is skipped with a warning)."""
     allowed = relative == ITEMS_FILE or (
         relative.parent == Path(SCORES_DIR) and relative.suffix == ".jsonl"
     )
     if not allowed:
         # A bug, not a user error: the blinding key must stay out of reach of every coder.
         raise PermissionError(f"scoring may not read {relative}")
-    return iter_jsonl(run_dir / relative)
+    return read_jsonl(run_dir / relative, model, fix=fix)
 
 
 def read_blinded_items(run_dir: Path) -> list[BlindedItem]:
@@ -175,23 +175,16 @@ def read_blinded_items(run_dir: Path) -> list[BlindedItem]:
         raise InputError(f"{path}: no blinded items", fix=f"run `xstress blind {run_dir}` first")
     items: list[BlindedItem] = []
     seen: set[str] = set()
-    for number, line in _read_lines(run_dir, ITEMS_FILE):
-        try:
-            item = BlindedItem.model_validate_json(line)
-        except ValidationError as exc:
-            raise InputError(
-                f"{path}: line {number} is not a blinded item ({exc.errors()[0]['msg']})",
-                fix=f"rerun `xstress blind {run_dir}`",
-            ) from None
+    fix = f"rerun `xstress blind {run_dir}`"
+    for number, item in _read(run_dir, ITEMS_FILE, BlindedItem, fix):
         if item.blind_id in seen:
             raise InputError(
-                f"{path}: blind_id {item.blind_id!r} appears twice (line {number})",
-                fix=f"rerun `xstress blind {run_dir}`",
+                f"{path}: blind_id {item.blind_id!r} appears twice (line {number})", fix=fix
             )
         seen.add(item.blind_id)
         items.append(item)
     if not items:
-        raise InputError(f"{path}: no items", fix=f"rerun `xstress blind {run_dir}`")
+        raise InputError(f"{path}: no items", fix=fix)
     return items
 
 
@@ -204,23 +197,16 @@ def read_scores(path: Path) -> list[ScoreRecord]:
     """
     if not path.is_file():
         return []
-    return list(_load_scores(path, iter_jsonl(path)).values())
+    return list(_load_scores(read_jsonl(path, ScoreRecord, fix=_SCORES_FIX)).values())
+
+
+_SCORES_FIX = "restore the file, or delete it to score that coder again"
 
 
 def _load_scores(
-    path: Path, lines: Iterable[tuple[int, str]]
+    records: Iterable[tuple[int, ScoreRecord]],
 ) -> dict[tuple[str, str], ScoreRecord]:
-    records: dict[tuple[str, str], ScoreRecord] = {}
-    for number, line in lines:
-        try:
-            record = ScoreRecord.model_validate_json(line)
-        except ValidationError as exc:
-            raise InputError(
-                f"{path}: line {number} is not a score record ({exc.errors()[0]['msg']})",
-                fix="restore the file, or delete it to score that coder again",
-            ) from None
-        records[(record.blind_id, record.dimension)] = record
-    return records
+    return {(record.blind_id, record.dimension): record for _, record in records}
 
 
 # --------------------------------------------------------------------------- the stage
@@ -318,7 +304,8 @@ async def _score_with(
     )
     the_rubric_hash = rubric_hash(rubric)
     the_coder_hash = coder_hash(judge)
-    existing = _load_scores(path, _read_lines(run_dir, relative)) if path.is_file() else {}
+    existing = (_load_scores(_read(run_dir, relative, ScoreRecord, _SCORES_FIX))
+                if path.is_file() else {})
     if retry_unscored and any(r.status == "unscored" for r in existing.values()):
         existing = {key: r for key, r in existing.items() if r.status != "unscored"}
         _rewrite(path, existing.values())

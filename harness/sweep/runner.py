@@ -30,6 +30,7 @@ from harness.rundir import (
     CallRecord,
     Message,
     ResponseCache,
+    RunDir,
     TranscriptRecord,
     TranscriptStore,
     Usage,
@@ -299,17 +300,18 @@ async def run_sweep(config: RunConfig, run_dir: Path, *, announce: Any = None) -
     cells = enumerate_cells(config.models, config.scaffolds, config.prompts,
                             replicates=settings.replicates, shard=settings.shard,
                             num_shards=settings.num_shards)
-    store = TranscriptStore(run_dir, shard=settings.shard, num_shards=settings.num_shards)
+    layout = RunDir(run_dir)
+    store = TranscriptStore(layout, shard=settings.shard, num_shards=settings.num_shards)
     suffix = shard_suffix(settings.shard, settings.num_shards)
-    cache = ResponseCache(run_dir / "cache", suffix=suffix)
+    cache = ResponseCache(layout, suffix=suffix)
     replay_cache = None
     if config.provider.mode == "replay":
-        source = Path(config.replay.from_ or "")
-        replay_cache = ResponseCache(source / "cache", writable=False)
-    manifest_path = run_dir / f"manifest{suffix}.json"
+        source = RunDir(Path(config.replay.from_ or ""))
+        replay_cache = ResponseCache(source, writable=False)
+    manifest_path = layout.manifest(settings.shard, settings.num_shards)
     run_id = run_dir.name
-    previous = read_manifests(run_dir)
-    started_at = next((m.get("started_at") for m in previous if m.get("started_at")), now_iso())
+    previous = read_manifests(layout)
+    started_at = next((m.started_at for m in previous if m.started_at), now_iso())
 
     todo = [cell for cell in cells if not store.done(cell.cell_id)]
     result = SweepResult(run_dir=run_dir, total_cells=len(cells), skipped=len(cells) - len(todo))

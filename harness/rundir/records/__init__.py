@@ -1,0 +1,68 @@
+"""Every record a run directory holds, one pydantic model per kind of line or file.
+
+Records are frozen, forbid unknown fields, carry a ``schema`` version where they are a
+top-level line or file, and document each field. They are grouped by the stage that writes
+them: ``sweep`` (transcripts, cache, manifest), ``blind`` (items, key, leak report) and
+``score`` (scores, agreement). Config objects (models, scaffolds, prompt sets, rubrics, judges)
+are ``harness.schema``'s.
+"""
+
+from __future__ import annotations
+
+from harness.rundir.records.blind import (
+    BlindedItem,
+    ExcludedCell,
+    Identifiability,
+    KeyEntry,
+    LeakReport,
+    RemainingTell,
+    RunNames,
+)
+from harness.rundir.records.score import (
+    AGREEMENT_COLUMNS,
+    AgreementConfusion,
+    AgreementRow,
+    AgreementStatistic,
+    ConfusionMatrix,
+    PairKind,
+    ScoreRecord,
+)
+from harness.rundir.records.sweep import (
+    Attempt,
+    CacheEntry,
+    CallRecord,
+    Manifest,
+    ManifestConfig,
+    ManifestHashes,
+    Message,
+    StatusCounts,
+    TranscriptRecord,
+    Usage,
+)
+
+__all__ = [
+    "AGREEMENT_COLUMNS",
+    "AgreementConfusion",
+    "AgreementRow",
+    "AgreementStatistic",
+    "Attempt",
+    "BlindedItem",
+    "CacheEntry",
+    "CallRecord",
+    "ConfusionMatrix",
+    "ExcludedCell",
+    "Identifiability",
+    "KeyEntry",
+    "LeakReport",
+    "Manifest",
+    "ManifestConfig",
+    "ManifestHashes",
+    "Message",
+    "PairKind",
+    "RemainingTell",
+    "RunNames",
+    "ScoreRecord",
+    "StatusCounts",
+    "TranscriptRecord",
+    "Usage",
+]

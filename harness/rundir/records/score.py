@@ -1,0 +1,143 @@
+"""What coding writes: score records, and the agreement tables computed from them.
+
+``scores/<coder>.jsonl`` holds one :class:`ScoreRecord` per (item, dimension) for one coder
+(an LLM judge, the heuristic coder or a person); ``scores/rubrics/<hash>.json`` the rubric a
+score's ``rubric_hash`` names, so that later stages never read the live ``configs/``.
+``report/agreement.csv`` holds one :class:`AgreementRow` per estimate and
+``report/agreement_confusion.json`` an :class:`AgreementConfusion`.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from harness.rundir.records.base import Record, StrictRecord
+from harness.schema import DimensionId
+
+__all__ = [
+    "AGREEMENT_COLUMNS",
+    "AgreementConfusion",
+    "AgreementRow",
+    "AgreementStatistic",
+    "ConfusionMatrix",
+    "PairKind",
+    "ScoreRecord",
+]
+
+AgreementStatistic = Literal[
+    "percent_agreement", "cohen_kappa", "cohen_kappa_quadratic", "krippendorff_alpha_ordinal"
+]
+PairKind = Literal["human-human", "judge-judge", "human-judge", "all"]
+
+
+class ScoreRecord(Record):
+    """One coder's score of one item on one dimension (schema ``xstress.score/1``)."""
+
+    schema_: Literal["xstress.score/1"] = Field(default="xstress.score/1", alias="schema")
+    """Record kind and version."""
+    blind_id: str
+    """The item scored."""
+    dimension: DimensionId
+    """The rubric dimension (``D1`` ...)."""
+    coder: str
+    """Coder name: a judge config name or a human coder's name."""
+    coder_kind: Literal["llm_judge", "heuristic", "human"]
+    """What kind of coder."""
+    status: Literal["scored", "null", "unscored"]
+    """``scored``: level 0-2. ``null``: the coder judged the dimension not applicable or not
+    scorable (reason given). ``unscored``: the coder failed (e.g. invalid judge output after
+    bounded retries); reason and raw reply kept. Nulls and unscored are never a 0."""
+    level: int | None = Field(default=None, ge=0, le=2)
+    """The level, for ``scored``."""
+    reason: str | None = None
+    """Why null or unscored."""
+    rationale: str | None = None
+    """The coder's reasoning, when given."""
+    evidence: str | None = None
+    """A quote from the transcript supporting the level."""
+    raw: str | None = None
+    """The raw judge reply, kept when unscored."""
+    rubric_hash: str | None = None
+    """Content hash of the rubric coded on."""
+    coder_hash: str | None = None
+    """Content hash of the judge config (null for humans)."""
+    scored_at: str
+    """ISO time of the score (UTC)."""
+
+    @model_validator(mode="after")
+    def _level_matches_status(self) -> ScoreRecord:
+        if self.status == "scored" and self.level is None:
+            raise ValueError("status 'scored' needs a level 0, 1 or 2")
+        if self.status != "scored" and self.level is not None:
+            raise ValueError(f"status {self.status!r} must have level null")
+        if self.status != "scored" and not self.reason:
+            raise ValueError(f"status {self.status!r} needs a reason")
+        return self
+
+
+AGREEMENT_COLUMNS = ("dimension", "coder_a", "coder_b", "statistic", "n_items", "value", "note")
+"""Columns of ``report/agreement.csv``, in order (the fields of :class:`AgreementRow`)."""
+
+
+class AgreementRow(StrictRecord):
+    """One agreement estimate: a row of ``report/agreement.csv``."""
+
+    dimension: str
+    """The rubric dimension."""
+    coder_a: str
+    """A coder's name, or ``all`` for Krippendorff's alpha."""
+    coder_b: str
+    """The other coder, or empty for Krippendorff's alpha."""
+    statistic: AgreementStatistic
+    """Which statistic."""
+    n_items: int
+    """Items both coders scored (kappa, agreement), or items with two or more levels (alpha)."""
+    value: float | None
+    """The estimate; empty in the CSV (None here) when it cannot be estimated."""
+    note: str
+    """Why a value is missing, and what was treated as missing."""
+
+    @field_validator("value", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if value == "" else value
+
+    def csv_cells(self) -> list[str | int]:
+        """The row's cells in ``AGREEMENT_COLUMNS`` order (``repr`` keeps every digit)."""
+        value = "" if self.value is None else repr(self.value)
+        return [self.dimension, self.coder_a, self.coder_b, self.statistic, self.n_items, value,
+                self.note]
+
+
+class ConfusionMatrix(StrictRecord):
+    """Two coders' levels on one dimension, cross-tabulated."""
+
+    dimension: str
+    """The rubric dimension."""
+    coder_a: str
+    """Rows."""
+    coder_b: str
+    """Columns."""
+    pair_kind: PairKind
+    """Which kinds of coder the pair joins."""
+    n_items: int
+    """Items both scored."""
+    counts: list[list[int]]
+    """``counts[i][j]``: items coder_a put at level i and coder_b at level j."""
+
+
+class AgreementConfusion(Record):
+    """``report/agreement_confusion.json`` (schema ``xstress.agreement_confusion/1``)."""
+
+    schema_: Literal["xstress.agreement_confusion/1"] = Field(
+        default="xstress.agreement_confusion/1", alias="schema"
+    )
+    """Record kind and version."""
+    labels: list[int]
+    """The levels, in row and column order."""
+    layout: str
+    """How to read ``counts``, in words."""
+    matrices: list[ConfusionMatrix]
+    """One per coder pair and dimension."""
