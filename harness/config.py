@@ -21,12 +21,14 @@ from pydantic import BaseModel, ValidationError
 from harness.errors import ConfigError
 from harness.paths import project_root
 from harness.schema import (
+    BlindSettings,
     JudgeSpec,
     ModelSpec,
     PipelineSettings,
     PromptSet,
     ProviderSettings,
     ReplaySettings,
+    ReportSettings,
     RubricSpec,
     RunSettings,
     ScaffoldSpec,
@@ -234,8 +236,12 @@ class RunConfig:
     pipeline: PipelineSettings
     rubric: RubricSpec | None = None
     judges: tuple[JudgeSpec, ...] = ()
+    simulated_user_models: tuple[ModelSpec, ...] = ()
+    """Models named by a scenario's ``simulated_user.model`` (loaded and checked here, before
+    any call, like the targets)."""
+    blind: BlindSettings = field(default_factory=BlindSettings)
+    report: ReportSettings = field(default_factory=ReportSettings)
     preset: str | None = None
-    extras: dict[str, Any] = field(default_factory=dict)
 
     @property
     def simulated(self) -> bool:
@@ -250,7 +256,13 @@ class RunConfig:
             "prompts": content_hash(self.prompts),
             "rubric": content_hash(self.rubric) if self.rubric else None,
             "judges": {j.name: content_hash(j) for j in self.judges},
+            "simulated_user_models": {m.name: content_hash(m)
+                                      for m in self.simulated_user_models},
         }
+
+    def simulated_user_model(self, name: str | None) -> ModelSpec | None:
+        """The model config named by a ``simulated_user.model`` (None: the target plays)."""
+        return next((m for m in self.simulated_user_models if m.name == name), None)
 
     def to_manifest(self) -> dict[str, Any]:
         """The resolved config as plain data (names of key variables, never their values)."""
@@ -264,10 +276,13 @@ class RunConfig:
             "prompts": dump(self.prompts),
             "rubric": dump(self.rubric) if self.rubric else None,
             "judges": [dump(j) for j in self.judges],
+            "simulated_user_models": [dump(m) for m in self.simulated_user_models],
             "run": dump(self.run),
             "provider": dump(self.provider),
             "replay": dump(self.replay),
             "pipeline": dump(self.pipeline),
+            "blind": dump(self.blind),
+            "report": dump(self.report),
             "preset": self.preset,
         }
 
@@ -299,7 +314,7 @@ def resolve(cfg: Any) -> RunConfig:
     assert isinstance(tree, dict)
     tree.pop("hydra", None)
     known = {"models", "scaffolds", "prompts", "rubric", "judges", "provider", "run", "pipeline",
-             "replay", "preset"}
+             "replay", "blind", "report", "preset"}
     unknown = sorted(set(tree) - known)
     if unknown:
         raise ConfigError(
@@ -326,6 +341,12 @@ def resolve(cfg: Any) -> RunConfig:
             RubricSpec, rubric_tree, display_path(spec_path("rubric", str(rubric_name)))
         )
     preset = tree.get("preset")
+    simulated_user_models = tuple(
+        load_spec("models", name)
+        for name in sorted({turn.simulated_user.model for scenario in prompts.scenarios
+                            for turn in scenario.turns
+                            if turn.simulated_user is not None and turn.simulated_user.model})
+    )
     return RunConfig(
         models=models,
         scaffolds=scaffolds,
@@ -338,5 +359,9 @@ def resolve(cfg: Any) -> RunConfig:
         ),
         replay=validate_spec(ReplaySettings, tree.get("replay") or {}, "replay"),
         pipeline=validate_spec(PipelineSettings, tree.get("pipeline") or {}, "pipeline"),
+        simulated_user_models=simulated_user_models,
+        blind=validate_spec(BlindSettings, tree.get("blind") or {}, "blind (configs/config.yaml)"),
+        report=validate_spec(ReportSettings, tree.get("report") or {},
+                             "report (configs/config.yaml)"),
         preset=preset if isinstance(preset, str) else None,
     )

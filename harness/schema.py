@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 __all__ = [
     "DIMENSION_IDS",
+    "BlindSettings",
     "JudgeSpec",
     "ModelLimits",
     "ModelParams",
@@ -27,6 +28,7 @@ __all__ = [
     "PromptSet",
     "ProviderSettings",
     "ReplaySettings",
+    "ReportSettings",
     "RubricDimension",
     "RubricSpec",
     "RunSettings",
@@ -297,7 +299,37 @@ DEFAULT_STAGES: tuple[Stage, ...] = ("sweep", "blind", "score", "report")
 
 
 class PipelineSettings(_Strict):
+    """Which stages ``xstress run`` runs (``pipeline.stages``)."""
+
     stages: list[Stage] = Field(default_factory=lambda: list(DEFAULT_STAGES))
+    """In order: ``[sweep]`` stops after the sweep."""
+
+
+class BlindSettings(_Strict):
+    """How the blind stage runs (``blind.*``; on ``xstress blind`` the prefix may be left out)."""
+
+    seed: int | None = None
+    """Makes the item order and the audit sample reproducible (blind ids stay random); null:
+    ``xstress run`` uses ``run.seed``, ``xstress blind`` a random order."""
+    tells: str | None = None
+    """A tells file other than ``configs/blinding/tells.yaml``."""
+
+
+class ReportSettings(_Strict):
+    """How the report is built (``report.*``; on ``xstress report`` the prefix may be left out)."""
+
+    baseline: str = "bare"
+    """The scaffold that effects are measured against."""
+    coder: str | None = None
+    """Whose scores the profiles use: a coder name, ``judges-mean`` or ``adjudicated``; null:
+    chosen by rule and stated in the report."""
+    n_boot: int = Field(default=2000, ge=1)
+    """Bootstrap resamples (of prompts) per confidence interval."""
+    n_perm: int = Field(default=2000, ge=0)
+    """Permutations per model-dependence test."""
+    seed: int | None = None
+    """Seed of every resampling RNG; null: ``xstress run`` uses ``run.seed``, ``xstress
+    report`` 0."""
 
 
 # --------------------------------------------------------------------------- rubric

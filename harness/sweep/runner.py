@@ -23,7 +23,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from harness.config import RunConfig, load_spec
+from harness.config import RunConfig
 from harness.errors import OutputError, ReplayMissError
 from harness.providers import ProviderClient, check_keys, now_iso
 from harness.rundir import (
@@ -296,7 +296,7 @@ async def run_sweep(config: RunConfig, run_dir: Path, *, announce: Any = None) -
     """
     say = announce or log.info
     settings = config.run
-    check_keys(list(config.models), config.provider)
+    check_keys([*config.models, *config.simulated_user_models], config.provider)
     cells = enumerate_cells(config.models, config.scaffolds, config.prompts,
                             replicates=settings.replicates, shard=settings.shard,
                             num_shards=settings.num_shards)
@@ -371,11 +371,7 @@ async def run_sweep(config: RunConfig, run_dir: Path, *, announce: Any = None) -
 
     client = ProviderClient(config.provider, settings, cache=cache, replay=replay_cache,
                             replay_strict=config.replay.strict, on_auth_failure=on_auth_failure)
-    sim_user_models = {
-        name: load_spec("models", name)
-        for name in {t.simulated_user.model for s in config.prompts.scenarios for t in s.turns
-                     if t.simulated_user is not None and t.simulated_user.model}
-    }
+    sim_user_models = {model.name: model for model in config.simulated_user_models}
     runner = CellRunner(client, run_id, sim_user_models)
     queue_iter = iter(todo)
     progress = _Progress(settings.progress, len(cells), config.simulated)

@@ -15,6 +15,7 @@ from pydantic import Field
 
 from harness.rundir.records.base import Record, StrictRecord
 from harness.schema import (
+    BlindSettings,
     JudgeSpec,
     ModelParams,
     ModelSpec,
@@ -22,6 +23,7 @@ from harness.schema import (
     PromptSet,
     ProviderSettings,
     ReplaySettings,
+    ReportSettings,
     RubricSpec,
     RunSettings,
     ScaffoldSpec,
@@ -227,6 +229,10 @@ class ManifestConfig(StrictRecord):
     """Replay source, when replaying."""
     pipeline: PipelineSettings
     """The stages run."""
+    blind: BlindSettings = BlindSettings()
+    """Blinding settings."""
+    report: ReportSettings = ReportSettings()
+    """Report settings."""
     preset: str | None = None
     """The preset selected, if any."""
 
