@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from test_report import make_run_dir
+from tests.test_report import make_run_dir
 
 from harness.report.build import build_report
 from tests.conftest import CHROMIUM, LAUNCH_ARGS

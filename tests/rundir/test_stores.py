@@ -1,4 +1,4 @@
-"""Durable appends, torn-line repair and the response cache (harness/store.py)."""
+"""Durable appends, torn-line repair, the one JSONL reader and the response cache (harness/rundir)."""
 
 from __future__ import annotations
 
