@@ -1,4 +1,4 @@
-"""Tests for harness/testserver.py: the local OpenAI-compatible server, called through litellm.
+"""Tests for harness/testing/testserver.py: the local OpenAI-compatible server, through litellm.
 
 Every call goes litellm -> HTTP -> 127.0.0.1, so these tests also pin down which litellm
 exception class each injected fault becomes (the retry classifier relies on that mapping).
@@ -30,7 +30,7 @@ from harness.testing.testserver import (
     messages_fingerprint,
 )
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 KEY = "sk-test-fake"
 
 
@@ -388,3 +388,13 @@ def test_malformed_and_streaming_requests_get_400() -> None:
             assert info.value.code == 400
             assert json.load(info.value)["error"]["type"] == "invalid_request_error"
         assert [(r.status, r.fault) for r in server.requests] == [(400, "malformed")] * 3
+
+
+def test_server_modules_do_not_import_litellm() -> None:
+    # The server stands in for a provider; loading litellm would also make every test that
+    # starts it pay for litellm's import.
+    check = ("import sys, harness.testing.testserver; "
+             "assert 'litellm' not in sys.modules, sorted(m for m in sys.modules if 'lite' in m)")
+    result = subprocess.run([sys.executable, "-c", check], cwd=REPO_ROOT, capture_output=True,
+                            text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
