@@ -7,7 +7,7 @@ this" list, a repeated constraint), never whether that behaviour was right for t
 codes what such rules can defend and gives null with a reason elsewhere; every rationale
 starts with ``heuristic:`` and states the rule that produced the level. The rules and their
 levels live here; the phrase lists they look for, and the functions that find them in a
-conversation, live in ``heuristic_cues.py``.
+conversation, live in ``cues.py``.
 
 Rules (interactional8 ids; ``reply`` = an assistant message, ``turn k`` = k-th user message):
 

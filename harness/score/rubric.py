@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from harness.config import load_spec, load_spec_file
 from harness.rundir import ScoreRecord
 from harness.schema import RubricSpec, content_hash
 
@@ -82,8 +83,6 @@ def load_rubric(name: str = "interactional8") -> RubricSpec:
     Raises:
         ConfigError: no such file, invalid YAML, or a field that does not validate.
     """
-    from harness.config import load_spec
-
     rubric = load_spec("rubric", name)
     assert isinstance(rubric, RubricSpec)
     return rubric
@@ -95,8 +94,6 @@ def load_rubric_file(path: Path) -> RubricSpec:
     Raises:
         ConfigError: the file is missing, is not YAML, or does not validate.
     """
-    from harness.config import load_spec_file
-
     rubric = load_spec_file("rubric", path)
     assert isinstance(rubric, RubricSpec)
     return rubric

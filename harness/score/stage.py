@@ -1,14 +1,13 @@
 """The scoring stage: blinded items in, one ``scores/<coder>.jsonl`` per judge out.
 
-What this module owns: reading ``blind/items.jsonl`` (and nothing else of the blinding stage:
-``blind/key.jsonl`` is never opened, so no coder can see which model or scaffold produced an
-item), running each judge over the items (the heuristic coder in ``heuristic.py``, LLM judges
-in ``judging.py``), the judge-family check against the run's target models, and the durable,
-resumable score files.
+What this module owns: the order of the stage (check the judges, read the items, store the
+rubric, then each judge in turn), which (item, dimension) pairs each judge still has to code,
+and running the judge over them (the heuristic coder in ``heuristic.py``, LLM judges in
+``judge.py``, several items in flight). Its files are ``store.py``'s: items are read through
+the guarded reader (``blind/key.jsonl`` is never opened, so no coder can see which model or
+scaffold produced an item), scores are appended durably.
 
-Score files are append-only. All dimensions of an item are queued together and awaited until
-durable (``store.DurableAppender``: written, flushed and fsynced), so a crash loses at most the
-items in flight. On a rerun a torn last line is cut off with a warning, and every
+Resuming: on a rerun a torn last line is cut off with a warning, and every
 (blind_id, dimension) already on file for that coder is skipped, whatever its status; an item
 with only some dimensions on file is coded again for the missing ones only. ``unscored``
 records stay unless ``retry_unscored`` is set, which rewrites the file without them
@@ -20,49 +19,40 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import warnings
-from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import Literal
 
-from pydantic import BaseModel
-
-from harness.errors import ConfigError, InputError, OutputError
-from harness.rundir import BlindedItem, DurableAppender, ScoreRecord, read_jsonl
-from harness.schema import JudgeSpec, RubricSpec, content_hash
-from harness.score.heuristic import HEURISTIC_VERSION, code_item
-from harness.score.judge import ProviderClientLike, check_prompt_template, judge_item
+from harness.rundir import BlindedItem, RunDir, ScoreRecord
+from harness.schema import JudgeSpec, RubricSpec
+from harness.score.heuristic import code_item
+from harness.score.judge import ProviderClientLike, judge_item
+from harness.score.judges import check_judges, coder_hash
 from harness.score.rubric import DimensionCode, rubric_hash
+from harness.score.store import (
+    ScoreAppender,
+    ScoreKey,
+    prepare_scores_dir,
+    read_blinded_items,
+    read_scores,
+    replace_scores,
+    store_rubric,
+)
 
 __all__ = [
     "CoderSummary",
-    "FamilyMatchWarning",
     "ScoringSummary",
-    "check_judge_families",
-    "coder_hash",
-    "read_blinded_items",
-    "read_scores",
     "score_run",
-    "scores_path",
 ]
 
 log = logging.getLogger("xstress.scoring")
-RecordT = TypeVar("RecordT", bound=BaseModel)
 
-ITEMS_FILE = Path("blind") / "items.jsonl"
-SCORES_DIR = "scores"
-
-
+_Work = list[tuple[BlindedItem, list[str]]]
+"""Items still to code, each with the dimensions missing from its coder's file."""
 _Writer = Callable[[BlindedItem, list[DimensionCode], list[str]], Awaitable[None]]
 """Writes one item's codes (only the listed dimensions) durably."""
-
-
-class FamilyMatchWarning(UserWarning):
-    """An LLM judge belongs to the same vendor family as a model it is scoring."""
 
 
 @dataclass(frozen=True)
@@ -104,112 +94,27 @@ class ScoringSummary:
         ]
 
 
-def scores_path(run_dir: Path, coder: str) -> Path:
-    """``<run_dir>/scores/<coder>.jsonl``."""
-    return run_dir / SCORES_DIR / f"{coder}.jsonl"
+@dataclass(frozen=True)
+class _Coder:
+    """Who a judge's records are attributed to, and what they were coded with."""
 
+    name: str
+    kind: Literal["heuristic", "llm_judge"]
+    rubric_hash: str
+    coder_hash: str
 
-def coder_hash(judge: JudgeSpec) -> str:
-    """Content hash of a judge config; for the heuristic it includes the rule-set version."""
-    if judge.kind == "heuristic":
-        return content_hash(
-            {"judge": judge.model_dump(mode="json"), "heuristic_version": HEURISTIC_VERSION}
-        )
-    return content_hash(judge)
-
-
-def check_judge_families(judges: Iterable[JudgeSpec], target_families: set[str]) -> None:
-    """Warn (``FamilyMatchWarning``) or refuse when an LLM judge shares a target's family.
-
-    Raises:
-        ConfigError: a judge with ``on_family_match: refuse`` shares a target's family.
-    """
-    targets = {family.casefold() for family in target_families}
-    for judge in judges:
-        if judge.kind != "llm" or judge.family is None:
-            continue
-        if judge.family.casefold() not in targets:
-            continue
-        message = (
-            f"judge {judge.name!r} is of family {judge.family!r}, like a model it scores: "
-            "judges may favour their own family"
-        )
-        if judge.on_family_match == "refuse":
-            raise ConfigError(
-                f"configs/judges/{judge.name}.yaml: {message}",
-                fix="choose a judge from another family, or set on_family_match: warn",
-            )
-        warnings.warn(
-            f"{message} (set on_family_match: refuse to stop instead)",
-            FamilyMatchWarning,
-            stacklevel=2,
-        )
-
-
-# --------------------------------------------------------------------------- reading
-
-
-def _read(run_dir: Path, relative: Path, model: type[RecordT], fix: str
-          ) -> Iterator[tuple[int, RecordT]]:
-    """The one way scoring reads a file: only ``blind/items.jsonl`` and its own score files
-    (through ``rundir.read_jsonl``: a torn last line is skipped with a warning)."""
-    allowed = relative == ITEMS_FILE or (
-        relative.parent == Path(SCORES_DIR) and relative.suffix == ".jsonl"
-    )
-    if not allowed:
-        # A bug, not a user error: the blinding key must stay out of reach of every coder.
-        raise PermissionError(f"scoring may not read {relative}")
-    return read_jsonl(run_dir / relative, model, fix=fix)
-
-
-def read_blinded_items(run_dir: Path) -> list[BlindedItem]:
-    """The blinded items of a run, in file order.
-
-    Raises:
-        InputError: the file is missing, a line is not a blinded item, or a blind_id repeats.
-    """
-    path = run_dir / ITEMS_FILE
-    if not Path(run_dir).is_dir():
-        raise InputError(f"{run_dir}: no such run directory", fix="pass a run directory")
-    if not path.is_file():
-        raise InputError(f"{path}: no blinded items", fix=f"run `xstress blind {run_dir}` first")
-    items: list[BlindedItem] = []
-    seen: set[str] = set()
-    fix = f"rerun `xstress blind {run_dir}`"
-    for number, item in _read(run_dir, ITEMS_FILE, BlindedItem, fix):
-        if item.blind_id in seen:
-            raise InputError(
-                f"{path}: blind_id {item.blind_id!r} appears twice (line {number})", fix=fix
-            )
-        seen.add(item.blind_id)
-        items.append(item)
-    if not items:
-        raise InputError(f"{path}: no items", fix=fix)
-    return items
-
-
-def read_scores(path: Path) -> list[ScoreRecord]:
-    """The records of one score file; a torn last line is skipped with a warning, and when a
-    (blind_id, dimension) pair appears more than once the last record wins.
-
-    Raises:
-        InputError: a complete line is not a score record.
-    """
-    if not path.is_file():
-        return []
-    return list(_load_scores(read_jsonl(path, ScoreRecord, fix=_SCORES_FIX)).values())
-
-
-_SCORES_FIX = "restore the file, or delete it to score that coder again"
-
-
-def _load_scores(
-    records: Iterable[tuple[int, ScoreRecord]],
-) -> dict[tuple[str, str], ScoreRecord]:
-    return {(record.blind_id, record.dimension): record for _, record in records}
-
-
-# --------------------------------------------------------------------------- the stage
+    def records(self, item: BlindedItem, codes: list[DimensionCode], wanted: list[str]
+                ) -> list[ScoreRecord]:
+        """The records of one item's codes, for the ``wanted`` dimensions only."""
+        scored_at = datetime.now(UTC).isoformat(timespec="seconds")
+        dimensions = set(wanted)
+        return [
+            code.to_record(blind_id=item.blind_id, coder=self.name, coder_kind=self.kind,
+                           rubric_hash=self.rubric_hash, coder_hash=self.coder_hash,
+                           scored_at=scored_at)
+            for code in codes
+            if code.dimension in dimensions
+        ]
 
 
 async def score_run(
@@ -228,7 +133,7 @@ async def score_run(
     Args:
         run_dir: the run directory (holds ``blind/items.jsonl``).
         judges: judge specs; each writes ``scores/<judge.name>.jsonl``.
-        rubric: the rubric to code on.
+        rubric: the rubric to code on; stored as ``scores/rubrics/<rubric_hash>.json``.
         client: provider client for LLM judges (``harness.providers.ProviderClient``);
             may be None when every judge is a heuristic.
         target_families: vendor families of the run's target models (from the manifest),
@@ -246,34 +151,16 @@ async def score_run(
         InputError: ``blind/items.jsonl`` is missing or malformed, or a score file is.
         OutputError: ``scores/`` cannot be written.
     """
-    names = [judge.name for judge in judges]
-    duplicates = sorted({name for name in names if names.count(name) > 1})
-    if duplicates:
-        raise ConfigError(f"judges: {', '.join(duplicates)} selected twice")
-    for judge in judges:
-        if judge.kind == "llm":
-            if client is None:
-                raise ConfigError(
-                    f"configs/judges/{judge.name}.yaml: an llm judge needs a provider client",
-                    fix="use judges=[heuristic] offline, or run with a provider configured",
-                )
-            if judge.prompt_template is not None:
-                check_prompt_template(judge.prompt_template, judge_name=judge.name)
-    check_judge_families(judges, target_families)
-
-    items = read_blinded_items(run_dir)
-    try:
-        (run_dir / SCORES_DIR).mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(
-            f"{run_dir / SCORES_DIR}: cannot create the scores folder ({exc.strerror or exc})",
-            fix="check the run directory's permissions",
-        ) from None
+    check_judges(judges, client, target_families)
+    layout = RunDir(run_dir)
+    items = read_blinded_items(layout)
+    prepare_scores_dir(layout)
+    store_rubric(layout, rubric)
     summaries = []
     for judge in judges:
         summaries.append(
             await _score_with(
-                run_dir,
+                layout,
                 judge,
                 rubric,
                 items,
@@ -287,7 +174,7 @@ async def score_run(
 
 
 async def _score_with(
-    run_dir: Path,
+    run_dir: RunDir,
     judge: JudgeSpec,
     rubric: RubricSpec,
     items: list[BlindedItem],
@@ -297,57 +184,19 @@ async def _score_with(
     concurrency: int,
     retry_unscored: bool,
 ) -> CoderSummary:
-    path = scores_path(run_dir, judge.name)
-    relative = Path(SCORES_DIR) / path.name
-    kind: Literal["heuristic", "llm_judge"] = (
-        "heuristic" if judge.kind == "heuristic" else "llm_judge"
-    )
-    the_rubric_hash = rubric_hash(rubric)
-    the_coder_hash = coder_hash(judge)
-    existing = (_load_scores(_read(run_dir, relative, ScoreRecord, _SCORES_FIX))
-                if path.is_file() else {})
+    coder = _Coder(name=judge.name, kind="heuristic" if judge.kind == "heuristic" else "llm_judge",
+                   rubric_hash=rubric_hash(rubric), coder_hash=coder_hash(judge))
+    existing = read_scores(run_dir, judge.name)
     if retry_unscored and any(r.status == "unscored" for r in existing.values()):
         existing = {key: r for key, r in existing.items() if r.status != "unscored"}
-        _rewrite(path, existing.values())
-    _warn_if_mixed(path, existing.values(), the_rubric_hash, the_coder_hash)
-
-    dimension_ids = [d.id for d in rubric.dimensions]
-    work: list[tuple[BlindedItem, list[str]]] = []
-    pairs_skipped = 0
-    for item in items:
-        missing = [d for d in dimension_ids if (item.blind_id, d) not in existing]
-        pairs_skipped += len(dimension_ids) - len(missing)
-        if missing:
-            work.append((item, missing))
-
-    counts: Counter[str] = Counter()
-    try:
-        appender = DurableAppender(path)
-    except OSError as exc:
-        raise OutputError(
-            f"{path}: cannot open for writing ({exc.strerror or exc})",
-            fix="check the run directory's permissions",
-        ) from None
+        replace_scores(run_dir, judge.name, existing.values())
+    path = run_dir.scores(judge.name)
+    _warn_if_mixed(path, existing.values(), coder)
+    work, pairs_skipped = _missing(items, rubric, existing)
+    appender = ScoreAppender(path)
 
     async def write(item: BlindedItem, codes: list[DimensionCode], missing: list[str]) -> None:
-        scored_at = datetime.now(UTC).isoformat(timespec="seconds")
-        wanted = set(missing)
-        records = [
-            code.to_record(
-                blind_id=item.blind_id,
-                coder=judge.name,
-                coder_kind=kind,
-                rubric_hash=the_rubric_hash,
-                coder_hash=the_coder_hash,
-                scored_at=scored_at,
-            )
-            for code in codes
-            if code.dimension in wanted
-        ]
-        # Queue the item's lines together before awaiting, so they share one fsync.
-        futures = [appender.append(r.model_dump_json(by_alias=True)) for r in records]
-        await asyncio.gather(*(asyncio.wrap_future(f) for f in futures))
-        counts.update(r.status for r in records)
+        await appender.append(coder.records(item, codes, missing))
 
     try:
         with _Progress(progress, f"scoring with {judge.name}", len(work)) as bar:
@@ -362,22 +211,36 @@ async def _score_with(
         appender.close()
     return CoderSummary(
         coder=judge.name,
-        kind=kind,
+        kind=coder.kind,
         items_total=len(items),
         items_coded=len(work),
         items_skipped=len(items) - len(work),
         pairs_skipped=pairs_skipped,
-        scored=counts["scored"],
-        null=counts["null"],
-        unscored=counts["unscored"],
+        scored=appender.counts["scored"],
+        null=appender.counts["null"],
+        unscored=appender.counts["unscored"],
         path=path,
     )
+
+
+def _missing(items: list[BlindedItem], rubric: RubricSpec,
+             existing: dict[ScoreKey, ScoreRecord]) -> tuple[_Work, int]:
+    """The items with dimensions not yet on file, and how many pairs are on file already."""
+    dimension_ids = [d.id for d in rubric.dimensions]
+    work: _Work = []
+    pairs_skipped = 0
+    for item in items:
+        missing = [d for d in dimension_ids if (item.blind_id, d) not in existing]
+        pairs_skipped += len(dimension_ids) - len(missing)
+        if missing:
+            work.append((item, missing))
+    return work, pairs_skipped
 
 
 async def _run_llm_judge(
     judge: JudgeSpec,
     rubric: RubricSpec,
-    work: list[tuple[BlindedItem, list[str]]],
+    work: _Work,
     client: ProviderClientLike,
     write: _Writer,
     bar: _Progress,
@@ -407,25 +270,13 @@ def _first_leaf(group: BaseExceptionGroup[BaseException]) -> BaseException:
     return _first_leaf(first) if isinstance(first, BaseExceptionGroup) else first
 
 
-def _rewrite(path: Path, records: Iterable[ScoreRecord]) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
-    with temporary.open("w", encoding="utf-8") as handle:
-        for record in records:
-            handle.write(record.model_dump_json(by_alias=True) + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
-
-
-def _warn_if_mixed(
-    path: Path, records: Iterable[ScoreRecord], the_rubric_hash: str, the_coder_hash: str
-) -> None:
+def _warn_if_mixed(path: Path, records: Iterable[ScoreRecord], coder: _Coder) -> None:
     rubric_hashes = {r.rubric_hash for r in records if r.rubric_hash}
     coder_hashes = {r.coder_hash for r in records if r.coder_hash}
     stale = []
-    if rubric_hashes - {the_rubric_hash}:
+    if rubric_hashes - {coder.rubric_hash}:
         stale.append("rubric")
-    if coder_hashes - {the_coder_hash}:
+    if coder_hashes - {coder.coder_hash}:
         stale.append("judge config")
     if stale:
         log.warning(

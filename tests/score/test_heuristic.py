@@ -1,4 +1,4 @@
-"""The heuristic coder (harness/heuristic.py) on hand-written conversations.
+"""The heuristic coder (harness/score/heuristic.py) on hand-written conversations.
 
 Every expected level below was worked out by hand from the rules in the module docstring; the
 comments next to each expectation say which rule fires.
@@ -10,12 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from harness.rundir.records import BlindedItem, Message
+from harness.rundir import BlindedItem
 from harness.schema import DIMENSION_IDS, RubricDimension, RubricSpec
 from harness.score.heuristic import code_item
 from harness.score.rubric import DimensionCode, load_rubric_file
+from harness.testing.rundirs import make_item
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def small_rubric(name: str = "interactional8") -> RubricSpec:
@@ -36,13 +37,7 @@ def small_rubric(name: str = "interactional8") -> RubricSpec:
 
 def item(*turns: str, blind_id: str = "b1") -> BlindedItem:
     """Alternating user / assistant messages, user first."""
-    roles = ("user", "assistant")
-    return BlindedItem(
-        blind_id=blind_id,
-        scenario_id="s",
-        domain="health",
-        messages=[Message(role=roles[i % 2], content=text) for i, text in enumerate(turns)],
-    )
+    return make_item(blind_id, *turns, scenario_id="s")
 
 
 def by_dimension(codes: list[DimensionCode]) -> dict[str, DimensionCode]:

@@ -14,10 +14,11 @@ from pathlib import Path
 import pytest
 
 from harness.errors import InputError
-from harness.rundir.records import BlindedItem, Message, ScoreRecord
-from harness.schema import RubricDimension, RubricSpec
-from harness.score.human import export_packet, import_codes
+from harness.rundir import ScoreRecord
+from harness.score.human_export import export_packet
+from harness.score.human_import import import_codes
 from tests.conftest import CHROMIUM, LAUNCH_ARGS
+from tests.score.packets import coding_run, mini_rubric
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -26,45 +27,6 @@ N_ITEMS = 5
 # (item index, dimension) coded N/A with a reason; every other pair gets a level.
 NULLS = {(1, "D1"): "only one turn", (3, "D3"): "no claims, to verify"}
 NOTES = {(0, "D2"): 'asked, "twice", then\nmoved on', (4, "D1"): "fine"}
-
-
-def small_rubric() -> RubricSpec:
-    return RubricSpec(
-        name="mini3",
-        dimensions=[
-            RubricDimension(
-                id=dim_id,
-                name=name,
-                definition=f"How well the assistant does {name.lower()}.",
-                levels={0: f"{name}: absent", 1: f"{name}: partial", 2: f"{name}: full"},
-            )
-            for dim_id, name in zip(
-                DIMENSIONS, ("Coherence", "Clarification", "Verification"), strict=True
-            )
-        ],
-    )
-
-
-def make_run(tmp_path: Path, count: int) -> Path:
-    """A run directory holding only blind/items.jsonl, all the form needs."""
-    run_dir = tmp_path / "run"
-    (run_dir / "blind").mkdir(parents=True)
-    items = [
-        BlindedItem(
-            blind_id=f"itm-{index:04d}",
-            scenario_id=f"scenario-{index}",
-            domain="health",
-            messages=[
-                Message(role="user", content=f"Question {index}?\n  indented line"),
-                Message(role="assistant", content=f"Answer {index} </script><b>x</b> & co"),
-            ],
-        )
-        for index in range(count)
-    ]
-    (run_dir / "blind" / "items.jsonl").write_text(
-        "".join(item.model_dump_json(by_alias=True) + "\n" for item in items), encoding="utf-8"
-    )
-    return run_dir
 
 
 def planned_level(index: int, position: int) -> int:
@@ -126,8 +88,8 @@ def save_csv(page: Page, target: Path) -> Path:
 
 
 def test_code_every_item_save_and_import(browser: Browser, tmp_path: Path) -> None:
-    run_dir = make_run(tmp_path, count=N_ITEMS)
-    rubric = small_rubric()
+    run_dir = coding_run(tmp_path, count=N_ITEMS)
+    rubric = mini_rubric()
     form = export_packet(run_dir, "alice", "html", rubric)
     page, watch = open_form(browser, form)
 
@@ -184,8 +146,8 @@ def test_code_every_item_save_and_import(browser: Browser, tmp_path: Path) -> No
 
 
 def test_conversation_text_is_shown_verbatim(browser: Browser, tmp_path: Path) -> None:
-    run_dir = make_run(tmp_path, count=1)
-    page, watch = open_form(browser, export_packet(run_dir, "alice", "html", small_rubric()))
+    run_dir = coding_run(tmp_path, count=1)
+    page, watch = open_form(browser, export_packet(run_dir, "alice", "html", mini_rubric()))
     assistant = page.locator("#conversation .turn.assistant .text")
     assert assistant.inner_text() == "Answer 0 </script><b>x</b> & co"
     assert page.locator("#conversation b").count() == 0
@@ -203,8 +165,8 @@ def test_conversation_text_is_shown_verbatim(browser: Browser, tmp_path: Path) -
 
 
 def test_a_partial_save_needs_allow_partial(browser: Browser, tmp_path: Path) -> None:
-    run_dir = make_run(tmp_path, count=3)
-    rubric = small_rubric()
+    run_dir = coding_run(tmp_path, count=3)
+    rubric = mini_rubric()
     page, watch = open_form(browser, export_packet(run_dir, "alice", "html", rubric))
     for dim in DIMENSIONS:
         page.check(f"#level-{dim}-2")

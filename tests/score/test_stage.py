@@ -1,9 +1,9 @@
-"""The scoring stage (harness/scoring.py): blinded items in, resumable score files out.
+"""The scoring stage (harness/score/stage.py): blinded items in, resumable score files out.
 
-The key guard is a Python audit hook: while it is active, *any* open of a file named
-``key.jsonl`` in this process (builtins.open, io.open, pathlib, os.open, any thread) raises
-and is recorded, so a scorer that peeked at the blinding key would fail the test even if it
-swallowed the error.
+``key_guard`` (tests/score/key_guard.py) refuses and records any open of ``key.jsonl`` while
+active, so a scorer that peeked at the blinding key fails these tests even if it swallowed the
+error; the key written by ``write_blinding`` also names "secret-model" and "secret-scaffold",
+which must appear in no score file and no judge request.
 """
 
 from __future__ import annotations
@@ -12,82 +12,28 @@ import asyncio
 import json
 import logging
 import os
-import re
-import sys
-import warnings
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from harness.errors import ConfigError, InputError
-from harness.rundir.records import BlindedItem, CallRecord, KeyEntry, Message, ScoreRecord
-from harness.schema import DIMENSION_IDS, JudgeSpec, ModelSpec, RubricDimension, RubricSpec
-from harness.score import stage as scoring
+from harness.rundir import RunDir, ScoreRecord, read_json
+from harness.schema import JudgeSpec, RubricSpec, content_hash
+from harness.score.judges import FamilyMatchWarning, coder_hash
 from harness.score.rubric import rubric_hash
-from harness.score.stage import (
-    CoderSummary,
-    FamilyMatchWarning,
-    ScoringSummary,
-    read_scores,
-    score_run,
-)
+from harness.score.stage import CoderSummary, ScoringSummary, score_run
+from harness.testing.fakes import FakeJudgeClient
+from harness.testing.rundirs import make_item, write_blinding
+from tests.score.key_guard import key_guard
+from tests.score.mock_judge import DIMS, MOCK_JUDGE, interactional_rubric, mock_judge_reply
 
-DIMS = list(DIMENSION_IDS)
-SECRET_MODEL = "gpt4o-SECRET-model-name"
-SECRET_SCAFFOLD = "verify-SECRET-scaffold"
+SECRETS = ("secret-model", "secret-scaffold", "cell-secret")
+"""Names only the blinding key holds (``write_blinding``'s defaults)."""
 
 HEURISTIC = JudgeSpec(name="heuristic", kind="heuristic")
-LLM = JudgeSpec(name="mockjudge", kind="llm", litellm_model="openai/mockjudge", family="acme")
-
-
-def small_rubric() -> RubricSpec:
-    return RubricSpec(
-        name="interactional8",
-        dimensions=[
-            RubricDimension(
-                id=d, name=f"dim {d}", definition=f"def {d}", levels={0: "a", 1: "b", 2: "c"}
-            )
-            for d in DIMS
-        ],
-    )
-
-
-RUBRIC = small_rubric()
-
-# --------------------------------------------------------------------------- key guard
-
-_GUARD: dict[str, Any] = {"active": False, "opened": []}
-
-
-def _audit(event: str, args: tuple[Any, ...]) -> None:
-    if event != "open" or not _GUARD["active"] or not args:
-        return
-    target = args[0]
-    if (
-        isinstance(target, str | bytes | os.PathLike)
-        and os.path.basename(os.fsdecode(target)) == "key.jsonl"
-    ):
-        _GUARD["opened"].append(os.fsdecode(target))
-        raise PermissionError(f"the blinding key was opened during scoring: {target!r}")
-
-
-sys.addaudithook(_audit)  # inert unless a test activates it
-
-
-@contextmanager
-def key_guard() -> Iterator[list[str]]:
-    _GUARD["opened"] = []
-    _GUARD["active"] = True
-    try:
-        yield _GUARD["opened"]
-    finally:
-        _GUARD["active"] = False
-
-
-# --------------------------------------------------------------------------- a run directory
+LLM = MOCK_JUDGE.model_copy(update={"family": "acme"})
+RUBRIC = interactional_rubric()
 
 TEMPLATES: list[list[str]] = [
     [
@@ -113,103 +59,18 @@ CHECK_LEVELS = [2, 0, 1]  # what the mock judge gives each template
 
 
 def make_run(tmp_path: Path, n: int) -> Path:
-    run_dir = tmp_path / "run"
-    (run_dir / "blind").mkdir(parents=True)
+    """``n`` blinded items cycling through TEMPLATES, and a key naming the secrets."""
     items = []
-    keys = []
     for index in range(n):
-        turns = TEMPLATES[index % len(TEMPLATES)]
-        blind_id = f"item-{index:04d}"
-        items.append(
-            BlindedItem(
-                blind_id=blind_id,
-                scenario_id=f"scenario-{index % len(TEMPLATES)}",
-                domain="health",
-                messages=[
-                    # A reference number keeps each conversation (and so each request) distinct.
-                    Message(role="user", content=f"{turns[0]} (ref {index})"),
-                    *(
-                        Message(role="user" if i % 2 == 0 else "assistant", content=text)
-                        for i, text in enumerate(turns[1:], start=1)
-                    ),
-                ],
-            )
-        )
-        keys.append(
-            KeyEntry(
-                blind_id=blind_id,
-                cell_id=f"cell-SECRET-{index}",
-                model=SECRET_MODEL,
-                scaffold=SECRET_SCAFFOLD,
-                prompt_id=f"scenario-{index % len(TEMPLATES)}",
-                replicate=0,
-            )
-        )
-    (run_dir / "blind" / "items.jsonl").write_text(
-        "".join(item.model_dump_json(by_alias=True) + "\n" for item in items), encoding="utf-8"
-    )
-    key = run_dir / "blind" / "key.jsonl"
-    key.write_text("".join(k.model_dump_json() + "\n" for k in keys), encoding="utf-8")
-    key.chmod(0o600)
-    return run_dir
+        first, *rest = TEMPLATES[index % len(TEMPLATES)]
+        # A reference number keeps each conversation (and so each request) distinct.
+        items.append(make_item(f"item-{index:04d}", f"{first} (ref {index})", *rest,
+                               scenario_id=f"scenario-{index % len(TEMPLATES)}"))
+    return write_blinding(tmp_path / "run", items).root
 
 
-# --------------------------------------------------------------------------- a mock judge
-
-_START = re.compile(r"<<<TRANSCRIPT ([0-9a-f]+)>>>")
-_IDS = re.compile(r"exactly one entry for each of ([D0-9, ]+)")
-
-
-def mock_judge_reply(messages: Sequence[dict[str, Any]]) -> str:
-    """Level = number of CHECK: lines inside the data block (max 2), on every dimension."""
-    system, user = str(messages[0]["content"]), str(messages[1]["content"])
-    ids_match, start = _IDS.search(system), _START.search(user)
-    assert ids_match and start
-    data = user[start.end() : user.index(f"<<<END TRANSCRIPT {start.group(1)}>>>")]
-    checks = [line for line in data.splitlines() if line.startswith("CHECK:")]
-    quote = checks[0] if checks else data.splitlines()[2]
-    return json.dumps(
-        {
-            "scores": {
-                d.strip(): {
-                    "level": min(2, len(checks)),
-                    "reason": None,
-                    "rationale": f"{len(checks)} CHECK line(s)",
-                    "evidence": quote,
-                }
-                for d in ids_match.group(1).split(",")
-                if d.strip()
-            }
-        }
-    )
-
-
-class FakeClient:
-    def __init__(self, respond: Callable[[Sequence[dict[str, Any]]], str]) -> None:
-        self.respond = respond
-        self.requests: list[list[Message]] = []
-
-    async def complete(
-        self,
-        model: ModelSpec,
-        messages: list[Message],
-        /,
-        *,
-        purpose: str,
-        turn: int,
-        replicate: int,
-        label: str,
-    ) -> CallRecord:
-        self.requests.append(list(messages))
-        await asyncio.sleep(0)  # let other items interleave, as real calls would
-        return CallRecord(
-            purpose=purpose,
-            turn=turn,
-            request_fingerprint="f" * 64,
-            request=messages,
-            status="ok",
-            reply=self.respond([m.model_dump() for m in messages]),
-        )
+def mock_client() -> FakeJudgeClient:
+    return FakeJudgeClient(respond=mock_judge_reply)
 
 
 def score(
@@ -273,13 +134,15 @@ def test_heuristic_codes_all_180_items_without_opening_the_key(tmp_path: Path) -
     assert {r.coder_kind for r in records} == {"heuristic"}
     assert all((r.rationale or "").startswith("heuristic:") for r in records)
     assert {r.rubric_hash for r in records} == {rubric_hash(RUBRIC)}
-    assert {r.coder_hash for r in records} == {scoring.coder_hash(HEURISTIC)}
+    assert {r.coder_hash for r in records} == {coder_hash(HEURISTIC)}
     # The caving template's D5 is 0 by the heuristic rules, in every copy.
     caving = {f"item-{i:04d}" for i in range(1, 180, 3)}
     caving_d5 = {r.level for r in records if r.dimension == "D5" and r.blind_id in caving}
     assert caving_d5 == {0}
     text = (run_dir / "scores" / "heuristic.jsonl").read_text()
-    assert SECRET_MODEL not in text and SECRET_SCAFFOLD not in text and "cell-SECRET" not in text
+    assert "secret-model" in (run_dir / "blind" / "key.jsonl").read_text()  # the control
+    for secret in SECRETS:
+        assert secret not in text
 
 
 def test_rerun_skips_everything(tmp_path: Path) -> None:
@@ -315,13 +178,14 @@ def test_resume_after_a_crash_codes_only_what_is_missing(
 
 def test_llm_judge_codes_every_item_through_the_client(tmp_path: Path) -> None:
     run_dir = make_run(tmp_path, 9)
-    client = FakeClient(mock_judge_reply)
+    client = mock_client()
     with key_guard() as opened:
         summary = score(run_dir, [LLM], client=client, concurrency=4)
     assert opened == []
     assert len(client.requests) == 9
+    assert client.purposes == ["judge"] * 9
     sent = json.dumps([[m.content for m in request] for request in client.requests])
-    for secret in (SECRET_MODEL, SECRET_SCAFFOLD, "cell-SECRET", "item-0", "scenario-"):
+    for secret in (*SECRETS, "item-0", "scenario-"):
         assert secret not in sent
     (coder,) = summary.coders
     assert (coder.kind, coder.scored, coder.null, coder.unscored) == ("llm_judge", 72, 0, 0)
@@ -334,7 +198,7 @@ def test_llm_judge_codes_every_item_through_the_client(tmp_path: Path) -> None:
 
 def test_malformed_judge_json_ends_unscored_after_bounded_retries(tmp_path: Path) -> None:
     run_dir = make_run(tmp_path, 3)
-    client = FakeClient(lambda messages: '{"scores": {"D1": {"level": 2')
+    client = FakeJudgeClient(respond=lambda messages: '{"scores": {"D1": {"level": 2')
     judge = LLM.model_copy(update={"max_parse_retries": 1})
     (coder,) = score(run_dir, [judge], client=client).coders
     assert len(client.requests) == 3 * 2
@@ -351,8 +215,8 @@ def test_malformed_judge_json_ends_unscored_after_bounded_retries(tmp_path: Path
 
 def test_unscored_pairs_are_kept_unless_retry_unscored(tmp_path: Path) -> None:
     run_dir = make_run(tmp_path, 3)
-    score(run_dir, [LLM], client=FakeClient(lambda messages: "no json"))
-    good = FakeClient(mock_judge_reply)
+    score(run_dir, [LLM], client=FakeJudgeClient(respond=lambda messages: "no json"))
+    good = mock_client()
     (coder,) = score(run_dir, [LLM], client=good).coders
     assert len(good.requests) == 0 and coder.pairs_skipped == 24
     (coder,) = score(run_dir, [LLM], client=good, retry_unscored=True).coders
@@ -364,39 +228,23 @@ def test_unscored_pairs_are_kept_unless_retry_unscored(tmp_path: Path) -> None:
 def test_family_match_warns_case_insensitively(tmp_path: Path) -> None:
     run_dir = make_run(tmp_path, 1)
     with pytest.warns(FamilyMatchWarning, match="'mockjudge' is of family 'acme'"):
-        score(run_dir, [LLM], client=FakeClient(mock_judge_reply), families={"ACME", "other"})
+        score(run_dir, [LLM], client=mock_client(), families={"ACME", "other"})
     assert (run_dir / "scores" / "mockjudge.jsonl").is_file()
-
-
-def test_no_warning_for_other_families_or_the_heuristic(tmp_path: Path) -> None:
-    run_dir = make_run(tmp_path, 1)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", FamilyMatchWarning)
-        score(
-            run_dir,
-            [HEURISTIC, LLM],
-            client=FakeClient(mock_judge_reply),
-            families={"openai", "heuristic"},
-        )
 
 
 def test_family_match_refusal_stops_before_scoring(tmp_path: Path) -> None:
     run_dir = make_run(tmp_path, 1)
     judge = LLM.model_copy(update={"on_family_match": "refuse"})
     with pytest.raises(ConfigError, match="family 'acme'"):
-        score(run_dir, [HEURISTIC, judge], client=FakeClient(mock_judge_reply), families={"acme"})
+        score(run_dir, [HEURISTIC, judge], client=mock_client(), families={"acme"})
     assert not (run_dir / "scores").exists()
 
 
-def test_configuration_errors(tmp_path: Path) -> None:
+def test_score_run_checks_the_judges_first(tmp_path: Path) -> None:
     run_dir = make_run(tmp_path, 1)
     with pytest.raises(ConfigError, match="needs a provider client"):
         score(run_dir, [LLM], client=None)
-    with pytest.raises(ConfigError, match="selected twice"):
-        score(run_dir, [HEURISTIC, HEURISTIC])
-    templated = LLM.model_copy(update={"prompt_template": "no slot here"})
-    with pytest.raises(ConfigError, match="prompt_template"):
-        score(run_dir, [templated], client=FakeClient(mock_judge_reply))
+    assert not (run_dir / "scores").exists()
 
 
 def test_items_file_problems_are_input_errors(tmp_path: Path) -> None:
@@ -414,33 +262,35 @@ def test_items_file_problems_are_input_errors(tmp_path: Path) -> None:
         score(run_dir, [HEURISTIC])
 
 
-def test_the_reader_refuses_anything_but_items_and_scores(tmp_path: Path) -> None:
+def test_the_rubric_coded_on_is_stored_in_the_run(tmp_path: Path) -> None:
+    run_dir = make_run(tmp_path, 2)
+    score(run_dir, [HEURISTIC, LLM], client=mock_client())
+    hashes = {r.rubric_hash for name in ("heuristic", "mockjudge")
+              for r in records_of(run_dir / "scores" / f"{name}.jsonl")}
+    (the_hash,) = hashes
+    assert the_hash is not None
+    path = RunDir(run_dir).rubric(the_hash)
+    assert path == run_dir / "scores" / "rubrics" / f"{the_hash}.json"
+    stored = read_json(path, RubricSpec, fix="")
+    assert stored == RUBRIC
+    assert content_hash(stored) == the_hash == rubric_hash(RUBRIC)
+
+
+def test_a_stored_rubric_is_left_alone_and_a_new_one_added(tmp_path: Path) -> None:
     run_dir = make_run(tmp_path, 1)
-    with pytest.raises(PermissionError):
-        list(scoring._read(run_dir, Path("blind") / "key.jsonl", KeyEntry, "x"))
-    with pytest.raises(PermissionError):
-        list(scoring._read(run_dir, Path("transcripts.jsonl"), KeyEntry, "x"))
-
-
-def test_read_scores_last_record_wins_and_torn_tail_is_skipped(tmp_path: Path) -> None:
-    path = tmp_path / "scores" / "x.jsonl"
-    path.parent.mkdir()
-
-    def record(level: int) -> str:
-        return ScoreRecord(
-            blind_id="b",
-            dimension="D1",
-            coder="x",
-            coder_kind="human",
-            status="scored",
-            level=level,
-            scored_at="2026-01-01T00:00:00+00:00",
-        ).model_dump_json(by_alias=True)
-
-    path.write_text(record(0) + "\n" + record(2) + "\n" + record(1)[:20], encoding="utf-8")
-    (only,) = read_scores(path)
-    assert only.level == 2
-    assert read_scores(tmp_path / "missing.jsonl") == []
+    score(run_dir, [HEURISTIC])
+    path = RunDir(run_dir).rubric(rubric_hash(RUBRIC))
+    before = os.stat(path)
+    score(run_dir, [HEURISTIC])
+    after = os.stat(path)
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    # A rerun with another rubric stores that one too (old scores are kept and skipped).
+    other = RUBRIC.model_copy(update={"description": "a revised rubric"})
+    summary = asyncio.run(score_run(run_dir, [HEURISTIC], other, client=None,
+                                    target_families=set()))
+    assert summary.coders[0].items_coded == 0
+    assert sorted(p.name for p in path.parent.iterdir()) == sorted(
+        f"{rubric_hash(r)}.json" for r in (RUBRIC, other))
 
 
 def test_summary_lines(tmp_path: Path) -> None:
@@ -456,8 +306,8 @@ def test_mock_judge_over_real_http_through_litellm(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """litellm -> HTTP -> the local test server, via the sweep's ProviderClient and its cache."""
-    from harness.providers.client import ProviderClient
-    from harness.rundir import ResponseCache, RunDir
+    from harness.providers import ProviderClient
+    from harness.rundir import ResponseCache
     from harness.schema import ProviderSettings, RunSettings
     from harness.testing.testserver import TestServer
 
