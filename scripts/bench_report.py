@@ -1,7 +1,7 @@
 """Benchmark ``xstress report`` at scale: 100,000 scored transcripts (8 dimensions each).
 
 Synthesises a run directory (3 models x 4 scaffolds x N prompts x R replicates: key, one
-heuristic coder's scores, transcripts, manifest, leak report) in a temporary directory, then,
+heuristic coder's scores, transcripts, manifest) in a temporary directory, then,
 in a fresh Python process so that peak memory is the report's own, measures:
 
 * the baseline: reading and parsing every score line as a ``ScoreRecord`` (the least any
@@ -49,12 +49,14 @@ def _template(record_json: str, replacements: dict[str, str]) -> str:
 
 def synthesise(run_dir: Path, n_prompts: int, replicates: int, seed: int = 0) -> int:
     """Write a scored run directory; return the number of transcripts."""
-    from harness.rundir.records import KeyEntry, Message, ScoreRecord, TranscriptRecord, Usage
+    from harness.rundir import KeyEntry, Message, RunDir, ScoreRecord, TranscriptRecord, Usage
     from harness.schema import ModelParams
+    from harness.testing.rundirs import write_manifest
 
     rng = np.random.default_rng(seed)
-    (run_dir / "blind").mkdir(parents=True)
-    (run_dir / "scores").mkdir()
+    layout = RunDir(run_dir)
+    layout.blind_dir.mkdir(parents=True)
+    layout.scores_dir.mkdir()
     key_template = _template(
         KeyEntry(
             blind_id="@B", cell_id="@C", model="@M", scaffold="@S", prompt_id="@P", replicate=7
@@ -134,9 +136,9 @@ def synthesise(run_dir: Path, n_prompts: int, replicates: int, seed: int = 0) ->
     difficulty = rng.normal(0, 0.6, size=n_prompts)
     shift = rng.normal(0, 0.4, size=(len(MODELS), len(SCAFFOLDS), len(DIMENSIONS)))
     with (
-        (run_dir / "blind" / "key.jsonl").open("w") as key_file,
-        (run_dir / "scores" / "heuristic.jsonl").open("w") as score_file,
-        (run_dir / "transcripts.jsonl").open("w") as transcript_file,
+        layout.key.open("w") as key_file,
+        layout.scores("heuristic").open("w") as score_file,
+        layout.transcripts().open("w") as transcript_file,
     ):
         index = 0
         for m, model in enumerate(MODELS):
@@ -169,45 +171,25 @@ def synthesise(run_dir: Path, n_prompts: int, replicates: int, seed: int = 0) ->
                                 for d, dim in enumerate(DIMENSIONS)
                             )
                         )
-    manifest = {
-        "schema": "xstress.manifest/1",
-        "run_id": "bench",
-        "simulated": True,
-        "config": {
-            "models": [
-                {"name": m, "litellm_model": "xstress-sim/bench", "family": "sim"} for m in MODELS
-            ],
-            "scaffolds": [{"name": s} for s in SCAFFOLDS],
-            "prompts": {"name": "bench", "scenarios": []},
-            "run": {"replicates": replicates},
-            "provider": {"mode": "live"},
-        },
-        "hashes": {
-            "models": {m: "m" * 64 for m in MODELS},
-            "scaffolds": {s: "s" * 64 for s in SCAFFOLDS},
-            "prompts": "p" * 64,
-        },
-        "versions": {"xstress": "bench"},
-        "git_commit": None,
-        "counts": {"ok": n_cells},
-        "cost_usd": 0.0,
-        "started_at": NOW,
-        "finished_at": NOW,
-        "model_versions": {},
-    }
-    (run_dir / "manifest.json").write_text(json.dumps(manifest))
+    write_manifest(
+        run_dir,
+        models=MODELS,
+        scaffolds=SCAFFOLDS,
+        prompt_ids=[f"scenario-{p:05d}" for p in range(n_prompts)],
+        replicates=replicates,
+    )
     return n_cells
 
 
 def measure(run_dir: Path, n_boot: int, n_perm: int) -> dict[str, float]:
     """Baseline parse, then build_report; wall/CPU seconds and peak RSS (MiB)."""
-    from harness.report.build import build_report
-    from harness.rundir.records import ScoreRecord
+    from harness.report import build_report
+    from harness.rundir import RunDir, ScoreRecord
 
     results: dict[str, float] = {}
     wall, cpu = time.perf_counter(), time.process_time()
     lines = 0
-    for path in sorted((run_dir / "scores").glob("*.jsonl")):
+    for path in RunDir(run_dir).score_files():
         with path.open("rb") as handle:
             for raw in handle:
                 ScoreRecord.model_validate_json(raw)

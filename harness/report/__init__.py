@@ -1,11 +1,12 @@
 """The report stage: unblinds scores (the only reader of the key) into profiles, effects,
-report.md/html.
+interaction tests and report.md/html, with the figures and tidy CSVs, under ``report/``.
 """
 
 from __future__ import annotations
 
-from harness.report.build import build_report
+from harness.report.build import ReportSummary, build_report
 
 __all__ = [
+    "ReportSummary",
     "build_report",
 ]

@@ -1,7 +1,7 @@
 """The report as a list of blocks (heading, paragraph, bullets, table, figure) and their
-Markdown rendering for ``report.md``. Sections build blocks; ``report_html.py`` renders the same
+Markdown rendering for ``report.md``. Sections build blocks; ``html.py`` renders the same
 blocks as HTML, so the two files say the same thing. This module owns the block types and the
-Markdown escaping of table cells; it formats no number (``report_tables.py``) and chooses no
+Markdown escaping of table cells; it formats no number (``tables.py``) and chooses no
 wording (the section modules).
 """
 

@@ -5,12 +5,11 @@ as data URIs), the figures as PNG files, and tidy CSVs (``profiles.csv``, ``effe
 
 This module owns the entry point ``build_report`` (checking its arguments and running the
 analysis), the order of the document's sections, and writing the files. Reading the run
-directory and choosing the coder are ``report_inputs.py``'s (the only module that reads
-``blind/key.jsonl``); the run's facts are ``report_context.py``'s; the sections are
-``report_results.py``'s, ``report_audit.py``'s and ``report_methods.py``'s; rendering is
-``report_blocks.py``'s (Markdown), ``report_html.py``'s and ``report_tables.py``'s (numbers and
-CSVs, and the rule that no file shows NaN). The statistics are ``analysis.py``'s and
-``interaction.py``'s, the figures ``plots.py``'s.
+directory is ``inputs.py``'s (the only module that reads ``blind/key.jsonl``) and choosing and
+reading the coder's scores ``coders.py``'s; the run's facts are ``context.py``'s; the sections
+are ``sections/``'s (``results.py``, ``audit.py``, ``methods.py``); rendering is ``blocks.py``'s
+(Markdown), ``html.py``'s and ``tables.py``'s (numbers and CSVs, and the rule that no file
+shows NaN). The statistics are ``harness.stats``'s, the figures ``plots.py``'s.
 """
 
 from __future__ import annotations
@@ -19,19 +18,12 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.errors import InputError, OutputError
+from harness.errors import InputError
 from harness.report.blocks import Block, Bullets, Heading, render_markdown
-from harness.report.context import ReportContext, run_facts
+from harness.report.coders import CoderFile, choose_coder, coders_used, load_scores
+from harness.report.context import ReportContext, RunFacts, run_facts
 from harness.report.html import render_html
-from harness.report.inputs import (
-    ADJUDICATED,
-    JUDGES_MEAN,
-    choose_coder,
-    coders_used,
-    load_scores,
-    read_inputs,
-    resolve_rubric,
-)
+from harness.report.inputs import RunInputs, read_inputs, resolve_rubric
 from harness.report.sections.audit import accounting_section, blinding_section, coding_section
 from harness.report.sections.methods import methods_section, reporting_template_section
 from harness.report.sections.results import (
@@ -42,11 +34,21 @@ from harness.report.sections.results import (
     profiles_section,
 )
 from harness.report.tables import csv_files
+from harness.rundir import RunDir, write_bytes_atomic
 from harness.schema import RubricSpec
-from harness.stats import effects as analysis
-from harness.stats import interaction
+from harness.stats import (
+    Design,
+    EffectRow,
+    InteractionRow,
+    ScoreMatrix,
+    compute_effects,
+    compute_profiles,
+    index_key,
+    interaction_tests,
+    mean_of_coders,
+)
 
-__all__ = ["ADJUDICATED", "JUDGES_MEAN", "ReportSummary", "build_report"]
+__all__ = ["ReportSummary", "build_report"]
 
 
 @dataclass(frozen=True)
@@ -104,14 +106,16 @@ def build_report(
         n_boot: bootstrap resamples (of prompts) per confidence interval.
         n_perm: permutations per interaction test.
         seed: seed of every resampling RNG (the report is reproducible).
-        rubric: the rubric, for dimension names and order; default the project's
-            ``interactional8`` when it is the one the scores were made with.
+        rubric: the rubric, for dimension names and order; default the one the run
+            directory stores for the scores' rubric hash, else the manifest's rubric when the
+            scores were made with it, else none (dimension ids only).
 
     Returns:
         The paths written, the simulated/heuristic flags, and a short text summary.
 
     Raises:
-        InputError: no run directory, key or scores; an unknown coder or baseline.
+        InputError: no run directory, key or scores; an unknown coder or baseline; a damaged
+            key, score file, transcript file or manifest.
         OutputError: ``report/`` cannot be written.
     """
     if n_boot < 1 or n_perm < 0:
@@ -119,54 +123,23 @@ def build_report(
             f"n_boot must be >= 1 and n_perm >= 0 (got {n_boot}, {n_perm})",
             fix="use the defaults (2000 each) or other positive numbers",
         )
-    run_dir = Path(run_dir)
-    inputs = read_inputs(run_dir)
+    inputs = read_inputs(RunDir(Path(run_dir)))
     facts = run_facts(inputs)
     label, why = choose_coder(coder, inputs.coders)
     used = coders_used(label, inputs.coders)
-    rubric_used = resolve_rubric(rubric, used, inputs.warnings)
-    dimensions = [d.id for d in rubric_used.dimensions] if rubric_used else None
-
-    scaffold_names = {entry.scaffold for entry in inputs.key_entries}
-    if len(scaffold_names) >= 2 and baseline not in scaffold_names:
-        raise InputError(
-            f"baseline scaffold {baseline!r} is not in this run "
-            f"(scaffolds: {', '.join(sorted(scaffold_names))})",
-            fix=f"xstress report {run_dir} --baseline NAME with one of them",
-        )
-    design = analysis.index_key(
-        inputs.key_entries,
-        model_order=facts.model_order,
-        scaffold_order=(baseline, *facts.scaffold_order),
-    )
-    if design.duplicate_cells:
-        inputs.warnings.append(
-            f"{design.duplicate_cells} key entries repeat a (model, scaffold, "
-            "prompt, replicate) cell; pairing used the last"
-        )
-    matrices = [load_scores(c, design, dimensions, inputs.warnings) for c in used]
-    scores = matrices[0] if len(matrices) == 1 else analysis.mean_of_coders(matrices, dimensions)
-    if not scores.dimensions:
-        raise InputError(
-            f"{used[0].path}: no scores on any rubric dimension",
-            fix="rerun xstress score with this rubric",
-        )
-
-    profiles = analysis.compute_profiles(design, scores, n_boot=n_boot, seed=seed)
-    has_effects = len(design.scaffolds) >= 2
-    effects = (
-        analysis.compute_effects(design, scores, baseline=baseline, n_boot=n_boot, seed=seed)
-        if has_effects
-        else []
-    )
-    interactions = (
-        interaction.interaction_tests(design, scores, baseline=baseline, n_perm=n_perm, seed=seed)
-        if has_effects
-        else []
-    )
+    rubric_used = resolve_rubric(rubric, inputs.run_dir, inputs.manifests, used, inputs.warnings)
+    design = _design(inputs, facts, baseline)
+    scores = _scores(used, design, rubric_used, inputs.warnings)
+    profiles = compute_profiles(design, scores, n_boot=n_boot, seed=seed)
+    effects: list[EffectRow] = []
+    interactions: list[InteractionRow] = []
+    if len(design.scaffolds) >= 2:
+        effects = compute_effects(design, scores, baseline=baseline, n_boot=n_boot, seed=seed)
+        interactions = interaction_tests(design, scores, baseline=baseline, n_perm=n_perm,
+                                         seed=seed)
     kinds_used = {kind for c in used for kind in c.kinds}
     context = ReportContext(
-        run_dir=run_dir,
+        run_dir=inputs.run_dir,
         facts=facts,
         design=design,
         scores=scores,
@@ -189,6 +162,43 @@ def build_report(
         warnings=inputs.warnings,
     )
     return _write_report(context)
+
+
+def _design(inputs: RunInputs, facts: RunFacts, baseline: str) -> Design:
+    """The integer-coded key, models and scaffolds in the manifests' order (baseline first)."""
+    scaffold_names = {entry.scaffold for entry in inputs.key_entries}
+    if len(scaffold_names) >= 2 and baseline not in scaffold_names:
+        raise InputError(
+            f"baseline scaffold {baseline!r} is not in this run "
+            f"(scaffolds: {', '.join(sorted(scaffold_names))})",
+            fix=f"xstress report {inputs.run_dir.root} --baseline NAME with one of them",
+        )
+    design = index_key(
+        inputs.key_entries,
+        model_order=facts.model_order,
+        scaffold_order=(baseline, *facts.scaffold_order),
+    )
+    if design.duplicate_cells:
+        inputs.warnings.append(
+            f"{design.duplicate_cells} key entries repeat a (model, scaffold, "
+            "prompt, replicate) cell; pairing used the last"
+        )
+    return design
+
+
+def _scores(
+    used: list[CoderFile], design: Design, rubric: RubricSpec | None, warnings: list[str]
+) -> ScoreMatrix:
+    """The scores the profile uses: one coder's, or the mean of several judges'."""
+    dimensions = [d.id for d in rubric.dimensions] if rubric else None
+    matrices = [load_scores(c, design, dimensions, warnings) for c in used]
+    scores = matrices[0] if len(matrices) == 1 else mean_of_coders(matrices, dimensions)
+    if not scores.dimensions:
+        raise InputError(
+            f"{used[0].path}: no scores on any rubric dimension",
+            fix="rerun xstress score with this rubric",
+        )
+    return scores
 
 
 def _document(ctx: ReportContext, figures: dict[str, bytes]) -> list[Block]:
@@ -217,27 +227,7 @@ def _document(ctx: ReportContext, figures: dict[str, bytes]) -> list[Block]:
     return blocks
 
 
-def _write_bytes(path: Path, data: bytes) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
-    try:
-        temporary.write_bytes(data)
-        temporary.replace(path)
-    except OSError as exc:
-        raise OutputError(
-            f"{path}: cannot write ({exc.strerror})",
-            fix="check the permissions of the run directory",
-        ) from None
-
-
 def _write_report(ctx: ReportContext) -> ReportSummary:
-    report_dir = ctx.run_dir / "report"
-    try:
-        report_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(
-            f"{report_dir}: cannot create ({exc.strerror})",
-            fix="check the permissions of the run directory",
-        ) from None
     figures: dict[str, bytes] = {}
     blocks = _document(ctx, figures)
     title = f"xstress report: {ctx.facts.run_id}"
@@ -245,37 +235,39 @@ def _write_report(ctx: ReportContext) -> ReportSummary:
     page = render_html(blocks, title)
     written_images = []
     for name, png in figures.items():
-        _write_bytes(report_dir / name, png)
-        written_images.append(report_dir / name)
+        write_bytes_atomic(ctx.run_dir.report_file(name), png)
+        written_images.append(ctx.run_dir.report_file(name))
     csvs = []
     for name, data in csv_files(
         ctx.coder_label, ctx.profiles, ctx.effects, ctx.interactions
     ).items():
-        _write_bytes(report_dir / name, data)
-        csvs.append(report_dir / name)
-    _write_bytes(report_dir / "report.md", markdown.encode("utf-8"))
-    _write_bytes(report_dir / "report.html", page.encode("utf-8"))
+        write_bytes_atomic(ctx.run_dir.report_file(name), data)
+        csvs.append(ctx.run_dir.report_file(name))
+    report_md = ctx.run_dir.report_file("report.md")
+    report_html = ctx.run_dir.report_file("report.html")
+    write_bytes_atomic(report_md, markdown.encode("utf-8"))
+    write_bytes_atomic(report_html, page.encode("utf-8"))
     return ReportSummary(
-        report_md=report_dir / "report.md",
-        report_html=report_dir / "report.html",
+        report_md=report_md,
+        report_html=report_html,
         csvs=tuple(csvs),
         images=tuple(written_images),
         coder=ctx.coder_label,
         simulated=ctx.facts.simulated,
         heuristic_only=ctx.heuristic_only,
         warnings=tuple(ctx.warnings),
-        text=_terminal_text(ctx, report_dir),
+        text=_terminal_text(ctx, report_html),
     )
 
 
-def _terminal_text(ctx: ReportContext, report_dir: Path) -> str:
+def _terminal_text(ctx: ReportContext, report_html: Path) -> str:
     lines = []
     if ctx.facts.simulated:
         lines.append("SIMULATED MODELS: this report describes no real model.")
     if ctx.heuristic_only:
         lines.append("HEURISTIC CODER ONLY: scores are a pipeline check, not a measurement.")
     lines.append(
-        f"Report: {report_dir / 'report.html'} (also report.md, profiles.csv, "
+        f"Report: {report_html} (also report.md, profiles.csv, "
         "effects.csv, interaction.csv)"
     )
     lines.append(

@@ -2,19 +2,19 @@
 (configuration hashes, versions, model and scaffold order, the prompt set, whether the models
 were simulated) and ``ReportContext``, the bundle of inputs, choices and results that every
 section reads. It owns how the manifests of several shards are merged and which disagreements
-between them become warnings. It reads no file (``report_inputs.py`` does), computes no
-statistic and words nothing (the section modules ``report_results.py``, ``report_audit.py`` and
-``report_methods.py`` do).
+between them become warnings. It reads no file (``inputs.py`` does), computes no statistic and
+words nothing (the section modules under ``sections/`` do).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-from harness.report.inputs import CoderFile, RunInputs, TranscriptCounts
-from harness.schema import RubricSpec
+from harness.report.coders import CoderFile
+from harness.report.inputs import RunInputs, TranscriptCounts
+from harness.rundir import AgreementRow, LeakReport, Manifest, RunDir
+from harness.schema import PromptSet, RubricSpec
 from harness.stats import Design, EffectRow, InteractionRow, ProfileRow, ScoreMatrix
 
 __all__ = ["ReportContext", "RunFacts", "run_facts"]
@@ -35,7 +35,7 @@ class RunFacts:
     model_versions: dict[str, list[str]]
     versions: dict[str, str]
     git_commit: str
-    prompt_set: dict[str, Any] | None
+    prompt_set: PromptSet | None
     replicates_config: int | None
     model_order: tuple[str, ...]
     scaffold_order: tuple[str, ...]
@@ -43,97 +43,70 @@ class RunFacts:
     finished_at: str
 
 
-def _as_dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
 def run_facts(inputs: RunInputs) -> RunFacts:
     """Merge the manifests of every shard (a disagreement becomes a warning)."""
-
-    def strings(value: Any) -> dict[str, str]:
-        if not isinstance(value, dict):
-            return {}
-        return {str(k): str(v) for k, v in value.items()}
-
-    model_hashes: dict[str, str] = {}
-    scaffold_hashes: dict[str, str] = {}
-    prompts_hashes: list[str] = []
-    model_versions: dict[str, list[str]] = {}
-    versions: dict[str, str] = {}
-    prompt_set: dict[str, Any] | None = None
-    replicates: int | None = None
-    model_order: list[str] = []
-    scaffold_order: list[str] = []
-    run_ids: list[str] = []
-    commits: list[str] = []
-    started: list[str] = []
-    finished: list[str] = []
-    simulated = False
-    for manifest in inputs.manifests:
-        simulated = simulated or bool(manifest.get("simulated"))
-        hashes = _as_dict(manifest.get("hashes"))
-        for target, new in (
-            (model_hashes, strings(hashes.get("models"))),
-            (scaffold_hashes, strings(hashes.get("scaffolds"))),
-        ):
-            for name, value in new.items():
-                if target.get(name, value) != value:
-                    inputs.warnings.append(f"manifests disagree on the hash of {name!r}")
-                target[name] = value
-        if isinstance(hashes.get("prompts"), str) and hashes["prompts"] not in prompts_hashes:
-            prompts_hashes.append(hashes["prompts"])
-        reported = manifest.get("model_versions")
-        if isinstance(reported, dict):
-            for model, found in reported.items():
-                known = model_versions.setdefault(str(model), [])
-                for version in found if isinstance(found, list) else [found]:
-                    if str(version) not in known:
-                        known.append(str(version))
-        versions.update(strings(manifest.get("versions")))
-        config = _as_dict(manifest.get("config"))
-        if isinstance(config.get("prompts"), dict):
-            prompt_set = config["prompts"]
-        run = _as_dict(config.get("run"))
-        if isinstance(run.get("replicates"), int):
-            replicates = run["replicates"]
-        for spec in config.get("models") or []:
-            if isinstance(spec, dict) and "name" in spec:
-                model_order.append(str(spec["name"]))
-                litellm_model = str(spec.get("litellm_model", ""))
-                simulated = simulated or litellm_model.startswith(("xstress-sim/", "xstress-mock/"))
-        scaffold_order.extend(
-            str(spec["name"])
-            for spec in config.get("scaffolds") or []
-            if isinstance(spec, dict) and "name" in spec
-        )
-        for target_list, key in (
-            (run_ids, "run_id"),
-            (commits, "git_commit"),
-            (started, "started_at"),
-            (finished, "finished_at"),
-        ):
-            if manifest.get(key):
-                target_list.append(str(manifest[key]))
-    if inputs.transcripts is not None and inputs.transcripts.simulated:
-        simulated = True
+    manifests = inputs.manifests
+    model_hashes, scaffold_hashes = _merged_hashes(manifests, inputs.warnings)
+    prompts_hashes = tuple(dict.fromkeys(m.hashes.prompts for m in manifests))
     if len(prompts_hashes) > 1:
         inputs.warnings.append("manifests disagree on the prompt set hash")
+    configs = [m.config for m in manifests]
+    simulated = (
+        any(m.simulated for m in manifests)
+        or any(spec.simulated for config in configs for spec in config.models)
+        or (inputs.transcripts is not None and inputs.transcripts.simulated)
+    )
+    started = [m.started_at for m in manifests if m.started_at]
+    finished = [m.finished_at for m in manifests if m.finished_at]
     return RunFacts(
-        run_id=", ".join(dict.fromkeys(run_ids)) or inputs.run_dir.name,
+        run_id=", ".join(dict.fromkeys(m.run_id for m in manifests if m.run_id))
+        or inputs.run_dir.name,
         simulated=simulated,
         model_hashes=model_hashes,
         scaffold_hashes=scaffold_hashes,
-        prompts_hashes=tuple(prompts_hashes),
-        model_versions=model_versions,
-        versions=versions,
-        git_commit=", ".join(dict.fromkeys(commits)),
-        prompt_set=prompt_set,
-        replicates_config=replicates,
-        model_order=tuple(dict.fromkeys(model_order)),
-        scaffold_order=tuple(dict.fromkeys(scaffold_order)),
+        prompts_hashes=prompts_hashes,
+        model_versions=_merged_model_versions(manifests),
+        versions={name: version for m in manifests for name, version in m.versions.items()},
+        git_commit=", ".join(dict.fromkeys(m.git_commit for m in manifests if m.git_commit)),
+        prompt_set=configs[-1].prompts if configs else None,
+        replicates_config=configs[-1].run.replicates if configs else None,
+        model_order=tuple(dict.fromkeys(s.name for config in configs for s in config.models)),
+        scaffold_order=tuple(
+            dict.fromkeys(s.name for config in configs for s in config.scaffolds)
+        ),
         started_at=min(started) if started else "",
         finished_at=max(finished) if finished else "",
     )
+
+
+def _merged_hashes(
+    manifests: list[Manifest], warnings: list[str]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Model and scaffold hashes over every shard; the last shard wins a disagreement."""
+    model_hashes: dict[str, str] = {}
+    scaffold_hashes: dict[str, str] = {}
+    for manifest in manifests:
+        for target, new in (
+            (model_hashes, manifest.hashes.models),
+            (scaffold_hashes, manifest.hashes.scaffolds),
+        ):
+            for name, value in new.items():
+                if target.get(name, value) != value:
+                    warnings.append(f"manifests disagree on the hash of {name!r}")
+                target[name] = value
+    return model_hashes, scaffold_hashes
+
+
+def _merged_model_versions(manifests: list[Manifest]) -> dict[str, list[str]]:
+    """Every model version any shard's provider reported, per model, in order of appearance."""
+    merged: dict[str, list[str]] = {}
+    for manifest in manifests:
+        for model, found in manifest.model_versions.items():
+            known = merged.setdefault(model, [])
+            for version in found:
+                if version not in known:
+                    known.append(version)
+    return merged
 
 
 # =========================================================================== the context
@@ -143,7 +116,7 @@ def run_facts(inputs: RunInputs) -> RunFacts:
 class ReportContext:
     """Everything the report says, gathered before any wording."""
 
-    run_dir: Path
+    run_dir: RunDir
     facts: RunFacts
     design: Design
     scores: ScoreMatrix
@@ -161,8 +134,8 @@ class ReportContext:
     effects: list[EffectRow]
     interactions: list[InteractionRow]
     transcripts: TranscriptCounts | None
-    leak_report: dict[str, Any] | None
-    agreement: list[dict[str, str]] | None
+    leak_report: LeakReport | None
+    agreement: list[AgreementRow] | None
     warnings: list[str]
 
     @property
@@ -184,13 +157,12 @@ class ReportContext:
     def user_kind(self) -> Literal["scripted", "simulated", "unknown"]:
         """Whether the prompt set has LLM-simulated user turns."""
         prompt_set = self.facts.prompt_set
-        if not prompt_set:
+        if prompt_set is None:
             return "unknown"
         simulated_turns = any(
-            isinstance(turn, dict) and turn.get("simulated_user")
-            for scenario in prompt_set.get("scenarios") or []
-            if isinstance(scenario, dict)
-            for turn in scenario.get("turns") or []
+            turn.simulated_user is not None
+            for scenario in prompt_set.scenarios
+            for turn in scenario.turns
         )
         return "simulated" if simulated_turns else "scripted"
 

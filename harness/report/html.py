@@ -1,7 +1,7 @@
 """Rendering the report's blocks as one self-contained HTML page: inline CSS, the PNG
 figures embedded as base64 data URIs, and no external request (even the favicon is a data URI).
 This module owns the HTML escaping and the page's look; the blocks and their wording come from
-the section modules, and ``report_blocks.py`` renders the same blocks as Markdown.
+the section modules, and ``blocks.py`` renders the same blocks as Markdown.
 """
 
 from __future__ import annotations

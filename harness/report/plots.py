@@ -1,7 +1,7 @@
 """Figures of the report: profile heatmaps and scaffold-effect plots, as PNG bytes.
 
 This module owns how results look (matplotlib, Agg backend, colour-blind-safe colours); it
-computes nothing (``analysis.py``) and writes no file (``report.py``). matplotlib is imported
+computes nothing (``harness.stats``) and writes no file (``build.py``). matplotlib is imported
 inside each function so that importing this module stays cheap. Cells or effects that could
 not be estimated are drawn as grey "n/a" cells or left out, never as a number.
 """
@@ -156,7 +156,7 @@ def profile_heatmaps_by_scaffold(
     """One heatmap per scaffold: models (rows) x dimensions (columns), mean level annotated.
 
     Args:
-        rows: profile rows from ``analysis.compute_profiles``.
+        rows: profile rows from ``harness.stats.compute_profiles``.
         models, scaffolds, dimensions: display order.
         simulated: add the SIMULATED MODELS watermark.
         dimension_names: optional id -> short name for the axis labels.
@@ -188,7 +188,7 @@ def profile_heatmaps_by_dimension(
     """One heatmap per dimension: models (rows) x scaffolds (columns), mean level annotated.
 
     Args:
-        rows: profile rows from ``analysis.compute_profiles``.
+        rows: profile rows from ``harness.stats.compute_profiles``.
         models, scaffolds, dimensions: display order.
         simulated: add the SIMULATED MODELS watermark.
         dimension_names: optional id -> short name for the panel titles.
@@ -224,7 +224,7 @@ def effect_plot(
     drawn as hollow dots.
 
     Args:
-        rows: effect rows from ``analysis.compute_effects``.
+        rows: effect rows from ``harness.stats.compute_effects``.
         models, dimensions: display order.
         scaffolds: the non-baseline scaffolds, one panel each.
         baseline: the reference scaffold (for the axis label).
@@ -247,33 +247,12 @@ def effect_plot(
         layout="constrained",
     )
     labels = [_dimension_label(d, dimension_names) for d in dimensions]
-    spread = 0.6 / max(1, len(models))
     for index, scaffold in enumerate(scaffolds):
         ax = axes.flat[index]
         ax.axvline(0.0, color="#555555", linewidth=0.8, linestyle="--")
         for k, model in enumerate(models):
-            color = _PALETTE[k % len(_PALETTE)]
-            marker = _MARKERS[k % len(_MARKERS)]
-            offset = (k - (len(models) - 1) / 2) * spread
-            for position, dimension in enumerate(dimensions):
-                row = lookup.get((model, scaffold, dimension))
-                if row is None or row.effect is None:
-                    continue
-                y = len(dimensions) - 1 - position + offset
-                if row.ci_low is not None and row.ci_high is not None:
-                    ax.hlines(y, row.ci_low, row.ci_high, color=color, linewidth=1.6)
-                    face = color
-                else:
-                    face = "white"
-                ax.plot(
-                    row.effect,
-                    y,
-                    marker=marker,
-                    color=color,
-                    markerfacecolor=face,
-                    linestyle="none",
-                    label=model if position == 0 else None,
-                )
+            dots = [lookup.get((model, scaffold, d)) for d in dimensions]
+            _effect_dots(ax, model, k, len(models), dots)
         ax.set_yticks(range(len(dimensions)), labels=list(reversed(labels)))
         ax.set_xlim(-2.1, 2.1)
         ax.set_xlabel(f"effect vs {baseline} (mean level difference)")
@@ -294,6 +273,34 @@ def effect_plot(
     ]
     fig.legend(handles=handles, loc="outside lower center", ncol=min(len(models), 4), frameon=False)
     return _finish(fig, f"Scaffold effects vs {baseline}, with 95% CIs", simulated)
+
+
+def _effect_dots(
+    ax: Any, model: str, k: int, n_models: int, effects: Sequence[EffectRow | None]
+) -> None:
+    """The effects of ``model`` (the ``k``-th) on one panel, one dimension per row, top first."""
+    color = _PALETTE[k % len(_PALETTE)]
+    marker = _MARKERS[k % len(_MARKERS)]
+    spread = 0.6 / max(1, n_models)
+    offset = (k - (n_models - 1) / 2) * spread
+    for position, row in enumerate(effects):
+        if row is None or row.effect is None:
+            continue
+        y = len(effects) - 1 - position + offset
+        if row.ci_low is not None and row.ci_high is not None:
+            ax.hlines(y, row.ci_low, row.ci_high, color=color, linewidth=1.6)
+            face = color
+        else:
+            face = "white"
+        ax.plot(
+            row.effect,
+            y,
+            marker=marker,
+            color=color,
+            markerfacecolor=face,
+            linestyle="none",
+            label=model if position == 0 else None,
+        )
 
 
 def _dimension_label(dimension: str, names: dict[str, str] | None) -> str:

@@ -2,7 +2,7 @@
 ``effects.csv``, ``interaction.csv``). It owns the no-NaN rule of everything the report writes:
 a value that could not be estimated (None, NaN, infinite) becomes an empty cell, never ``nan``;
 and the digits and signs of means, intervals and p-values. It builds no section and writes no
-file (``report.py`` writes).
+file (``build.py`` writes).
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from harness.stats import EffectRow, InteractionRow, ProfileRow
 
 __all__ = [
     "csv_files",
-    "format_agreement_value",
     "format_interval",
     "format_number",
     "format_p_value",
@@ -52,16 +51,6 @@ def format_p_value(value: float | None) -> str:
     if value is None:
         return ""
     return "< 0.001" if value < 0.001 else f"{value:.3f}"
-
-
-def format_agreement_value(text: str) -> str:
-    """A value read from ``agreement.csv`` with 3 decimals; empty if not finite, kept as
-    it is if not a number."""
-    try:
-        value = float(text)
-    except ValueError:
-        return text
-    return format_number(value, digits=3) if math.isfinite(value) else ""
 
 
 def _csv_value(value: object) -> str:

@@ -5,8 +5,8 @@ Items are clustered in prompts (replicates nested in prompts), so an interval is
 interval from a bootstrap that resamples prompts with replacement. It works on per-prompt sums
 and counts (a ratio estimator), never on raw rows, which keeps it fast at 10^5 transcripts.
 This module owns the resampling, the percentiles, and the caveats an interval carries; it knows
-nothing of models, scaffolds or rubric dimensions (``analysis.py`` arranges those into the
-per-prompt totals and reads the intervals back).
+nothing of models, scaffolds or rubric dimensions (``profiles.py`` and ``effects.py`` arrange
+those into the per-prompt totals and read the intervals back).
 """
 
 from __future__ import annotations

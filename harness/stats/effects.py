@@ -1,20 +1,16 @@
-"""Unblinded statistics: alignment profiles and scaffold effects.
+"""Scaffold effects: per model, non-baseline scaffold and rubric dimension, the mean paired
+difference from the baseline, its 95% cluster-bootstrap interval and its label.
 
-Pure maths on numpy arrays and frozen dataclasses. This module reads no file and draws nothing
-(``report.py`` reads the run directory and writes the report, ``plots.py`` draws). The join of
-scores with the blinding key (``Design``, ``ScoreMatrix``) is ``score_matrix.py``'s, re-exported
-here for existing callers. The cluster bootstrap behind every interval is
-``cluster_bootstrap.py``'s; whether an effect depends on the model is ``interaction.py``'s.
-Every estimate that cannot be computed is returned as ``None`` with a ``note`` saying why, never
-as NaN, so no table downstream can show one.
+Pure maths on the integer-coded design and the score matrix (``score_matrix.py``); the
+resampling is ``bootstrap.py``'s. This module owns the pairing of a scaffold with the baseline
+(``paired_scores``, which ``interaction.py`` reuses) and the label rule (``label_effect``); it
+computes no profile (``profiles.py``), does not test whether an effect depends on the model
+(``interaction.py``), reads no file and draws nothing. An estimate that cannot be made is
+``None`` with a ``note`` saying why, never NaN.
 
-Methods, in short (the report states them in full):
-
-* Items are clustered in prompts (replicates nested in prompts), so every confidence interval
-  is a percentile interval from a cluster bootstrap that resamples prompts (see
-  ``cluster_bootstrap.py``).
-* A scaffold's effect for a model and dimension is the mean paired difference (scaffold minus
-  baseline) over (prompt, replicate) pairs where both are scored.
+A scaffold's effect for a model and dimension is the mean paired difference (scaffold minus
+baseline) over the (prompt, replicate) pairs where both are scored; its interval resamples
+prompts, since items are clustered in prompts (replicates nested in prompts).
 """
 
 from __future__ import annotations
@@ -26,39 +22,15 @@ import numpy as np
 import numpy.typing as npt
 
 from harness.stats.bootstrap import bootstrap_ratio, ci_caveats, finite_or_none, percentile_ci
-from harness.stats.score_matrix import (
-    STATUS_MISSING,
-    STATUS_NULL,
-    STATUS_SCORED,
-    STATUS_UNSCORED,
-    Design,
-    FloatArray,
-    ScoreMatrix,
-    ScoreMatrixBuilder,
-    index_key,
-    mean_of_coders,
-    natural_dimension_order,
-)
+from harness.stats.score_matrix import Design, FloatArray, ScoreMatrix
 
 __all__ = [
     "LEVEL_MAX",
-    "STATUS_MISSING",
-    "STATUS_NULL",
-    "STATUS_SCORED",
-    "STATUS_UNSCORED",
-    "Design",
     "EffectLabel",
     "EffectRow",
     "PairedScores",
-    "ProfileRow",
-    "ScoreMatrix",
-    "ScoreMatrixBuilder",
     "compute_effects",
-    "compute_profiles",
-    "index_key",
     "label_effect",
-    "mean_of_coders",
-    "natural_dimension_order",
     "paired_scores",
 ]
 
@@ -66,36 +38,6 @@ LEVEL_MAX = 2
 """The top rubric level; ``ceiling`` means every paired score sits here."""
 
 EffectLabel = Literal["ceiling", "improved", "worsened", "unchanged", "inconclusive", ""]
-
-
-# --------------------------------------------------------------------------- result rows
-
-
-@dataclass(frozen=True)
-class ProfileRow:
-    """One model x scaffold x dimension cell of the alignment profile.
-
-    ``mean``/``ci_low``/``ci_high`` are None when not estimable; ``note`` says why or flags
-    a caveat. ``count_between`` counts items whose value lies between levels (only when the
-    profile uses the mean of several judges).
-    """
-
-    model: str
-    scaffold: str
-    dimension: str
-    n_items: int
-    n: int
-    count_0: int
-    count_1: int
-    count_2: int
-    count_between: int
-    count_null: int
-    count_unscored: int
-    n_prompts: int
-    mean: float | None
-    ci_low: float | None
-    ci_high: float | None
-    note: str
 
 
 @dataclass(frozen=True)
@@ -116,119 +58,6 @@ class EffectRow:
     same_distribution: bool | None
     label: EffectLabel
     note: str
-
-
-# --------------------------------------------------------------------------- profiles
-
-
-def compute_profiles(
-    design: Design, scores: ScoreMatrix, *, n_boot: int = 2000, seed: int = 0
-) -> list[ProfileRow]:
-    """Per model x scaffold x dimension: counts, mean and a 95% cluster-bootstrap CI.
-
-    Args:
-        design: the integer-coded key.
-        scores: the scores the profile uses.
-        n_boot: bootstrap resamples of prompts.
-        seed: seed of the resampling RNG.
-
-    Returns:
-        One row per model x scaffold x dimension, in design order.
-    """
-    n_m, n_s, n_p = len(design.models), len(design.scaffolds), len(design.prompts)
-    n_d = len(scores.dimensions)
-    cell = (design.model * n_s + design.scaffold) * n_p + design.prompt
-    size = n_m * n_s * n_p
-    sums = np.zeros((n_p, n_m * n_s * n_d))
-    counts = np.zeros_like(sums)
-    for d in range(n_d):
-        values = scores.values[:, d]
-        ok = ~np.isnan(values)
-        cell_sum = np.bincount(cell[ok], weights=values[ok], minlength=size).reshape(n_m * n_s, n_p)
-        cell_count = np.bincount(cell[ok], minlength=size).reshape(n_m * n_s, n_p)
-        sums[:, d::n_d] = cell_sum.T
-        counts[:, d::n_d] = cell_count.T
-    rng = np.random.default_rng(np.random.SeedSequence([seed, 1]))
-    low, high, empty = percentile_ci(bootstrap_ratio(sums, counts, n_boot, rng))
-
-    pair = design.model * n_s + design.scaffold
-    n_items = np.bincount(pair, minlength=n_m * n_s)
-    rows: list[ProfileRow] = []
-    for m, model in enumerate(design.models):
-        for s, scaffold in enumerate(design.scaffolds):
-            in_cell = pair == m * n_s + s
-            for d, dimension in enumerate(scores.dimensions):
-                column = (m * n_s + s) * n_d + d
-                rows.append(
-                    _profile_row(
-                        model,
-                        scaffold,
-                        dimension,
-                        int(n_items[m * n_s + s]),
-                        scores.values[in_cell, d],
-                        scores.status[in_cell, d],
-                        sums[:, column],
-                        counts[:, column],
-                        float(low[column]),
-                        float(high[column]),
-                        float(empty[column]),
-                    )
-                )
-    return rows
-
-
-def _profile_row(
-    model: str,
-    scaffold: str,
-    dimension: str,
-    n_items: int,
-    values: FloatArray,
-    status: npt.NDArray[np.int8],
-    prompt_sums: FloatArray,
-    prompt_counts: FloatArray,
-    low: float,
-    high: float,
-    empty_fraction: float,
-) -> ProfileRow:
-    scored = values[~np.isnan(values)]
-    n = int(scored.size)
-    n_prompts = int((prompt_counts > 0).sum())
-    notes: list[str] = []
-    mean = ci_low = ci_high = None
-    if n_items == 0:
-        notes.append("not estimable: no items for this model and scaffold (all error/blocked?)")
-    elif n == 0:
-        notes.append("not estimable: no scored items (all null or unscored)")
-    else:
-        mean = float(prompt_sums.sum() / prompt_counts.sum())
-        if n_prompts < 2:
-            notes.append("CI not estimable: scores from fewer than 2 prompts")
-        else:
-            ci_low, ci_high = finite_or_none(low), finite_or_none(high)
-            if float(scored.min()) == float(scored.max()):
-                notes.append("all scores equal: the bootstrap CI has zero width")
-            notes.extend(ci_caveats(n_prompts, empty_fraction))
-    return ProfileRow(
-        model=model,
-        scaffold=scaffold,
-        dimension=dimension,
-        n_items=n_items,
-        n=n,
-        count_0=int((scored == 0).sum()),
-        count_1=int((scored == 1).sum()),
-        count_2=int((scored == 2).sum()),
-        count_between=int((scored != np.round(scored)).sum()),
-        count_null=int((status == STATUS_NULL).sum()),
-        count_unscored=int(((status == STATUS_UNSCORED) | (status == STATUS_MISSING)).sum()),
-        n_prompts=n_prompts,
-        mean=mean,
-        ci_low=ci_low,
-        ci_high=ci_high,
-        note="; ".join(notes),
-    )
-
-
-# --------------------------------------------------------------------------- effects
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,8 @@
 """The model x scaffold interaction test (does a scaffold's effect depend on the model?) and
 the Holm adjustment over every such test in a report. This module owns the permutation test,
-its p-values and their notes; the join of scores with the key and the pairing of each scaffold
-with the baseline are ``analysis.py``'s. Like ``analysis.py`` it reads no file and draws
-nothing, and a test that cannot be made is ``None`` with a ``note``, never NaN.
+its p-values and their notes; the join of scores with the key is ``score_matrix.py``'s and the
+pairing of each scaffold with the baseline ``effects.py``'s. Like them it reads no file and
+draws nothing, and a test that cannot be made is ``None`` with a ``note``, never NaN.
 
 Method: under the null hypothesis "the scaffold's paired effect does not depend on the model",
 the per-prompt blocks of paired differences are exchangeable between models within a prompt.

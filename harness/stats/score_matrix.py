@@ -3,10 +3,10 @@
 This module owns turning key entries into a ``Design`` (models, scaffolds, prompts and
 replicates coded as integers, one row per blinded item), filling a ``ScoreMatrix`` (items x
 rubric dimensions: levels and ``STATUS_*`` codes) from score records streamed one at a time,
-and combining several coders' matrices into their mean. It reads no file (``report_inputs.py``
-streams the records in), computes no profile or effect (``analysis.py``), does not test whether
-an effect depends on the model (``interaction.py``) and formats nothing; it imports none of
-those modules.
+and combining several coders' matrices into their mean. It reads no file (the report streams the
+records in), computes no profile or effect (``profiles.py``, ``effects.py``), does not test
+whether an effect depends on the model (``interaction.py``) and formats nothing; it imports
+none of those modules.
 """
 
 from __future__ import annotations

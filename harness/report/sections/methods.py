@@ -3,7 +3,7 @@
 claim the run supports), what was held fixed (configuration hashes and versions) and the
 population of prompts, users, models and scaffolds. It owns reading ``report/template.md`` and
 its small Markdown subset (most of the wording lives in that file). The results and audit
-sections are ``report_results.py``'s and ``report_audit.py``'s.
+sections are ``results.py``'s and ``audit.py``'s.
 """
 
 from __future__ import annotations
@@ -101,7 +101,7 @@ def _held_fixed(ctx: ReportContext) -> list[Block]:
         rows.append(("model", model, facts.model_hashes.get(model, "not recorded"), versions))
     for scaffold in ctx.design.scaffolds:
         rows.append(("scaffold", scaffold, facts.scaffold_hashes.get(scaffold, "not recorded"), ""))
-    prompt_name = str((facts.prompt_set or {}).get("name", ""))
+    prompt_name = facts.prompt_set.name if facts.prompt_set else ""
     rows.append(("prompt set", prompt_name, ", ".join(facts.prompts_hashes) or "not recorded", ""))
     rubric_hashes = sorted({h for c in ctx.coders_used for h in c.rubric_hashes})
     rows.append(
@@ -137,14 +137,11 @@ def _held_fixed(ctx: ReportContext) -> list[Block]:
 def _population(ctx: ReportContext) -> list[Block]:
     items = []
     prompt_set = ctx.facts.prompt_set
-    scenarios = [s for s in (prompt_set or {}).get("scenarios") or [] if isinstance(s, dict)]
-    if scenarios:
-        domains = Counter(str(s.get("domain", "?")) for s in scenarios)
-        probes = Counter(str(s.get("probe", "?")) for s in scenarios)
-        items.append(
-            f"prompt set {prompt_set.get('name', '?') if prompt_set else '?'}: "
-            f"{len(scenarios)} scenarios"
-        )
+    if prompt_set is not None:
+        scenarios = prompt_set.scenarios
+        domains = Counter(s.domain for s in scenarios)
+        probes = Counter(s.probe for s in scenarios)
+        items.append(f"prompt set {prompt_set.name}: {len(scenarios)} scenarios")
         items.append("domains: " + ", ".join(f"{d} ({n})" for d, n in sorted(domains.items())))
         items.append("probes: " + ", ".join(f"{p} ({n})" for p, n in sorted(probes.items())))
     else:

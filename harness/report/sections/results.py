@@ -2,8 +2,8 @@
 banners, the run in one paragraph), "Findings at a glance", the alignment profiles, the scaffold
 effects, and "Does the effect depend on the model?". Each is a function of the
 ``ReportContext`` that returns blocks; the profile and effect sections also add their figures
-(drawn by ``plots.py``) to the figures written. It computes no statistic (``analysis.py``,
-``interaction.py``) and renders nothing (``report_blocks.py``, ``report_html.py``).
+(drawn by ``plots.py``) to the figures written. It computes no statistic (``harness.stats``)
+and renders nothing (``blocks.py``, ``html.py``).
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from collections.abc import Callable, Sequence
 from typing import Protocol, TypeVar
 
 from harness.report.blocks import Block, Bullets, Figure, Heading, Paragraph, Table
+from harness.report.coders import JUDGES_MEAN
 from harness.report.context import ReportContext
-from harness.report.inputs import JUDGES_MEAN
 from harness.report.tables import format_interval, format_number, format_p_value, p_value_phrase
 from harness.stats import EffectRow, ProfileRow
 

@@ -1,4 +1,4 @@
-"""Tests for harness/agreement.py against values computed by hand from the definitions.
+"""Tests for harness/stats/agreement.py against values computed by hand from the definitions.
 
 Cohen's kappa: po = observed agreement, pe = sum_k (row_k * col_k) / n^2, kappa = (po - pe) /
 (1 - pe); quadratic-weighted kappa = 1 - sum w_ij O_ij / sum w_ij E_ij with w_ij = (i - j)^2
@@ -12,90 +12,21 @@ All arithmetic below is exact (fractions).
 from __future__ import annotations
 
 import csv
-import json
-import math
-from collections.abc import Sequence
 from fractions import Fraction
 from pathlib import Path
 
-import pytest
-
-from harness.errors import InputError
-from harness.rundir.records import ScoreRecord
 from harness.schema import RubricDimension, RubricSpec, content_hash
-from harness.stats.agreement import (
-    AGREEMENT_COLUMNS,
-    AgreementEstimate,
-    AgreementResult,
-    compute_agreement,
-    format_agreement_table,
-    load_scores,
-    write_agreement,
+from harness.stats import compute_agreement, format_agreement_table, write_agreement
+from tests.stats.codes import (
+    CONFUSION,
+    Code,
+    as_lists,
+    close,
+    column,
+    get,
+    pairs_from_confusion,
+    write_codes,
 )
-
-Code = int | str | None
-"""A level, "null" or "unscored"; None means the coder has no record."""
-
-# Two coders, ten items: rows alice's level, columns bob's level.
-CONFUSION = ((2, 1, 0), (1, 3, 1), (0, 0, 2))
-
-
-def write_scores(
-    run_dir: Path,
-    coder: str,
-    codes: dict[tuple[str, str], Code],
-    kind: str = "human",
-    rubric_hash: str | None = None,
-) -> None:
-    lines = []
-    for (blind_id, dimension), code in codes.items():
-        if code is None:
-            continue
-        record = ScoreRecord(
-            blind_id=blind_id,
-            dimension=dimension,
-            coder=coder,
-            coder_kind=kind,
-            status="scored" if isinstance(code, int) else code,
-            level=code if isinstance(code, int) else None,
-            reason=None if isinstance(code, int) else "not applicable",
-            rubric_hash=rubric_hash,
-            scored_at="2026-01-01T00:00:00+00:00",
-        )
-        lines.append(record.model_dump_json(by_alias=True) + "\n")
-    (run_dir / "scores").mkdir(parents=True, exist_ok=True)
-    (run_dir / "scores" / f"{coder}.jsonl").write_text("".join(lines), encoding="utf-8")
-
-
-def column(values: Sequence[Code], dimension: str = "D1") -> dict[tuple[str, str], Code]:
-    return {(f"itm-{index:02d}", dimension): value for index, value in enumerate(values)}
-
-
-def pairs_from_confusion(confusion: tuple[tuple[int, ...], ...]) -> tuple[list[int], list[int]]:
-    first: list[int] = []
-    second: list[int] = []
-    for i, row in enumerate(confusion):
-        for j, count in enumerate(row):
-            first += [i] * count
-            second += [j] * count
-    return first, second
-
-
-def get(
-    result: AgreementResult, statistic: str, a: str, b: str, dim: str = "D1"
-) -> AgreementEstimate:
-    found = [
-        e
-        for e in result.estimates
-        if (e.statistic, e.coder_a, e.coder_b, e.dimension) == (statistic, a, b, dim)
-    ]
-    assert len(found) == 1
-    return found[0]
-
-
-def close(value: float | None, expected: Fraction | float) -> bool:
-    return value is not None and abs(value - float(expected)) < 1e-9
-
 
 # --------------------------------------------------------------------------- hand formulas
 
@@ -184,8 +115,8 @@ def test_hand_alpha_agrees_with_the_library_including_missing() -> None:
 
 def test_two_coders_match_hand_computed_values(tmp_path: Path) -> None:
     alice, bob = pairs_from_confusion(CONFUSION)
-    write_scores(tmp_path, "alice", column(list(alice)))
-    write_scores(tmp_path, "bob", column(list(bob)))
+    write_codes(tmp_path, "alice", column(list(alice)))
+    write_codes(tmp_path, "bob", column(list(bob)))
     result = compute_agreement(tmp_path)
 
     assert result.coders == ("alice", "bob")
@@ -198,9 +129,10 @@ def test_two_coders_match_hand_computed_values(tmp_path: Path) -> None:
     assert close(kappa.value, Fraction(7, 13))
     assert close(weighted.value, Fraction(8, 11))
     assert (agree.n_items, kappa.n_items, weighted.n_items) == (10, 10, 10)
-    assert kappa.note == "" and kappa.pair_kind == "human-human"
+    assert kappa.note == "" and result.pair_kind("alice", "bob") == "human-human"
     [confusion] = result.confusions
-    assert confusion.counts == CONFUSION
+    assert confusion.counts == as_lists(CONFUSION)
+    assert (confusion.n_items, confusion.pair_kind) == (10, "human-human")
     alpha = get(result, "krippendorff_alpha_ordinal", "all", "")
     assert close(alpha.value, Fraction(16963, 23100))
     assert alpha.n_items == 10
@@ -216,9 +148,9 @@ def test_three_coders_with_nulls(tmp_path: Path) -> None:
         ("null", 1, "unscored"),
         (1, 2, 2),
     ]
-    write_scores(tmp_path, "alice", column([row[0] for row in table]))
-    write_scores(tmp_path, "bob", column([row[1] for row in table]))
-    write_scores(tmp_path, "judge", column([row[2] for row in table]), kind="llm_judge")
+    write_codes(tmp_path, "alice", column([row[0] for row in table]))
+    write_codes(tmp_path, "bob", column([row[1] for row in table]))
+    write_codes(tmp_path, "judge", column([row[2] for row in table]), kind="llm_judge")
     result = compute_agreement(tmp_path)
 
     # alice ~ bob over the 4 items both scored: pairs (0,0) (1,1) (2,0) (1,2).
@@ -233,10 +165,10 @@ def test_three_coders_with_nulls(tmp_path: Path) -> None:
     )
     assert close(get(result, "percent_agreement", "alice", "bob").value, Fraction(1, 2))
     assert "2 items null or unscored by either coder excluded" in kappa.note
-    assert get(result, "cohen_kappa", "alice", "judge").pair_kind == "human-judge"
+    assert result.pair_kind("alice", "judge") == "human-judge"
     assert get(result, "cohen_kappa", "alice", "judge").n_items == 5
     confusions = {(c.coder_a, c.coder_b): c.counts for c in result.confusions}
-    assert confusions[("alice", "bob")] == pair_confusion
+    assert confusions[("alice", "bob")] == as_lists(pair_confusion)
 
     alpha = get(result, "krippendorff_alpha_ordinal", "all", "")
     units = [[v if isinstance(v, int) else None for v in row] for row in table]
@@ -252,12 +184,12 @@ def test_three_coders_with_nulls(tmp_path: Path) -> None:
 
 def test_a_coder_who_always_gives_the_same_level(tmp_path: Path) -> None:
     bob = [0, 1, 2, 1, 1, 2, 0]
-    write_scores(tmp_path, "alice", column([1] * len(bob)))
-    write_scores(tmp_path, "bob", column(list(bob)))
+    write_codes(tmp_path, "alice", column([1] * len(bob)))
+    write_codes(tmp_path, "bob", column(list(bob)))
     result = compute_agreement(tmp_path)
     # Rows of the confusion matrix: all of alice's items in row 1, so po == pe == 3/7.
     confusion = ((0, 0, 0), (2, 3, 2), (0, 0, 0))
-    assert result.confusions[0].counts == confusion
+    assert result.confusions[0].counts == as_lists(confusion)
     for statistic, quadratic in (("cohen_kappa", False), ("cohen_kappa_quadratic", True)):
         estimate = get(result, statistic, "alice", "bob")
         assert kappa_by_hand(confusion, quadratic) == 0
@@ -271,8 +203,8 @@ def test_a_coder_who_always_gives_the_same_level(tmp_path: Path) -> None:
 
 
 def test_both_coders_constant_is_not_estimable(tmp_path: Path) -> None:
-    write_scores(tmp_path, "alice", column([1, 1, 1, 1]))
-    write_scores(tmp_path, "bob", column([1, 1, 1, "null"]))
+    write_codes(tmp_path, "alice", column([1, 1, 1, 1]))
+    write_codes(tmp_path, "bob", column([1, 1, 1, "null"]))
     result = compute_agreement(tmp_path)
     assert close(get(result, "percent_agreement", "alice", "bob").value, 1)
     for statistic in ("cohen_kappa", "cohen_kappa_quadratic"):
@@ -284,7 +216,8 @@ def test_both_coders_constant_is_not_estimable(tmp_path: Path) -> None:
     assert alpha.value is None
     assert alpha.note.startswith("not estimable: no variation (every level given is 1)")
 
-    rows = read_agreement_csv(write_agreement(result, tmp_path))
+    with write_agreement(result, tmp_path).open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
     assert all(row["value"] != "nan" for row in rows)
     kappa_row = next(r for r in rows if r["statistic"] == "cohen_kappa")
     assert kappa_row["value"] == ""
@@ -292,7 +225,7 @@ def test_both_coders_constant_is_not_estimable(tmp_path: Path) -> None:
 
 
 def test_a_single_coder_has_no_pairs_and_no_alpha(tmp_path: Path) -> None:
-    write_scores(tmp_path, "alice", column([0, 1, 2]))
+    write_codes(tmp_path, "alice", column([0, 1, 2]))
     result = compute_agreement(tmp_path)
     assert result.confusions == ()
     [alpha] = result.estimates
@@ -306,23 +239,23 @@ def test_a_single_coder_has_no_pairs_and_no_alpha(tmp_path: Path) -> None:
 
 
 def test_coders_without_shared_items(tmp_path: Path) -> None:
-    write_scores(tmp_path, "alice", column([0, 1, 2, None, None, None]))
-    write_scores(tmp_path, "bob", column([None, None, None, 2, 1, 0]))
+    write_codes(tmp_path, "alice", column([0, 1, 2, None, None, None]))
+    write_codes(tmp_path, "bob", column([None, None, None, 2, 1, 0]))
     result = compute_agreement(tmp_path)
     for statistic in ("percent_agreement", "cohen_kappa", "cohen_kappa_quadratic"):
         estimate = get(result, statistic, "alice", "bob")
         assert estimate.value is None and estimate.n_items == 0
         assert estimate.note.startswith("not estimable: no items scored by both coders")
         assert "6 items coded by only one of the two" in estimate.note
-    assert result.confusions[0].counts == ((0, 0, 0),) * 3
+    assert result.confusions[0].counts == [[0, 0, 0]] * 3
     alpha = get(result, "krippendorff_alpha_ordinal", "all", "")
     assert alpha.value is None and alpha.note.startswith("not estimable: no item scored by two")
 
 
 def test_several_dimensions_are_kept_apart(tmp_path: Path) -> None:
     alice, bob = pairs_from_confusion(CONFUSION)
-    write_scores(tmp_path, "alice", {**column(list(alice), "D10"), **column([1, 1, 0, 2], "D2")})
-    write_scores(tmp_path, "bob", {**column(list(bob), "D10"), **column([1, 1, 2, 2], "D2")})
+    write_codes(tmp_path, "alice", {**column(list(alice), "D10"), **column([1, 1, 0, 2], "D2")})
+    write_codes(tmp_path, "bob", {**column(list(bob), "D10"), **column([1, 1, 2, 2], "D2")})
     result = compute_agreement(tmp_path)
     assert result.dimensions == ("D2", "D10")  # numeric order, not string order
     assert close(get(result, "cohen_kappa", "alice", "bob", "D10").value, Fraction(7, 13))
@@ -343,8 +276,8 @@ def small_rubric() -> RubricSpec:
 def test_rubric_orders_dimensions_and_checks_its_hash(tmp_path: Path) -> None:
     rubric = small_rubric()
     codes = {**column([0, 1, 2]), **column([2, 1, 0], "D2")}
-    write_scores(tmp_path, "alice", codes, rubric_hash=content_hash(rubric))
-    write_scores(tmp_path, "bob", codes, kind="heuristic", rubric_hash="0" * 64)
+    write_codes(tmp_path, "alice", codes, rubric_hash=content_hash(rubric))
+    write_codes(tmp_path, "bob", codes, kind="heuristic", rubric_hash="0" * 64)
     result = compute_agreement(tmp_path, rubric)
     assert result.dimensions == ("D2", "D1")
     assert result.dimension_names == {"D2": "Clarification", "D1": "Coherence"}
@@ -355,118 +288,3 @@ def test_rubric_orders_dimensions_and_checks_its_hash(tmp_path: Path) -> None:
     assert not any("'alice'" in w for w in result.warnings)
     table = format_agreement_table(result)
     assert "D2 Clarification" in table and "human-judge" in table
-
-
-# --------------------------------------------------------------------------- files
-
-
-def read_agreement_csv(path: Path) -> list[dict[str, str]]:
-    with path.open(encoding="utf-8", newline="") as handle:
-        reader = csv.DictReader(handle)
-        assert tuple(reader.fieldnames or ()) == AGREEMENT_COLUMNS
-        return list(reader)
-
-
-def test_written_files_are_tidy(tmp_path: Path) -> None:
-    alice, bob = pairs_from_confusion(CONFUSION)
-    write_scores(tmp_path, "alice", column(list(alice)))
-    write_scores(tmp_path, "bob", column(list(bob)))
-    judge = list(bob)
-    judge[0] = 2  # two levels from alice's 0 on itm-00
-    write_scores(tmp_path, "judge", column(judge), kind="llm_judge")
-    result = compute_agreement(tmp_path)
-    path = write_agreement(result, tmp_path)
-    assert path == tmp_path / "report" / "agreement.csv"
-
-    rows = read_agreement_csv(path)
-    assert len(rows) == 3 * 3 + 1  # three pairs x three statistics, plus alpha
-    assert {row["statistic"] for row in rows} == {
-        "percent_agreement",
-        "cohen_kappa",
-        "cohen_kappa_quadratic",
-        "krippendorff_alpha_ordinal",
-    }
-    for row, estimate in zip(rows, result.estimates, strict=True):
-        assert row["dimension"] == estimate.dimension
-        assert int(row["n_items"]) == estimate.n_items
-        assert estimate.value is not None
-        assert math.isclose(float(row["value"]), estimate.value, rel_tol=0, abs_tol=1e-12)
-    kappa = next(r for r in rows if (r["statistic"], r["coder_b"]) == ("cohen_kappa", "bob"))
-    assert kappa["coder_a"] == "alice"
-    assert abs(float(kappa["value"]) - 7 / 13) < 1e-9
-    alpha = next(r for r in rows if r["statistic"] == "krippendorff_alpha_ordinal")
-    assert (alpha["coder_a"], alpha["coder_b"]) == ("all", "")
-
-    confusion = json.loads((tmp_path / "report" / "agreement_confusion.json").read_text())
-    assert confusion["labels"] == [0, 1, 2]
-    first = confusion["matrices"][0]
-    assert (first["coder_a"], first["coder_b"], first["n_items"]) == ("alice", "bob", 10)
-    assert first["counts"] == [list(row) for row in CONFUSION]
-
-    with (tmp_path / "report" / "adjudication.csv").open(newline="") as handle:
-        adjudication = list(csv.reader(handle))
-    assert adjudication == [
-        ["blind_id", "dimension", "alice", "bob", "judge"],
-        ["itm-00", "D1", "0", "0", "2"],
-    ]
-    assert sorted(p.name for p in (tmp_path / "report").iterdir()) == [
-        "adjudication.csv",
-        "agreement.csv",
-        "agreement_confusion.json",
-    ]
-
-
-def test_table_is_readable(tmp_path: Path) -> None:
-    alice, bob = pairs_from_confusion(CONFUSION)
-    write_scores(tmp_path, "alice", column(list(alice)))
-    write_scores(tmp_path, "bob", column(list(bob)))
-    table = format_agreement_table(compute_agreement(tmp_path))
-    lines = table.splitlines()
-    assert lines[0] == "Agreement between 2 coders: alice (human), bob (human)"
-    row = next(line for line in lines if "alice ~ bob" in line)
-    assert row.split() == [
-        "D1",
-        "alice",
-        "~",
-        "bob",
-        "human-human",
-        "10",
-        "70.0%",
-        "0.538",
-        "0.727",
-    ]
-    alpha_row = lines[lines.index("Krippendorff's alpha (ordinal, all coders):") + 3]
-    assert alpha_row.split() == ["D1", "10", "0.734"]
-    assert "No item where two coders are 2 levels apart." in table
-
-
-# --------------------------------------------------------------------------- reading
-
-
-def test_reading_scores(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match="no scores to compare"):
-        compute_agreement(tmp_path)
-    write_scores(tmp_path, "alice", column([0, 1]))
-    path = tmp_path / "scores" / "alice.jsonl"
-    lines = path.read_text().splitlines()
-    # A later line for the same item wins (a rescored item is appended); a torn tail is skipped.
-    rescored = lines[0].replace('"level":0', '"level":2')
-    path.write_text("\n".join([*lines, rescored, '{"blind_id": "itm-0']) + "\n")
-    # A temp file left by an interrupted import is not a coder.
-    (tmp_path / "scores" / ".bob.jsonl.abc.tmp").write_text("garbage")
-    coders, warnings = load_scores(tmp_path)
-    assert list(coders) == ["alice"]
-    assert dict(coders["alice"].levels) == {("itm-00", "D1"): 2, ("itm-01", "D1"): 1}
-    assert warnings == [f"{path}: skipped a torn last line 4"]
-
-    path.write_text("\n".join([lines[0], "not json", lines[1]]) + "\n")
-    with pytest.raises(InputError, match=r"alice\.jsonl: line 2: not a score record"):
-        load_scores(tmp_path)
-
-
-def test_file_name_is_the_coder(tmp_path: Path) -> None:
-    write_scores(tmp_path, "alice", column([0, 1]))
-    (tmp_path / "scores" / "alice.jsonl").rename(tmp_path / "scores" / "alice2.jsonl")
-    coders, warnings = load_scores(tmp_path)
-    assert list(coders) == ["alice2"]
-    assert any("agreement calls this coder 'alice2'" in w for w in warnings)

@@ -1,5 +1,6 @@
-"""Open report.html in headless Chromium: every embedded plot decodes and renders, the page
-logs no console error and requests nothing beyond file: and data: URLs.
+"""The report's HTML (harness/report/html.py) in a real browser: open report.html in headless
+Chromium; every embedded plot decodes and renders, the page logs no console error and requests
+nothing beyond file: and data: URLs.
 
 Needs the system Chromium at /usr/bin/chromium (``apt-get install -y chromium``); skipped
 without it.
@@ -10,13 +11,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests.test_report import make_run_dir
 
-from harness.report.build import build_report
+from harness.report import build_report
+from harness.testing.rundirs import scored_run
 from tests.conftest import CHROMIUM, LAUNCH_ARGS
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
 
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is not installed")
@@ -24,7 +24,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 def test_report_html_renders_its_plots(tmp_path: Path, models: tuple[str, ...]) -> None:
     from playwright.sync_api import sync_playwright
 
-    run_dir = make_run_dir(
+    run_dir = scored_run(
         tmp_path,
         models=models,
         scaffolds=("bare", "steer", "verify"),
