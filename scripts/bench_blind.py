@@ -4,8 +4,11 @@ Generates a synthetic run (3 models x 4 scaffolds, 2-4 user turns, a few KB per 
 about one reply in eight carrying an identity tell) in a temporary directory, then, each in
 its own process so that peak RSS is per measurement:
 
-1. a baseline that only reads and parses ``transcripts.jsonl`` into ``TranscriptRecord``s;
-2. ``blind_run`` on the same run.
+1. a baseline that only reads and parses ``transcripts.jsonl`` into ``TranscriptRecord``s,
+   line by line;
+2. the same through ``harness.rundir.read_jsonl`` (the run directory's one reader, which
+   blinding uses);
+3. ``blind_run`` on the same run.
 
 It prints wall time, CPU time, peak RSS and items/s for each, the blind/parse time ratio,
 and the peak RSS at N and at N/10 (streaming means the two stay close).
@@ -132,30 +135,38 @@ def _record(rng: random.Random, index: int, model: str, scaffold: str) -> dict[s
 
 def generate(run_dir: Path, n: int, seed: int) -> int:
     """Write ``n`` synthetic records and a manifest into ``run_dir``; return bytes written."""
+    from harness.rundir import RunDir
+
     rng = random.Random(seed)
     run_dir.mkdir(parents=True, exist_ok=True)
+    transcripts = RunDir(run_dir).transcripts()
     cells = [(m, s) for m in MODELS for s in SCAFFOLDS]
-    with (run_dir / "transcripts.jsonl").open("w", encoding="utf-8") as handle:
+    # Written as plain JSON, not through the records: generating 100,000 records should not
+    # take longer than blinding them.
+    with transcripts.open("w", encoding="utf-8") as handle:
         for index in range(n):
             model, scaffold = cells[index % len(cells)]
             handle.write(json.dumps(_record(rng, index, model, scaffold)) + "\n")
-    manifest = {
-        "schema": "xstress.manifest/1",
-        "run_id": "bench",
-        "simulated": True,
-        "config": {
-            "models": [
-                {"name": name, "litellm_model": lm, "family": "xstress", "aliases": []}
-                for name, lm in MODELS.items()
-            ],
-            "scaffolds": [
-                {"name": name, "system": system, "user_template": "{user}", "passes": []}
-                for name, system in SCAFFOLDS.items()
-            ],
-        },
-    }
-    (run_dir / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
-    return (run_dir / "transcripts.jsonl").stat().st_size
+    _write_manifest(run_dir)
+    return transcripts.stat().st_size
+
+
+def _write_manifest(run_dir: Path) -> None:
+    """A valid manifest naming the bench's models and scaffolds (blinding reads it)."""
+    from harness.rundir import RunDir, write_record_atomic
+    from harness.schema import ModelSpec, ScaffoldSpec
+    from harness.testing.rundirs import write_manifest
+
+    manifest = write_manifest(run_dir, models=list(MODELS), scaffolds=list(SCAFFOLDS),
+                              prompt_ids=[f"scenario-{i:02d}" for i in range(15)])
+    config = manifest.config.model_copy(update={
+        "models": [ModelSpec(name=name, litellm_model=litellm_model, family="xstress")
+                   for name, litellm_model in MODELS.items()],
+        "scaffolds": [ScaffoldSpec(name=name, system=system)
+                      for name, system in SCAFFOLDS.items()],
+    })
+    write_record_atomic(RunDir(run_dir).manifest(),
+                        manifest.model_copy(update={"config": config, "model_versions": {}}))
 
 
 def _usage(who: int) -> dict[str, float]:
@@ -166,28 +177,34 @@ def _usage(who: int) -> dict[str, float]:
 def worker(phase: str, run_dir: Path) -> None:
     """One measurement in this (fresh) process; prints a JSON line."""
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from harness.rundir.records import TranscriptRecord
+    from harness.rundir import RunDir, TranscriptRecord, read_jsonl
 
+    transcripts = RunDir(run_dir).transcripts()
     start_usage = _usage(resource.RUSAGE_SELF)
     start = time.perf_counter()
+    result: dict[str, object]
     if phase == "parse":
         count = 0
-        with (run_dir / "transcripts.jsonl").open("rb") as handle:
+        with transcripts.open("rb") as handle:
             for line in handle:
                 TranscriptRecord.model_validate_json(line)
                 count += 1
-        result: dict[str, object] = {"records": count}
+        result = {"records": count}
+    elif phase == "read_jsonl":
+        count = sum(1 for _ in read_jsonl(transcripts, TranscriptRecord, fix="regenerate"))
+        result = {"records": count}
     else:
-        from harness.blind.stage import blind_run
+        from harness.blind import blind_run
 
         summary = blind_run(run_dir, seed=1, force=True, allow_leaks=True)
+        model, scaffold = summary.identifiability, summary.scaffold_identifiability
         result = {
             "items": summary.n_items,
             "excluded": summary.n_excluded,
             "remaining_tells": summary.remaining_tells,
-            "model_accuracy": (summary.identifiability or {}).get("accuracy"),
-            "model_chance": (summary.identifiability or {}).get("chance"),
-            "scaffold_accuracy": (summary.scaffold_identifiability or {}).get("accuracy"),
+            "model_accuracy": model.accuracy if model else None,
+            "model_chance": model.chance if model else None,
+            "scaffold_accuracy": scaffold.accuracy if scaffold else None,
         }
     wall = time.perf_counter() - start
     end_usage = _usage(resource.RUSAGE_SELF)
@@ -236,8 +253,13 @@ def main() -> None:
                 f"({size / n / 1024:.1f} KiB/transcript) in {time.perf_counter() - started:.0f} s"
             )
             parse = _measure("parse", run_dir)
+            reader = _measure("read_jsonl", run_dir)
             blind = _measure("blind", run_dir)
-            for label, result in (("read+parse", parse), ("blind_run", blind)):
+            for label, result in (
+                ("read+parse", parse),
+                ("read_jsonl", reader),
+                ("blind_run", blind),
+            ):
                 worker_rss = result["worker_peak_rss_mb"]
                 print(
                     f"{label:>11}: wall {result['wall_s']:6.1f} s  cpu {result['cpu_s']:6.1f} s  "

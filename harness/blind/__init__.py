@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from harness.blind.stage import blind_run
+from harness.blind.stage import BlindSummary, blind_run
 
 __all__ = [
+    "BlindSummary",
     "blind_run",
 ]

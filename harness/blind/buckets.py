@@ -5,33 +5,38 @@ records into bucket files chosen by a keyed hash of the cell id (so a retried ce
 meet in one bucket, where the last one wins), gathering the run's own names on the way; then
 it blinds one bucket alone (dedupe, shuffle, scrub, scan, write its items and key lines) and
 merges the buckets' results in order. Memory is bounded by the bucket size, not the run. It
-does not choose the bucket size or the number of workers, start worker processes, write the
-final files or the leak report, or run the identifiability audit: ``blinding.py`` does.
+does not choose the bucket size or the number of workers (``stage.py``), start worker
+processes (``workers.py``), write the final files or the leak report (``stage.py``,
+``leak_report.py``), or run the identifiability audit (``leak_audit.py``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import os
 import random
 import secrets
 import shutil
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from pydantic import ValidationError
-
 from harness.blind.leak_audit import AuditReservoir
 from harness.blind.scrubber import Scrubber, Tell
-from harness.blind.tells import RunTerms
-from harness.errors import InputError
-from harness.rundir import BlindedItem, KeyEntry, Message, TranscriptRecord
+from harness.blind.terms import RunTerms
+from harness.rundir import (
+    BlindedItem,
+    ExcludedCell,
+    KeyEntry,
+    Message,
+    RemainingTell,
+    TranscriptRecord,
+    read_jsonl,
+)
 
 __all__ = [
     "MAX_REPORTED_TELLS",
@@ -45,10 +50,9 @@ __all__ = [
     "partition_transcripts",
 ]
 
-# The blind stage's logger, whichever of its modules logs.
-log = logging.getLogger("harness.blinding")
-
 MAX_REPORTED_TELLS = 100
+PROGRESS_EVERY = 1000
+"""Records read between two updates of the progress bar."""
 
 
 class ProgressBar:
@@ -92,20 +96,6 @@ class Partition:
     warnings: list[str] = field(default_factory=list)
 
 
-def _lines(path: Path) -> Iterator[tuple[int, bytes, bool]]:
-    """(line number, line, is_last) for each line of ``path``."""
-    with path.open("rb") as handle:
-        previous: bytes | None = None
-        number = 0
-        for line in handle:
-            if previous is not None:
-                yield number, previous, False
-            previous = line
-            number += 1
-        if previous is not None:
-            yield number, previous, True
-
-
 def partition_transcripts(
     sources: list[Path],
     work: Path,
@@ -119,62 +109,57 @@ def partition_transcripts(
     """Stream records into bucket files by keyed hash of cell_id; gather the run's names.
 
     There are enough buckets for about ``bucket_bytes`` of transcripts each, at most
-    ``max_buckets``.
+    ``max_buckets``. Records are read with the run directory's one policy (``read_jsonl``):
+    a torn last line is skipped with a warning (in ``Partition.warnings``), any other
+    unreadable line is an ``InputError``.
+
+    Raises:
+        InputError: a transcript line other than a torn last one is unreadable.
     """
     total = sum(path.stat().st_size for path in sources)
     count = max(1, min(max_buckets, -(-total // bucket_bytes)))
     result = Partition([work / f"bucket-{i:04d}.jsonl" for i in range(count)], total)
     handles = [path.open("w", encoding="utf-8") for path in result.buckets]
-    advance = progress.task("reading transcripts", total)
-    pending = 0
+    # read_jsonl hands out records, not bytes: the bar counts records, with no known total.
+    advance = progress.task("reading transcripts", None)
     try:
         for source in sources:
-            for number, line, last in _lines(source):
-                pending += len(line)
-                if pending > 4 * 2**20:
-                    advance(pending)
-                    pending = 0
-                if not line.strip():
-                    continue
-                try:
-                    record = TranscriptRecord.model_validate_json(line)
-                except ValidationError as exc:
-                    # Torn = a crash mid-append: the last line, without its newline.
-                    if last and not line.endswith(b"\n"):
-                        message = f"{source.name}:{number}: skipped a torn last line"
-                        log.warning(message)
-                        result.warnings.append(message)
-                        continue
-                    raise InputError(
-                        f"{source}:{number}: not a valid transcript record "
-                        f"({exc.errors()[0]['msg']})",
-                        fix="repair or delete that line (only a crash's last line may be torn)",
-                    ) from None
+            records = read_jsonl(source, TranscriptRecord, warnings=result.warnings,
+                                 fix="repair or delete that line (only a crash's last line "
+                                     "may be torn)")
+            for _, record in records:
                 terms.add_record(record)
-                row = {
-                    "s": result.n_records,
-                    "c": record.cell_id,
-                    "st": record.status,
-                    "e": record.error,
-                    "m": record.model,
-                    "sc": record.scaffold,
-                    "p": record.prompt_id,
-                    "r": record.replicate,
-                    "d": record.domain,
-                    "msg": [[m.role, m.content] for m in record.messages]
-                    if record.status == "ok"
-                    else [],
-                }
                 digest = hashlib.blake2b(record.cell_id.encode(), key=key, digest_size=8).digest()
                 handles[int.from_bytes(digest, "big") % count].write(
-                    json.dumps(row, ensure_ascii=False) + "\n"
+                    json.dumps(_bucket_row(result.n_records, record), ensure_ascii=False) + "\n"
                 )
                 result.n_records += 1
-        advance(pending)
+                if result.n_records % PROGRESS_EVERY == 0:
+                    advance(PROGRESS_EVERY)
+        advance(result.n_records % PROGRESS_EVERY)
     finally:
         for handle in handles:
             handle.close()
     return result
+
+
+def _bucket_row(sequence: int, record: TranscriptRecord) -> dict[str, Any]:
+    """What blinding needs of a record, in short keys (bucket files are read back once).
+
+    ``s`` is the record's position in the run: of a cell's records the last one wins.
+    """
+    return {
+        "s": sequence,
+        "c": record.cell_id,
+        "st": record.status,
+        "e": record.error,
+        "m": record.model,
+        "sc": record.scaffold,
+        "p": record.prompt_id,
+        "r": record.replicate,
+        "d": record.domain,
+        "msg": [[m.role, m.content] for m in record.messages] if record.status == "ok" else [],
+    }
 
 
 @dataclass
@@ -188,8 +173,8 @@ class BlindTally:
     n_tells: int = 0
     user_replacements: int = 0
     dropped_system: int = 0
-    excluded: list[dict[str, str | None]] = field(default_factory=list)
-    tells: list[dict[str, str]] = field(default_factory=list)
+    excluded: list[ExcludedCell] = field(default_factory=list)
+    tells: list[RemainingTell] = field(default_factory=list)
 
 
 @dataclass
@@ -240,8 +225,9 @@ def blind_bucket(
         for row in rows:
             result.n_cells += 1
             if row["st"] != "ok":
-                excluded = {"cell_id": row["c"], "status": row["st"], "error": row["e"]}
-                result.excluded.append(excluded)
+                result.excluded.append(
+                    ExcludedCell(cell_id=row["c"], status=row["st"], error=row["e"])
+                )
                 continue
             replies = _write_item(row, scrubber, result, items, key)
             if rng.random() < sample_rate:
@@ -293,14 +279,14 @@ def _write_item(
     result.n_tells += len(found)
     for where, tell in found[: max(0, MAX_REPORTED_TELLS - len(result.tells))]:
         result.tells.append(
-            {
-                "cell_id": row["c"],
-                "blind_id": blind_id,
-                "field": where,
-                "category": tell.category,
-                "match": tell.match,
-                "context": tell.context,
-            }
+            RemainingTell(
+                cell_id=row["c"],
+                blind_id=blind_id,
+                field=where,
+                category=tell.category,
+                match=tell.match,
+                context=tell.context,
+            )
         )
     return replies
 

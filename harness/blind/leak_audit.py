@@ -10,8 +10,9 @@ a model that never saw it), and reports accuracy with a Wilson 95% interval agai
 above chance means a coder could, in principle, learn to tell the sources apart.
 
 It owns the bounded sample (:class:`AuditReservoir`, a seeded reservoir sample, so memory
-stays flat however large the run) and the measurement (:func:`measure_identifiability`).
-It does not read or write run files; ``blinding.py`` feeds it and writes the report.
+stays flat however large the run) and the measurement (:func:`measure_identifiability`), whose
+result is the leak report's ``Identifiability`` record. It does not read or write run files;
+the stage feeds it and ``leak_report.py`` puts its results in the report.
 """
 
 from __future__ import annotations
@@ -19,12 +20,13 @@ from __future__ import annotations
 import random
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
+
+from harness.rundir import Identifiability
 
 __all__ = [
     "AuditReservoir",
     "AuditSkipped",
-    "IdentifiabilityResult",
     "audit_identifiability",
     "measure_identifiability",
     "wilson_interval",
@@ -40,31 +42,6 @@ MIN_ITEMS = 10
 MAX_CHARS = 4000
 """Characters of each text the classifier reads (bounds the audit's time and memory)."""
 MAX_FEATURES = 20_000
-
-
-@dataclass(frozen=True)
-class IdentifiabilityResult:
-    """Cross-validated accuracy of predicting ``target`` from blinded text."""
-
-    target: str
-    """What was predicted: ``model`` or ``scaffold``."""
-    method: str
-    accuracy: float
-    """Share of items whose out-of-fold prediction was right."""
-    ci_low: float
-    ci_high: float
-    """Wilson 95% interval of the accuracy (items as Bernoulli trials)."""
-    chance: float
-    """Accuracy of always guessing the most frequent class."""
-    n_items: int
-    n_classes: int
-    n_folds: int
-    p_value: float
-    """One-sided binomial test of accuracy > chance."""
-
-    def as_dict(self) -> dict[str, float | int | str]:
-        """The leak report's JSON object for this result."""
-        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -101,7 +78,7 @@ def measure_identifiability(
     target: str,
     seed: int = 0,
     max_folds: int = 5,
-) -> IdentifiabilityResult | AuditSkipped:
+) -> Identifiability | AuditSkipped:
     """Cross-validated accuracy of predicting ``labels`` from ``texts`` (one target).
 
     Args:
@@ -124,14 +101,14 @@ def audit_identifiability(
     *,
     seed: int = 0,
     max_folds: int = 5,
-) -> dict[str, IdentifiabilityResult | AuditSkipped]:
+) -> dict[str, Identifiability | AuditSkipped]:
     """:func:`measure_identifiability` for several targets, vectorising the texts once.
 
     The TF-IDF vocabulary and weights are fitted on all sampled texts before the folds are
     split. That step never sees a label, so it cannot leak the answer into the held-out
     folds; only the classifier is refitted per fold.
     """
-    outcomes: dict[str, IdentifiabilityResult | AuditSkipped] = {}
+    outcomes: dict[str, Identifiability | AuditSkipped] = {}
     pending: dict[str, tuple[list[str], int]] = {}
     for target, labels in labels_by_target.items():
         if len(texts) != len(labels):
@@ -177,7 +154,7 @@ def audit_identifiability(
         counts = Counter(labels)
         chance = max(counts.values()) / n
         low, high = wilson_interval(correct, n)
-        outcomes[target] = IdentifiabilityResult(
+        outcomes[target] = Identifiability(
             target=target,
             method=METHOD,
             accuracy=correct / n,

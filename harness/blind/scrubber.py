@@ -1,22 +1,18 @@
 """The scrubber: replaces identity tells with placeholders and scans text for any that remain.
 
-This module owns ``Scrubber``, which compiles the tells file and a run's own names
-(``tells.py``: ``TellsSpec``, ``RunTerms``) into regexes once per run, replaces every tell
-in a text with its placeholder, and scans a text for any tell that remains. It does not read
-or write files, build items or decide whether a run passes (``blinding.py`` does), and it
-does not define what a tell is or how a name becomes a regex (``tells.py`` does).
+This module owns ``Scrubber``, which applies the rules ``rules.py`` compiles once per run (from
+the tells file and the run's own names): it replaces every tell in a text with its
+placeholder, and scans a text for any tell that remains. It does not read or write files,
+build items or decide whether a run passes (the stage does), and it does not define what a
+tell is (``tells.py``, ``terms.py``) or how a name becomes a regex (``patterns.py``).
 
-Rule for run names. A name is *distinctive* when it contains a digit, punctuation or an inner
-capital (``sim-cautious``, ``gpt4o``, ``openai/gpt-4o``, ``verify_v2``): it is scrubbed
-everywhere, flexibly, like a vendor name. A name that is one ordinary word (the default
-scaffolds ``bare``, ``generic``, ``steer``, ``verify``; the ``cautious`` of
-``xstress-sim/cautious``) is scrubbed only where it works as a label: after a key such as
-``scaffold:``, ``mode=`` or ``persona:``; before ``scaffold``, ``mode``, ``persona``,
-``preset`` or ``system prompt``; inside brackets or tags (``[verify]``, ``<steer>``); or alone
-on a line. "Please verify the dose" stays as written. Aliases are always scrubbed everywhere
-(they are names the model calls itself). Instruction text is scrubbed where a reply repeats
-one of its sentences (7 words or more) verbatim. User turns are scrubbed with the same rules,
-because a simulated user may be played by the model under test.
+An ordinary-word run name (``verify``, ``steer``) is replaced only where it works as a label:
+after a key such as ``scaffold:``, ``mode=`` or ``persona:``; before ``scaffold``, ``mode``,
+``persona``, ``preset`` or ``system prompt``; inside brackets or tags (``[verify]``,
+``<steer>``); or alone on a line. "Please verify the dose" stays as written. Instruction text
+is scrubbed where a reply repeats one of its sentences (7 words or more) verbatim. User turns
+are scrubbed with the same rules, because a simulated user may be played by the model under
+test.
 
 The scan looks, on a Unicode-normalised copy with the placeholders removed, for any tell:
 names, label uses, instruction sentences, and the cutoff categories' ``detect`` patterns.
@@ -30,43 +26,15 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from harness.blind.tells import (
-    MACRO,
-    NAME_TOKENS,
-    PLACEHOLDER_INSTRUCTIONS,
-    PLACEHOLDER_MODEL,
-    PLACEHOLDER_SCAFFOLD,
-    NameSpec,
-    RunTerms,
-    TellCategory,
-    TellEntry,
-    TellEntrySet,
-    TellsSpec,
-    alnum_len,
-    fold,
-    is_distinctive,
-    label_regex,
-    name_patterns,
-    name_segments,
-    sentence_entries,
-    word_tokens,
-)
-from harness.errors import ConfigError
+from harness.blind.patterns import fold, word_tokens
+from harness.blind.rules import PatternCategory, compile_rules
+from harness.blind.tells import PLACEHOLDER_INSTRUCTIONS, TellsSpec
+from harness.blind.terms import RunTerms
 
 __all__ = ["NAME_WINDOW", "Scrubber", "Tell"]
 
 NAME_WINDOW = 200
 """Characters searched on each side of a name for name-bearing patterns (self-identification)."""
-
-
-@dataclass(frozen=True)
-class _PatternCategory:
-    name: str
-    placeholder: str
-    scrub: re.Pattern[str]
-    detect: re.Pattern[str] | None
-    anchors: frozenset[bytes] | None
-    needs_names: bool
 
 
 @dataclass(frozen=True)
@@ -78,148 +46,38 @@ class Tell:
     context: str
 
 
-# --------------------------------------------------------------------------- the scrubber
-
-
 class Scrubber:
     """Replaces identity tells with placeholders and scans text for any that remain.
 
     Built once per run from the tells file and the run's names; every regex is compiled
-    here. ``counts`` accumulates replacements per category across calls.
+    then (``rules.compile_rules``). ``counts`` accumulates replacements per category across
+    calls.
+
+    Raises:
+        ConfigError: (on construction) the tells file holds an invalid regex or macro.
     """
 
     def __init__(self, tells: TellsSpec, terms: RunTerms, *, source: str = "tells") -> None:
         self.counts: Counter[str] = Counter()
-        self._source = source
-        words = "|".join(re.escape(w) for w in sorted(tells.version_words, key=len, reverse=True))
-        entries: list[TellEntry] = []
-        # <<name>> groups names by their (long, shared) ending: (?:core|core...)ending.
-        loose: dict[str, list[tuple[int, str]]] = {}
-        seen: set[str] = set()
-        self.everywhere: dict[str, list[str]] = {"model": [], "scaffold": []}
-        self.label_only: dict[str, list[str]] = {"model": [], "scaffold": []}
-
-        def add(category: str, placeholder: str, spec: NameSpec, versioned: bool) -> None:
-            # Case-sensitive entries ("Meta", "META") are distinct names; others are not.
-            key = spec.name if spec.match_case else spec.name.casefold()
-            segments = name_segments(spec.name)
-            patterns = name_patterns(spec, versioned, words)
-            if key in seen or not segments or patterns is None:
-                return
-            seen.add(key)
-            core, strict_end, loose_end = patterns
-            last_token = NAME_TOKENS.findall(spec.name)[-1]
-            plural = last_token.isascii() and last_token.isalpha()
-            entries.append(
-                TellEntry(
-                    category,
-                    placeholder,
-                    spec.name,
-                    core + strict_end,
-                    core + loose_end,
-                    segments,
-                    plural,
-                )
-            )
-            loose.setdefault(loose_end, []).append((len(spec.name), core))
-
-        for term in sorted(terms.aliases):
-            if alnum_len(term) >= 2:
-                add("run_model", PLACEHOLDER_MODEL, NameSpec(name=term), True)
-                self.everywhere["model"].append(term)
-        labels: dict[str, tuple[str, str]] = {}
-        for kind, run_terms, run_category, placeholder in (
-            ("model", terms.model_terms, "run_model", PLACEHOLDER_MODEL),
-            ("scaffold", terms.scaffold_terms, "run_scaffold", PLACEHOLDER_SCAFFOLD),
-        ):
-            for term in sorted(run_terms):
-                if is_distinctive(term):
-                    add(run_category, placeholder, NameSpec(name=term), kind == "model")
-                    self.everywhere[kind].append(term)
-                elif term.isalpha() and len(term) >= 2:
-                    labels.setdefault(term.casefold(), (run_category, placeholder))
-                    self.label_only[kind].append(term)
-        pattern_specs: list[tuple[int, TellCategory]] = []
-        for position, category in enumerate(tells.categories):
-            if category.patterns:
-                pattern_specs.append((position, category))
-                continue
-            for item in category.names:
-                spec = item if isinstance(item, NameSpec) else NameSpec(name=item)
-                if spec.not_followed_by is not None:
-                    where = f"categories[{position}].names ({spec.name})"
-                    self._compile(spec.not_followed_by, where)
-                add(category.name, category.placeholder, spec, category.versioned)
-        self._names = TellEntrySet(entries)
-        groups = [
-            "(?:" + "|".join(core for _, core in sorted(cores, key=lambda c: -c[0])) + ")" + end
-            for end, cores in loose.items()
-        ]
-        any_name = "(?:" + "|".join(groups) + ")" if groups else "(?!)"
-        macros = {**tells.macros, "name": any_name}
-        self._patterns = [
-            self._pattern_category(position, category, macros)
-            for position, category in pattern_specs
-        ]
-        self._sentences = TellEntrySet(sentence_entries(terms.instructions))
-        self._labels = label_regex(labels)
-        self._label_anchors = frozenset(name.encode() for name in labels)
-        self._label_kinds = labels
-        self._wrappers = sorted(terms.wrappers)
+        rules = compile_rules(tells, terms, source=source)
+        # Copied to attributes: the scrubbing loop below is hot.
+        self._names = rules.names
+        self._patterns = rules.patterns
+        self._sentences = rules.sentences
+        self._labels = rules.labels
+        self._label_anchors = rules.label_anchors
+        self._label_kinds = rules.label_kinds
+        self._wrappers = rules.wrappers
         self.has_wrappers = bool(self._wrappers)
-        self.placeholders = sorted(
-            {c.placeholder for c in tells.categories}
-            | {PLACEHOLDER_MODEL, PLACEHOLDER_SCAFFOLD, PLACEHOLDER_INSTRUCTIONS}
-        )
-
-    # ---- construction helpers
-
-    def _compile(self, source: str, where: str) -> re.Pattern[str]:
-        try:
-            return re.compile(source, re.IGNORECASE)
-        except re.error as exc:
-            raise ConfigError(
-                f"{self._source}: {where}: not a valid regular expression ({exc})",
-                fix="fix the pattern (Python re syntax)",
-            ) from None
-
-    def _pattern_category(
-        self, position: int, category: TellCategory, macros: dict[str, str]
-    ) -> _PatternCategory:
-        where = f"categories[{position}] ({category.name})"
-
-        def expand(pattern: str) -> str:
-            def one(match: re.Match[str]) -> str:
-                key = match.group(1)
-                if key not in macros:
-                    raise ConfigError(
-                        f"{self._source}: {where}: unknown macro <<{key}>>",
-                        fix=f"define it under 'macros' or use one of {sorted(macros)}",
-                    )
-                return f"(?:{macros[key]})"
-
-            return MACRO.sub(one, pattern)
-
-        def combined(patterns: list[str]) -> str:
-            return "|".join(f"(?:{expand(p)})" for p in patterns)
-
-        needs_names = any("<<name>>" in p for p in category.patterns)
-        return _PatternCategory(
-            name=category.name,
-            placeholder=category.placeholder,
-            scrub=self._compile(combined(category.patterns), where + ".patterns"),
-            detect=self._compile(combined(category.detect), where + ".detect")
-            if category.detect
-            else None,
-            anchors=frozenset(a.encode() for a in category.anchors)
-            if category.anchors is not None
-            else None,
-            needs_names=needs_names,
-        )
+        self.placeholders = rules.placeholders
+        self.everywhere = rules.everywhere
+        """Per kind: the run's names replaced wherever they appear."""
+        self.label_only = rules.label_only
+        """Per kind: the run's ordinary-word names replaced only where used as labels."""
 
     # ---- scrubbing
 
-    def _runs(self, category: _PatternCategory, tokens: set[bytes], names: bool) -> bool:
+    def _runs(self, category: PatternCategory, tokens: set[bytes], names: bool) -> bool:
         if category.anchors is not None:
             return not category.anchors.isdisjoint(tokens)
         return names if category.needs_names else True
@@ -371,7 +229,7 @@ class Scrubber:
 
 
 def _sub_windows(
-    category: _PatternCategory, text: str, spans: list[tuple[int, int]]
+    category: PatternCategory, text: str, spans: list[tuple[int, int]]
 ) -> tuple[str, int]:
     """``category.scrub.subn`` applied only to windows around ``spans`` (name matches)."""
     windows: list[list[int]] = []

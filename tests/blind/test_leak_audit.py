@@ -1,4 +1,4 @@
-"""Tests for harness/leak_audit.py: the identifiability classifier and its bounded sample."""
+"""Tests for harness/blind/leak_audit.py: the identifiability classifier and its bounded sample."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ import pytest
 from harness.blind.leak_audit import (
     AuditReservoir,
     AuditSkipped,
-    IdentifiabilityResult,
     audit_identifiability,
     measure_identifiability,
     wilson_interval,
 )
+from harness.rundir import Identifiability
 
 _FILLER_TEXT = (
     "check the label dose with your pharmacist before the deadline because the rules about "
@@ -56,14 +56,14 @@ def test_wilson_interval_matches_hand_computation() -> None:
 def test_leaky_items_are_identified() -> None:
     texts, labels = _corpus(40, seed=1)
     result = measure_identifiability(texts, labels, target="model", seed=0)
-    assert isinstance(result, IdentifiabilityResult)
+    assert isinstance(result, Identifiability)
     assert result.accuracy >= 0.95
     assert result.chance == pytest.approx(1 / 3)
     assert result.ci_low > result.chance
     assert result.ci_low <= result.accuracy <= result.ci_high
     assert result.p_value < 1e-10
     assert (result.n_items, result.n_classes, result.n_folds) == (120, 3, 5)
-    assert set(result.as_dict()) == {
+    assert list(result.model_dump()) == [
         "target",
         "method",
         "accuracy",
@@ -74,7 +74,7 @@ def test_leaky_items_are_identified() -> None:
         "n_classes",
         "n_folds",
         "p_value",
-    }
+    ]
 
 
 def test_shuffled_labels_are_near_chance() -> None:
@@ -82,7 +82,7 @@ def test_shuffled_labels_are_near_chance() -> None:
     shuffled = list(labels)
     random.Random(7).shuffle(shuffled)
     result = measure_identifiability(texts, shuffled, target="model", seed=0)
-    assert isinstance(result, IdentifiabilityResult)
+    assert isinstance(result, Identifiability)
     assert abs(result.accuracy - result.chance) < 0.12
     assert result.ci_low <= result.chance  # not distinguishable from guessing
     assert result.p_value > 0.01
@@ -94,8 +94,8 @@ def test_several_targets_share_one_vectorisation() -> None:
     outcomes = audit_identifiability(texts, {"model": models, "scaffold": scaffolds}, seed=0)
     assert set(outcomes) == {"model", "scaffold"}
     model, scaffold = outcomes["model"], outcomes["scaffold"]
-    assert isinstance(model, IdentifiabilityResult) and model.accuracy > 0.9
-    assert isinstance(scaffold, IdentifiabilityResult) and scaffold.chance == pytest.approx(0.5)
+    assert isinstance(model, Identifiability) and model.accuracy > 0.9
+    assert isinstance(scaffold, Identifiability) and scaffold.chance == pytest.approx(0.5)
 
 
 def test_same_seed_same_result() -> None:
@@ -125,7 +125,7 @@ def test_folds_are_bounded_by_the_smallest_class() -> None:
     labels = labels[:3] + labels[10:]  # model-a keeps 3 items
     texts = texts[:3] + texts[10:]
     result = measure_identifiability(texts, labels, target="model")
-    assert isinstance(result, IdentifiabilityResult)
+    assert isinstance(result, Identifiability)
     assert result.n_folds == 3
 
 
