@@ -64,7 +64,7 @@ ZERO_COST_RUNNER = textwrap.dedent("""
     os.environ["BENCH_KEY"] = "sk-bench-fake"
     from harness.config import RunConfig
     from harness.providers import load_litellm
-    from harness.runner import run_sweep
+    from harness.sweep import run_sweep
     from harness.schema import (ModelSpec, PipelineSettings, PromptSet, ProviderSettings,
                                 ReplaySettings, RunSettings, ScaffoldSpec)
     n = int(sys.argv[1])

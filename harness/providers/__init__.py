@@ -1,12 +1,21 @@
-"""Every model call: the provider client (live litellm, mock, simulated, replay), retries, limits.
+"""Every model call: the provider client, the providers it delegates to by name (live, mock,
+replay; simulated models under live), retries and per-model limits.
 """
 
 from __future__ import annotations
 
-from harness.providers.client import ProviderClient, check_keys, now_iso
+from harness.providers.attempts import now_iso
+from harness.providers.client import ProviderClient, make_client
+from harness.providers.litellm_import import load_litellm
+from harness.providers.protocol import Provider
+from harness.providers.registry import PROVIDERS, check_keys
 
 __all__ = [
+    "PROVIDERS",
+    "Provider",
     "ProviderClient",
     "check_keys",
+    "load_litellm",
+    "make_client",
     "now_iso",
 ]

@@ -1,10 +1,10 @@
-"""The one retry layer: classify provider errors, wait (honouring Retry-After), record attempts.
+"""The retry policy: classify provider errors, and how long to wait (honouring Retry-After).
 
 litellm and the openai SDK each retry on their own by default; xstress turns both off
-(``max_retries=0``) so that every HTTP attempt is decided and recorded here. Classification
-follows the openai base classes plus the HTTP status code, because litellm's exception names do
-not nest as they suggest (``Timeout`` is not an ``APIConnectionError``; 502/503 are not
-``InternalServerError``).
+(``max_retries=0``) so that every HTTP attempt is decided here and recorded by the one retry
+loop (``attempts.py``). Classification follows the openai base classes plus the HTTP status
+code, because litellm's exception names do not nest as they suggest (``Timeout`` is not an
+``APIConnectionError``; 502/503 are not ``InternalServerError``).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Cell enumeration, ids and sharding (harness/cells.py)."""
+"""Cell enumeration, ids and sharding (harness/sweep/cells.py)."""
 
 from __future__ import annotations
 

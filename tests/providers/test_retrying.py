@@ -1,4 +1,5 @@
-"""Error classification and backoff (harness/retrying.py), on real litellm exception classes."""
+"""Error classification and backoff (harness/providers/retrying.py), on real litellm exception
+classes."""
 
 from __future__ import annotations
 

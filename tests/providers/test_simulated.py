@@ -1,4 +1,4 @@
-"""Simulated personas (harness/simulated.py): deterministic and scaffold-sensitive."""
+"""Simulated personas (harness/providers/simulated.py): deterministic and scaffold-sensitive."""
 
 from __future__ import annotations
 

@@ -1,0 +1,74 @@
+"""The ``live`` provider: litellm to each model's own provider, or to ``provider.api_base``.
+
+Simulated models (``xstress-sim/<persona>``) are a litellm custom provider registered here, so
+they take the same code path with no network and cost nothing. API keys are read from the
+environment at call time and handed to litellm only. This module does not cache, gate or retry
+(``client.py``, ``attempts.py``) and does not check keys up front (``registry.check_keys``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Awaitable
+from typing import Any, ClassVar
+
+from harness.providers.litellm_import import load_litellm
+from harness.providers.protocol import ProviderOptions, Request, litellm_kwargs
+from harness.providers.simulated import register_simulated_provider
+from harness.rundir import CacheEntry
+from harness.schema import ModelSpec
+
+__all__ = ["LiveProvider", "litellm_cost"]
+
+
+def litellm_cost(litellm: Any, response: Any) -> float | None:
+    """litellm's price of a reply; None for a model missing from its price map."""
+    hidden = getattr(response, "_hidden_params", None) or {}
+    if "response_cost" in hidden:
+        # litellm already priced the reply (None for a model missing from its price map);
+        # asking again would repeat the work, and fail the same way.
+        cost = hidden["response_cost"]
+        return float(cost) if isinstance(cost, int | float) else None
+    try:
+        return float(litellm.completion_cost(completion_response=response))
+    except Exception:  # unmapped model: cost unknown, recorded as null
+        return None
+
+
+class LiveProvider:
+    """Real calls through litellm (simulated models answered in-process)."""
+
+    checks_keys: ClassVar[bool] = True
+    uses_recordings: ClassVar[bool] = False
+
+    def __init__(self, options: ProviderOptions) -> None:
+        self.options = options
+        self.litellm = load_litellm()
+        register_simulated_provider()
+
+    def recording(self, request: Request) -> CacheEntry | None:
+        """Live calls have no recordings (the client's own cache is asked separately)."""
+        return None
+
+    def call_kwargs(self, request: Request) -> dict[str, Any]:
+        """The model's own litellm string, endpoint and key (none for simulated models)."""
+        model = request.model
+        transport: dict[str, str] = {}
+        if not model.simulated:
+            api_base = self.options.settings.api_base or model.api_base
+            if api_base:
+                transport["api_base"] = api_base
+            key = os.environ.get(model.api_key_env) if model.api_key_env else None
+            if key:
+                transport["api_key"] = key
+        return litellm_kwargs(request, self.options.run, model.litellm_model, transport)
+
+    def send(self, kwargs: dict[str, Any]) -> Awaitable[Any]:
+        """``litellm.acompletion``, looked up per call."""
+        return self.litellm.acompletion(**kwargs)  # type: ignore[no-any-return]
+
+    def cost(self, model: ModelSpec, response: Any) -> float | None:
+        """Simulated replies are free; others as litellm's price map says."""
+        if model.simulated:
+            return 0.0
+        return litellm_cost(self.litellm, response)

@@ -1,0 +1,49 @@
+"""What a sweep did, and the exit code that means (the CLI's contract).
+
+Owns ``SweepResult``: cells by status, cells not started, why the sweep stopped, calls and money
+spent, error causes and authentication failures. The runner fills it in; the manifest and the
+CLI's summary read it. It runs nothing.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+__all__ = ["SweepResult", "cause_key"]
+
+
+@dataclass
+class SweepResult:
+    """What a sweep did; ``exit_code`` follows the CLI contract."""
+
+    run_dir: Path
+    total_cells: int
+    skipped: int
+    counts: Counter[str] = field(default_factory=Counter)
+    not_started: int = 0
+    stopped_by: Literal["budget", "interrupt"] | None = None
+    """Why the sweep stopped early, if it did."""
+    calls_made: int = 0
+    spent_usd: float = 0.0
+    error_causes: Counter[str] = field(default_factory=Counter)
+    auth_failures: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def exit_code(self) -> int:
+        """130 interrupted, 1 a cell ended ``error``, 3 cells not started, else 0."""
+        if self.stopped_by == "interrupt":
+            return 130
+        if self.counts.get("error"):
+            return 1
+        if self.not_started:
+            return 3
+        return 0
+
+
+def cause_key(error: str) -> str:
+    """Group error messages by their leading cause for the summary line."""
+    head = error.split(":", 2)
+    return ":".join(head[:2]).strip()[:120]
