@@ -37,6 +37,7 @@ from harness.schema import (
 
 __all__ = [
     "KINDS",
+    "SIMULATED_BANNER",
     "RunConfig",
     "compose",
     "config_dir",
@@ -49,6 +50,9 @@ __all__ = [
 ]
 
 SpecT = TypeVar("SpecT", bound=BaseModel)
+
+SIMULATED_BANNER = "SIMULATED models (xstress-sim personas, not real models)"
+"""How every output of a run on simulated models says so."""
 
 KINDS: dict[str, type[BaseModel]] = {
     "models": ModelSpec,
@@ -201,7 +205,8 @@ def hydra_error_to_config_error(exc: Exception) -> ConfigError:
     if no_match:
         return ConfigError(
             f"override {no_match.group(1)!r}: {text}",
-            fix="check the key against 'xstress run --cfg job' or the README",
+            fix="see 'xstress run --help' for the settings, or the README's configuration "
+                "reference",
         )
     return ConfigError(f"configuration: {text}", fix="check the overrides and config files")
 

@@ -1,4 +1,9 @@
-"""Shared fixtures: a network guard, a private copy of the project's configs, a CLI runner."""
+"""Shared fixtures: a network guard, a private copy of the project's configs, the CLI run
+in-process (``xstress``) or as a process (``run_cli``), and one offline run per session.
+
+Run directories for a single stage are written by ``harness.testing.rundirs``; a scripted judge
+client is ``harness.testing.fakes.FakeJudgeClient``.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +13,13 @@ import shutil
 import socket
 import subprocess
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from harness.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -94,3 +103,48 @@ def run_cli(args: list[str], *, cwd: Path, env: dict[str, str] | None = None,
         [sys.executable, "-m", "harness", *args], cwd=cwd, env=env or cli_env(),
         capture_output=True, text=True, timeout=timeout, check=False,
     )
+
+
+@dataclass(frozen=True)
+class Ran:
+    """What one in-process ``xstress`` command did."""
+
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def xstress(capsys: pytest.CaptureFixture[str]) -> Callable[..., Ran]:
+    """Run ``xstress ARGS`` in this process (``main(argv)``); returns code, stdout, stderr."""
+
+    def run(*args: str) -> Ran:
+        capsys.readouterr()
+        code = main(list(args))
+        out, err = capsys.readouterr()
+        return Ran(code, out, err)
+
+    return run
+
+
+OFFLINE_RUN_NAME = "golden-offline-run"
+"""The session's offline run; its name is the one the stored reference report was made with."""
+
+
+@pytest.fixture(scope="session")
+def offline_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One full offline pipeline run (180 cells, every stage), shared by the session.
+
+    Tests may read it and rerun stages on it (resuming changes nothing); tests that change a
+    run copy what they need into their own folder.
+    """
+    out = tmp_path_factory.mktemp("offline")
+    saved = os.environ.pop("XSTRESS_ROOT", None)
+    try:
+        code = main(["run", "preset=offline", f"run.out_dir={out}",
+                     f"run.name={OFFLINE_RUN_NAME}"])
+    finally:
+        if saved is not None:
+            os.environ["XSTRESS_ROOT"] = saved
+    assert code == 0, "the offline pipeline failed"
+    return out / OFFLINE_RUN_NAME

@@ -90,6 +90,11 @@ class _Sweep:
             config, self.layout.manifest(settings.shard, settings.num_shards),
             run_id=self.layout.name, cells=len(self.cells),
             started_at=next((m.started_at for m in previous if m.started_at), now_iso()))
+        for manifest in previous:
+            # A resume calls only what is left: keep the versions earlier invocations saw.
+            if (manifest.shard, manifest.num_shards) == (settings.shard, settings.num_shards):
+                for model, versions in manifest.model_versions.items():
+                    self.manifest.note_versions(model, versions)
         self.todo = [cell for cell in self.cells if not self.store.done(cell.cell_id)]
         self.result = SweepResult(run_dir=run_dir, total_cells=len(self.cells),
                                   skipped=len(self.cells) - len(self.todo))

@@ -1,4 +1,8 @@
-"""End-to-end: the ``xstress`` command run as a user runs it, in subprocesses."""
+"""End-to-end: ``xstress run`` and ``xstress plan`` as a user runs them.
+
+In this process (``main(argv)``) where nothing depends on the process; as real processes where
+something does: SIGKILL and Ctrl-C, Hydra's multirun, and what a fresh interpreter imports.
+"""
 
 from __future__ import annotations
 
@@ -10,14 +14,15 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from harness.testing.testserver import Fault, TestServer
-from tests.conftest import cli_env, run_cli
+from tests.conftest import Ran, cli_env, run_cli
 
-pytestmark = pytest.mark.slow
+Xstress = Callable[..., Ran]
 
 FAKE_KEY = "sk-test-FAKE-e2e-7f3a9c-never-written"
 
@@ -42,18 +47,8 @@ def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def test_offline_sweep_writes_180_ok_records_and_rerun_calls_nothing(tmp_path: Path) -> None:
-    args = [
-        "run",
-        "preset=offline",
-        "pipeline.stages=[sweep]",
-        f"run.out_dir={tmp_path}",
-        "run.name=offline",
-    ]
-    first = run_cli(args, cwd=tmp_path)
-    assert first.returncode == 0, first.stderr
-    run_dir = tmp_path / "offline"
-    rows = records(run_dir)
+def test_offline_run_writes_180_simulated_ok_records(offline_run: Path) -> None:
+    rows = records(offline_run)
     assert len(rows) == 180 and {r["status"] for r in rows} == {"ok"}
     assert len({r["cell_id"] for r in rows}) == 180
     assert Counter(r["model"] for r in rows) == {
@@ -62,27 +57,20 @@ def test_offline_sweep_writes_180_ok_records_and_rerun_calls_nothing(tmp_path: P
         "sim-literal": 60,
     }
     assert all(r["simulated"] for r in rows)
-    assert "SIMULATED" in first.stderr
-    manifest = json.loads((run_dir / "manifest.json").read_text())
+    manifest = json.loads((offline_run / "manifest.json").read_text())
     assert manifest["simulated"] is True and manifest["counts"]["ok"] == 180
     assert set(manifest["hashes"]["scaffolds"]) == {"bare", "generic", "steer", "verify"}
 
-    again = run_cli(args, cwd=tmp_path)
-    assert again.returncode == 0, again.stderr
-    assert "0 provider calls" in again.stderr
-    assert json.loads((run_dir / "manifest.json").read_text())["calls_made_this_invocation"] == 0
-    assert len(records(run_dir)) == 180
 
-
-def test_plan_counts_and_sees_a_dropped_scaffold(project: Path, tmp_path: Path) -> None:
+def test_plan_counts_and_sees_a_dropped_scaffold(project: Path, xstress: Xstress) -> None:
     (project / "scaffolds" / "socratic.yaml").write_text(
         "name: socratic\ndescription: Ask before answering.\nsystem: Ask one question first.\n"
     )
-    result = run_cli(["plan", "scaffolds=all"], cwd=tmp_path, env=cli_env(project))
-    assert result.returncode == 0, result.stderr
-    assert "cells: 225" in result.stdout  # 3 models x 5 scaffolds x 15 prompts
-    assert "socratic 45" in result.stdout
-    assert "cost (upper bound" in result.stdout
+    result = xstress("plan", "scaffolds=all")
+    assert result.code == 0, result.err
+    assert "cells: 225" in result.out  # 3 models x 5 scaffolds x 15 prompts
+    assert "socratic 45" in result.out
+    assert "cost (upper bound" in result.out
 
 
 @pytest.mark.parametrize(
@@ -94,11 +82,15 @@ def test_plan_counts_and_sees_a_dropped_scaffold(project: Path, tmp_path: Path) 
         (None, ["models=[gpt4o]"], "api_key_env OPENAI_API_KEY is not set"),
         (None, ["run.concurrency=zero"], "run"),
         (None, ["--frobnicate"], "unknown option"),
+        (None, ["models=sim-eager,sim-literal"], "write models=[sim-eager,sim-literal]"),
+        (None, ["run.concurency=4"], "override 'run.concurency'"),
     ],
 )
 def test_bad_input_is_one_line_exit_2_and_leaves_runs_alone(
-    project: Path, tmp_path: Path, setup: str | None, args: list[str], expected: str
+    project: Path, tmp_path: Path, setup: str | None, args: list[str], expected: str,
+    xstress: Xstress, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     if setup == "typo":
         (project / "scaffolds" / "typo.yaml").write_text("name: typo\nsytem: hi\n")
     if setup == "noturns":
@@ -110,77 +102,54 @@ def test_bad_input_is_one_line_exit_2_and_leaves_runs_alone(
     existing.mkdir(parents=True)
     (existing / "transcripts.jsonl").write_text('{"precious": true}\n')
     before = digest(existing / "transcripts.jsonl")
-    result = run_cli(
-        ["run", *args, f"run.out_dir={tmp_path / 'runs'}", "run.name=keep"],
-        cwd=tmp_path,
-        env=cli_env(project),
-    )
-    assert result.returncode == 2, result.stderr
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, result.stderr
+    result = xstress("run", *args, f"run.out_dir={tmp_path / 'runs'}", "run.name=keep")
+    assert result.code == 2, result.err
+    lines = [line for line in result.err.splitlines() if line.strip()]
+    assert len(lines) == 1, result.err
     assert expected in lines[0]
-    assert "Traceback" not in result.stderr
     assert digest(existing / "transcripts.jsonl") == before
 
 
-def test_unwritable_output_dir_is_exit_2(tmp_path: Path) -> None:
+def test_unwritable_output_dir_is_exit_2(tmp_path: Path, xstress: Xstress) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
-    result = run_cli(
-        ["run", "preset=offline", f"run.out_dir={blocker}", "run.name=x"], cwd=tmp_path
-    )
-    assert result.returncode == 2
-    assert "cannot write the run directory" in result.stderr
-    assert "Traceback" not in result.stderr
+    result = xstress("run", "preset=offline", f"run.out_dir={blocker}", "run.name=x")
+    assert result.code == 2
+    assert "cannot write the run directory" in result.err
 
 
-def test_live_sweep_errors_exit_1_and_key_never_written(project: Path, tmp_path: Path) -> None:
+def test_live_sweep_errors_exit_1_and_key_never_written(
+    project: Path, tmp_path: Path, xstress: Xstress, monkeypatch: pytest.MonkeyPatch
+) -> None:
     add_local_model(project, "good")
     add_local_model(project, "broken")
+    monkeypatch.setenv("XSTRESS_TEST_KEY", FAKE_KEY)
     with TestServer(require_key=FAKE_KEY, always={"broken": Fault.status(400)}) as server:
-        env = cli_env(project, XSTRESS_TEST_KEY=FAKE_KEY)
-        result = run_cli(
-            [
-                "run",
-                "models=[good,broken]",
-                "scaffolds=[bare,verify]",
-                f"provider.api_base={server.url}",
-                f"run.out_dir={tmp_path}",
-                "run.name=live",
-                "run.retry_base_s=0.01",
-            ],
-            cwd=tmp_path,
-            env=env,
-        )
-    assert result.returncode == 1, result.stderr
-    assert "30 cell(s) ended error" in result.stderr and "BadRequestError" in result.stderr
+        result = xstress("run", "models=[good,broken]", "scaffolds=[bare,verify]",
+                         f"provider.api_base={server.url}", f"run.out_dir={tmp_path}",
+                         "run.name=live", "run.retry_base_s=0.01", "pipeline.stages=[sweep]")
+    assert result.code == 1, result.err
+    assert "30 cell(s) ended error" in result.err and "BadRequestError" in result.err
     rows = records(tmp_path / "live")
     assert Counter(r["status"] for r in rows) == {"ok": 30, "error": 30}
     for path in (tmp_path / "live").rglob("*"):
         if path.is_file():
             assert FAKE_KEY not in path.read_text(errors="replace"), path
-    assert FAKE_KEY not in result.stdout + result.stderr
+    assert FAKE_KEY not in result.out + result.err
 
 
-def test_replay_reproduces_a_run_offline(tmp_path: Path) -> None:
-    base = [
-        "preset=offline",
-        "pipeline.stages=[sweep]",
-        f"run.out_dir={tmp_path}",
-        "scaffolds=[bare,verify]",
-        "models=[sim-cautious]",
-    ]
-    assert run_cli(["run", *base, "run.name=orig"], cwd=tmp_path).returncode == 0
-    replay = run_cli(
-        ["run", *base, "run.name=copy", "provider=replay", f"replay.from={tmp_path / 'orig'}"],
-        cwd=tmp_path,
-    )
-    assert replay.returncode == 0, replay.stderr
-    original = {r["cell_id"]: r["messages"] for r in records(tmp_path / "orig")}
+def test_replay_reproduces_a_run_offline(offline_run: Path, tmp_path: Path,
+                                         xstress: Xstress) -> None:
+    replay = xstress("run", "preset=offline", "pipeline.stages=[sweep]", f"run.out_dir={tmp_path}",
+                     "scaffolds=[bare,verify]", "models=[sim-cautious]", "run.name=copy",
+                     "provider=replay", f"replay.from={offline_run}")
+    assert replay.code == 0, replay.err
     copied = {r["cell_id"]: r["messages"] for r in records(tmp_path / "copy")}
-    assert copied == original and len(copied) == 30
+    original = {r["cell_id"]: r["messages"] for r in records(offline_run)}
+    assert len(copied) == 30 and all(copied[cell] == original[cell] for cell in copied)
 
 
+@pytest.mark.slow
 def test_sigkill_mid_sweep_then_rerun_yields_each_cell_once(project: Path, tmp_path: Path) -> None:
     add_local_model(project, "slow", max_concurrency=8)
     env = cli_env(project, XSTRESS_TEST_KEY=FAKE_KEY)
@@ -225,30 +194,34 @@ def test_sigkill_mid_sweep_then_rerun_yields_each_cell_once(project: Path, tmp_p
     assert reused >= 1 or repeated == 0
 
 
-def test_offline_preset_runs_the_whole_pipeline(tmp_path: Path) -> None:
-    result = run_cli(["run", "preset=offline", f"run.out_dir={tmp_path}", "run.name=full"],
-                     cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
-    run_dir = tmp_path / "full"
-    items = (run_dir / "blind" / "items.jsonl").read_text().splitlines()
+def test_offline_preset_runs_the_whole_pipeline(offline_run: Path) -> None:
+    items = (offline_run / "blind" / "items.jsonl").read_text().splitlines()
     assert len(items) == 180
-    assert oct((run_dir / "blind" / "key.jsonl").stat().st_mode & 0o777) == "0o600"
-    scores = (run_dir / "scores" / "heuristic.jsonl").read_text().splitlines()
+    assert oct((offline_run / "blind" / "key.jsonl").stat().st_mode & 0o777) == "0o600"
+    scores = (offline_run / "scores" / "heuristic.jsonl").read_text().splitlines()
     assert len(scores) == 180 * 8
-    report = (run_dir / "report" / "report.md").read_text()
+    report = (offline_run / "report" / "report.md").read_text()
     assert "**SIMULATED MODELS" in report.split("\n\n")[1]
     assert "HEURISTIC CODER ONLY" in report
     for name in ("profiles.csv", "effects.csv", "interaction.csv", "report.html"):
-        assert (run_dir / "report" / name).stat().st_size > 0
-    assert f"report: {run_dir / 'report' / 'report.html'}" in result.stderr
-    # a rerun resumes every stage: no calls, no re-blinding, nothing re-scored
-    again = run_cli(["run", "preset=offline", f"run.out_dir={tmp_path}", "run.name=full"],
-                    cwd=tmp_path)
-    assert again.returncode == 0, again.stderr
-    assert "0 provider calls" in again.stderr and "blind: already done" in again.stderr
-    assert (run_dir / "blind" / "items.jsonl").read_text().splitlines() == items
+        assert (offline_run / "report" / name).stat().st_size > 0
 
 
+def test_a_rerun_resumes_every_stage(offline_run: Path, xstress: Xstress) -> None:
+    items = (offline_run / "blind" / "items.jsonl").read_text().splitlines()
+    again = xstress("run", "preset=offline", f"run.out_dir={offline_run.parent}",
+                    f"run.name={offline_run.name}")
+    assert again.code == 0, again.err
+    assert "SIMULATED" in again.err
+    assert "0 provider calls" in again.err and "blind: already done" in again.err
+    assert f"report: {offline_run / 'report' / 'report.html'}" in again.err
+    manifest = json.loads((offline_run / "manifest.json").read_text())
+    assert manifest["calls_made_this_invocation"] == 0 and manifest["counts"]["ok"] == 180
+    assert (offline_run / "blind" / "items.jsonl").read_text().splitlines() == items
+    assert len(records(offline_run)) == 180
+
+
+@pytest.mark.slow
 def test_ctrl_c_stops_cleanly_and_the_rerun_resumes(project: Path, tmp_path: Path) -> None:
     add_local_model(project, "slow", max_concurrency=4)
     env = cli_env(project, XSTRESS_TEST_KEY=FAKE_KEY)
@@ -280,6 +253,7 @@ def test_ctrl_c_stops_cleanly_and_the_rerun_resumes(project: Path, tmp_path: Pat
     assert len(rows) == 30 and len({r["cell_id"] for r in rows}) == 30
 
 
+@pytest.mark.slow
 def test_plan_and_help_do_not_import_litellm(tmp_path: Path) -> None:
     probe = ("import sys, runpy; sys.argv = ['xstress', 'plan', 'preset=offline'];\n"
              "from harness.cli import main; code = main();\n"
@@ -290,6 +264,7 @@ def test_plan_and_help_do_not_import_litellm(tmp_path: Path) -> None:
     assert "ok 0" in result.stdout
 
 
+@pytest.mark.slow
 def test_multirun_shards_write_their_own_files_and_union_is_complete(tmp_path: Path) -> None:
     result = run_cli(["run", "-m", "preset=offline", "models=[sim-eager]", "run.shard=0,1",
                       "run.num_shards=2", "pipeline.stages=[sweep]", f"run.out_dir={tmp_path}",

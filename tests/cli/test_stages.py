@@ -1,20 +1,25 @@
-"""Each stage run alone from the command line on one run directory, as a user would."""
+"""Each stage run alone from the command line on one run directory, as a user would (in this
+process: ``main(argv)``), and the run.* client settings reaching LLM judges."""
 
 from __future__ import annotations
 
 import csv
 import json
+import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from harness.testing.testserver import TestServer
-from tests.conftest import cli_env, run_cli
+from harness.rundir import RunDir
+from harness.testing.testserver import Fault, TestServer
+from tests.conftest import Ran
 
-pytestmark = pytest.mark.slow
-
+Xstress = Callable[..., Ran]
 JUDGE_KEY = "sk-test-FAKE-judge-5b1d-never-written"
 DIMENSIONS = [f"D{i}" for i in range(1, 9)]
+LOCAL_JUDGE = ("name: local_judge\nkind: llm\nlitellm_model: openai/judge\nfamily: local\n"
+               "api_key_env: XSTRESS_JUDGE_KEY\n")
 
 
 def judge_reply(messages: list[dict[str, object]]) -> str:
@@ -31,42 +36,53 @@ def judge_reply(messages: list[dict[str, object]]) -> str:
     return json.dumps({"scores": scores})
 
 
-def test_stages_one_by_one(project: Path, tmp_path: Path) -> None:
-    (project / "configs" / "judges" / "local_judge.yaml").write_text(
-        "name: local_judge\nkind: llm\nlitellm_model: openai/judge\nfamily: local\n"
-        "api_key_env: XSTRESS_JUDGE_KEY\n")
-    env = cli_env(project, XSTRESS_JUDGE_KEY=JUDGE_KEY)
-    run_dir = tmp_path / "staged"
-    sweep = run_cli(["run", "preset=offline", "models=[sim-cautious,sim-eager]",
-                     "scaffolds=[bare,verify]", "pipeline.stages=[sweep]",
-                     f"run.out_dir={tmp_path}", "run.name=staged"], cwd=tmp_path, env=env)
-    assert sweep.returncode == 0, sweep.stderr
+def swept_copy(offline_run: Path, target: Path, models: tuple[str, ...] = (
+        "sim-cautious", "sim-eager"), scaffolds: tuple[str, ...] = ("bare", "verify")) -> Path:
+    """A run directory holding only the sweep's output for some of the offline run's cells."""
+    source, copy = RunDir(offline_run), RunDir(target)
+    copy.root.mkdir(parents=True)
+    shutil.copy(source.manifest(), copy.manifest())
+    lines = [line for line in source.transcripts().read_text().splitlines()
+             if json.loads(line)["model"] in models and json.loads(line)["scaffold"] in scaffolds]
+    copy.transcripts().write_text("\n".join(lines) + "\n")
+    return copy.root
 
-    blind = run_cli(["blind", str(run_dir), "--seed", "3"], cwd=tmp_path, env=env)
-    assert blind.returncode == 0, blind.stderr
-    assert "60 items" in blind.stderr and "identifiable" in blind.stderr
+
+@pytest.fixture
+def judge_project(project: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    (project / "configs" / "judges" / "local_judge.yaml").write_text(LOCAL_JUDGE)
+    monkeypatch.setenv("XSTRESS_JUDGE_KEY", JUDGE_KEY)
+    return project
+
+
+def test_stages_one_by_one(judge_project: Path, offline_run: Path, tmp_path: Path,
+                           xstress: Xstress) -> None:
+    run_dir = swept_copy(offline_run, tmp_path / "staged")
+
+    blind = xstress("blind", str(run_dir), "seed=3")
+    assert blind.code == 0, blind.err
+    assert "60 items" in blind.err and "identifiable" in blind.err
     key_before = (run_dir / "blind" / "key.jsonl").read_bytes()
-    again = run_cli(["blind", str(run_dir)], cwd=tmp_path, env=env)
-    assert again.returncode == 2 and "--force" in again.stderr
+    again = xstress("blind", str(run_dir))
+    assert again.code == 2 and "--force" in again.err
     assert (run_dir / "blind" / "key.jsonl").read_bytes() == key_before
 
     with TestServer(require_key=JUDGE_KEY, replies={"judge": judge_reply}) as server:
-        score = run_cli(["score", str(run_dir), "judges=[heuristic,local_judge]",
-                         f"provider.api_base={server.url}"], cwd=tmp_path, env=env)
-        assert score.returncode == 0, score.stderr
+        score = xstress("score", str(run_dir), "judges=[heuristic,local_judge]",
+                        f"provider.api_base={server.url}")
+        assert score.code == 0, score.err
         assert server.count(model="judge") == 60
-        rescore = run_cli(["score", str(run_dir), "judges=[heuristic,local_judge]",
-                           f"provider.api_base={server.url}"], cwd=tmp_path, env=env)
-        assert rescore.returncode == 0 and server.count(model="judge") == 60
+        rescore = xstress("score", str(run_dir), "judges=[heuristic,local_judge]",
+                          f"provider.api_base={server.url}")
+        assert rescore.code == 0 and server.count(model="judge") == 60
     judged = [json.loads(line) for line in
               (run_dir / "scores" / "local_judge.jsonl").read_text().splitlines()]
     assert len(judged) == 60 * 8
     assert {r["status"] for r in judged if r["dimension"] == "D8"} == {"null"}
     assert {r["coder_kind"] for r in judged} == {"llm_judge"}
 
-    export = run_cli(["code", "export", str(run_dir), "--coder", "alice", "--format", "csv"],
-                     cwd=tmp_path, env=env)
-    assert export.returncode == 0, export.stderr
+    export = xstress("code", "export", str(run_dir), "coder=alice", "format=csv")
+    assert export.code == 0, export.err
     packet = next((run_dir / "coding").glob("alice*.csv"))
     rows = list(csv.DictReader(packet.open()))
     assert len(rows) == 60 * 8
@@ -77,19 +93,18 @@ def test_stages_one_by_one(project: Path, tmp_path: Path) -> None:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-    imported = run_cli(["code", "import", str(run_dir), str(filled), "--coder", "alice"],
-                       cwd=tmp_path, env=env)
-    assert imported.returncode == 0, imported.stderr
+    imported = xstress("code", "import", str(run_dir), str(filled), "coder=alice")
+    assert imported.code == 0, imported.err
 
-    agree = run_cli(["agree", str(run_dir)], cwd=tmp_path, env=env)
-    assert agree.returncode == 0, agree.stderr
+    agree = xstress("agree", str(run_dir))
+    assert agree.code == 0, agree.err
     table = list(csv.DictReader((run_dir / "report" / "agreement.csv").open()))
     assert {(r["coder_a"], r["coder_b"]) for r in table if r["coder_b"]} >= {
         ("alice", "heuristic"), ("alice", "local_judge"), ("heuristic", "local_judge")}
 
-    report = run_cli(["report", str(run_dir), "--coder", "local_judge", "--n-boot", "200",
-                      "--n-perm", "200"], cwd=tmp_path, env=env)
-    assert report.returncode == 0, report.stderr
+    report = xstress("report", str(run_dir), "coder=local_judge", "n_boot=200",
+                     "report.n_perm=200")
+    assert report.code == 0, report.err
     text = (run_dir / "report" / "report.md").read_text()
     assert "local_judge" in text and "SIMULATED" in text
     for path in run_dir.rglob("*"):
@@ -97,10 +112,35 @@ def test_stages_one_by_one(project: Path, tmp_path: Path) -> None:
             assert JUDGE_KEY not in path.read_text(errors="replace"), path
 
 
-def test_stage_errors_are_one_line(tmp_path: Path) -> None:
-    for args in (["blind", str(tmp_path / "nope")], ["score", str(tmp_path)],
-                 ["report", str(tmp_path)], ["agree", str(tmp_path / "nope")]):
-        result = run_cli(args, cwd=tmp_path)
-        assert result.returncode == 2, (args, result.stderr)
-        lines = [line for line in result.stderr.splitlines() if line.strip()]
-        assert len(lines) == 1 and "Traceback" not in result.stderr, (args, result.stderr)
+def test_judge_calls_take_the_run_client_settings(judge_project: Path, offline_run: Path,
+                                                  tmp_path: Path, xstress: Xstress) -> None:
+    """run.timeout_s and run.max_attempts reach LLM judges as they reach target models."""
+    run_dir = swept_copy(offline_run, tmp_path / "judged", models=("sim-eager",),
+                         scaffolds=("bare",))
+    assert xstress("blind", str(run_dir), "seed=1").code == 0
+    with TestServer(require_key=JUDGE_KEY, hang_s=5.0,
+                    always={"judge": Fault.timeout()}) as server:
+        score = xstress("score", str(run_dir), "judges=[local_judge]",
+                        f"provider.api_base={server.url}", "run.timeout_s=0.2",
+                        "run.max_attempts=2", "run.retry_base_s=0", "run.concurrency=15")
+        requests = server.attempts_by_fingerprint()
+    assert score.code == 0, score.err
+    # 15 items, each judge request tried exactly run.max_attempts times, each ended by the
+    # client's run.timeout_s (a litellm Timeout), not by the server
+    assert len(requests) == 15 and set(requests.values()) == {2}
+    records = [json.loads(line) for line in
+               (run_dir / "scores" / "local_judge.jsonl").read_text().splitlines()]
+    assert {r["status"] for r in records} == {"unscored"}
+    assert all("Timeout" in r["reason"] for r in records), records[0]["reason"]
+
+
+@pytest.mark.parametrize("args", [
+    ["blind", "{tmp}/nope"], ["score", "{tmp}"], ["report", "{tmp}"], ["agree", "{tmp}/nope"],
+    ["code", "export", "{tmp}"], ["code", "import", "{tmp}", "{tmp}/x.csv", "coder=a"],
+    ["report", "{tmp}", "codr=x"], ["blind", "{tmp}", "--seed", "3"],
+])
+def test_stage_errors_are_one_line(tmp_path: Path, xstress: Xstress, args: list[str]) -> None:
+    result = xstress(*(arg.format(tmp=tmp_path) for arg in args))
+    assert result.code == 2, (args, result.err)
+    lines = [line for line in result.err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("xstress: error: "), (args, result.err)

@@ -1,4 +1,4 @@
-"""Durable appends, torn-line repair, the one JSONL reader and the response cache (harness/rundir)."""
+"""Durable appends, torn-line repair, the one JSONL reader, the response cache (rundir)."""
 
 from __future__ import annotations
 

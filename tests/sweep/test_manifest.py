@@ -40,7 +40,7 @@ def test_manifest_file_is_the_record_sorted_and_indented(tmp_path: Path) -> None
     assert manifest.model_versions == {"sim-cautious": ["xstress-sim/cautious-sim1"]}
 
 
-def test_a_resumed_run_keeps_its_first_start_time(tmp_path: Path) -> None:
+def test_a_resumed_run_keeps_its_first_start_time_and_model_versions(tmp_path: Path) -> None:
     cfg = offline_config(tmp_path)
     sweep(cfg, tmp_path / "r")
     (first,) = read_manifests(RunDir(tmp_path / "r"))
@@ -51,6 +51,9 @@ def test_a_resumed_run_keeps_its_first_start_time(tmp_path: Path) -> None:
     assert again.calls_made_this_invocation == 0 and again.counts.ok == 2
     assert first.finished_at is not None and again.finished_at is not None
     assert again.finished_at > first.finished_at
+    # the resume called nothing, yet the versions the first invocation saw are still there
+    assert again.model_versions == first.model_versions == {
+        "sim-cautious": ["xstress-sim/cautious-sim1"]}
 
 
 def test_shards_write_their_own_manifest(tmp_path: Path) -> None:

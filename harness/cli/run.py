@@ -1,0 +1,160 @@
+"""``xstress run`` and ``xstress plan``: compose the run config, then run the pipeline or plan it.
+
+Both take Hydra overrides of the run config; ``run -m`` hands the sweep to Hydra's multirun
+so its launchers (joblib, submitit) distribute shards. This module parses and prints; the
+pipeline (``harness.pipeline``) and the planner (``harness.sweep``) do the work.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import sys
+from datetime import datetime
+from typing import Any
+
+from harness.cli.args import CommandSpec, Flag, Setting, describe, parse, render_help
+from harness.cli.output import say
+from harness.config import SIMULATED_BANNER, RunConfig
+from harness.errors import ConfigError
+from harness.schema import BlindSettings, ReportSettings, RunSettings
+
+__all__ = ["PLAN", "RUN", "cmd_plan", "cmd_run"]
+
+SELECTIONS = (
+    Setting("preset=offline", "simulated models + heuristic coder; no keys, no network"),
+    Setting("models=[a,b]", "target models (configs/models/<name>.yaml); models=all for every"),
+    Setting("scaffolds=[a,b]", "scaffolds (scaffolds/<name>.yaml); scaffolds=all for every"),
+    Setting("prompts=NAME", "prompt set (configs/prompts/<name>.yaml)"),
+    Setting("judges=[a,b]", "coders run by the score stage (configs/judges/<name>.yaml)"),
+    Setting("rubric=NAME", "rubric (configs/rubric/<name>.yaml)"),
+    Setting("provider=live|mock|replay", "how calls are served"),
+    Setting("provider.api_base=URL", "endpoint for every model (gateway, proxy, local server)"),
+    Setting("replay.from=RUN_DIR", "the run whose recordings a replay serves"),
+    Setting("replay.strict=true", "a missing recording is an error, never a live call"),
+    Setting("pipeline.stages=[...]", "stages to run, in order (default sweep,blind,score,report)"),
+)
+RUN_SETTINGS = (*SELECTIONS, *describe(RunSettings, "run"), *describe(BlindSettings, "blind"),
+                *describe(ReportSettings, "report"))
+
+RUN = CommandSpec(
+    name="run",
+    summary="Run the pipeline (sweep -> blind -> score -> report) on the composed config.",
+    flags=(Flag("multirun", "Hydra multirun: sweep over comma-separated values (shards, "
+                            "launchers)", short="m"),),
+    settings=RUN_SETTINGS,
+    hydra=True,
+    examples=("xstress run preset=offline",
+              "xstress run models=[gpt4o,claude] scaffolds=[bare,verify] run.replicates=3",
+              "xstress run provider=replay replay.from=transcripts/<run>",
+              "xstress run -m run.shard=0,1,2,3 run.num_shards=4"),
+)
+PLAN = CommandSpec(
+    name="plan",
+    summary="Cells, provider calls, tokens and an upper bound on cost; makes no call.",
+    settings=RUN_SETTINGS,
+    hydra=True,
+    examples=("xstress plan", "xstress plan scaffolds=all run.replicates=3"),
+)
+
+
+def resolve_overrides(overrides: list[str]) -> RunConfig:
+    """The run config composed from ``configs/`` and the overrides, validated."""
+    from harness.config import compose, resolve
+
+    return resolve(compose(overrides))
+
+
+def cmd_run(argv: list[str]) -> int:
+    """``xstress run [-m] [key=value ...]``."""
+    parsed = parse(RUN, argv)
+    if parsed.help:
+        print(render_help(RUN), end="")
+        return 0
+    if "multirun" in parsed.flags:
+        return _multirun(parsed.overrides)
+    from harness.pipeline import run_pipeline
+
+    return run_pipeline(resolve_overrides(parsed.overrides), announce=say,
+                        progress=sys.stderr.isatty())
+
+
+def _run_name_for_job(config: RunConfig) -> RunConfig:
+    """Give a multirun job without run.name a stable name (shared by shards of one sweep)."""
+    if config.run.name is not None:
+        return config
+    stamp = os.environ.get("XSTRESS_SWEEP_STAMP") or datetime.now().strftime(
+        "%Y%m%d-%H%M%S-%f")
+    name = stamp
+    if config.run.num_shards == 1:
+        from hydra.core.hydra_config import HydraConfig
+
+        with contextlib.suppress(ValueError):
+            name = f"{stamp}-job{HydraConfig.get().job.num}"
+    return dataclasses.replace(config, run=config.run.model_copy(update={"name": name}))
+
+
+def _multirun(overrides: list[str]) -> int:
+    """Hand the sweep to Hydra's multirun so its launchers (joblib, submitit) distribute it."""
+    import hydra
+
+    from harness.config import config_dir, expand_all_selections, resolve
+    from harness.pipeline import run_pipeline
+
+    os.environ.setdefault("XSTRESS_SWEEP_STAMP", datetime.now().strftime("%Y%m%d-%H%M%S-%f"))
+    codes: list[int] = []
+
+    @hydra.main(config_path=str(config_dir()), config_name="config", version_base="1.3")
+    def job(cfg: Any) -> int:
+        config = _run_name_for_job(resolve(cfg))
+        code = run_pipeline(config, announce=say, progress=False)
+        codes.append(code)
+        return code
+
+    saved = sys.argv
+    sys.argv = [saved[0], "--multirun", *expand_all_selections(overrides)]
+    try:
+        job()
+    except SystemExit as exc:
+        if exc.code not in (0, None):
+            raise ConfigError("multirun: Hydra rejected the sweep (see the message above)",
+                              fix="check the overrides") from None
+    finally:
+        sys.argv = saved
+    return max(codes, default=0)
+
+
+def cmd_plan(argv: list[str]) -> int:
+    """``xstress plan [key=value ...]``: what a run would do, on stdout."""
+    parsed = parse(PLAN, argv)
+    if parsed.help:
+        print(render_help(PLAN), end="")
+        return 0
+    from harness.sweep import CHARS_PER_TOKEN, enumerate_cells, make_plan
+
+    config = resolve_overrides(parsed.overrides)
+    cells = enumerate_cells(config.models, config.scaffolds, config.prompts,
+                            replicates=config.run.replicates, shard=config.run.shard,
+                            num_shards=config.run.num_shards)
+    plan = make_plan(cells)
+    lines = [f"** {SIMULATED_BANNER} **"] if config.simulated else []
+    lines += [
+        f"prompt set: {config.prompts.name} ({len(config.prompts.scenarios)} scenarios); "
+        f"replicates: {config.run.replicates}; shard {config.run.shard} of "
+        f"{config.run.num_shards}",
+        f"cells: {plan.cells}",
+        "  by model:    " + ", ".join(f"{k} {v}" for k, v in plan.by_model.items()),
+        "  by scaffold: " + ", ".join(f"{k} {v}" for k, v in plan.by_scaffold.items()),
+        f"provider calls (upper bound): {plan.calls}",
+        f"tokens (estimate, {CHARS_PER_TOKEN:.0f} chars/token, replies at max_tokens): "
+        f"{plan.input_tokens:,} in, {plan.output_tokens:,} out",
+        *(f"  cost {model}: ${cost:,.2f}" for model, cost in plan.cost_by_model.items()),
+    ]
+    unpriced = (f" (no price known for: {', '.join(plan.unpriced_models)})"
+                if plan.unpriced_models else "")
+    lines.append(f"cost (upper bound, litellm price map): ${plan.cost_usd:,.2f}{unpriced}")
+    if config.run.max_cost_usd is not None:
+        lines.append(f"budget gate: run.max_cost_usd={config.run.max_cost_usd}")
+    print("\n".join(lines))
+    return 0

@@ -1,0 +1,230 @@
+"""The single-stage commands on an existing run directory: blind, score, code, agree, report.
+
+Each parses its command line with the one dialect (``harness.cli.args``), builds the stage's
+settings, calls the stage through ``harness.pipeline`` (where each stage is wired) or its
+package, and prints a summary. ``score`` composes the whole run config (judges, rubric, the
+``run.*`` client settings) with Hydra, like ``run``; the others need only their own section.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+
+from harness.cli.args import (
+    CommandSpec,
+    Flag,
+    Parsed,
+    Setting,
+    describe,
+    parse,
+    render_help,
+    settings_from,
+)
+from harness.cli.output import existing_run_dir, say
+from harness.cli.run import resolve_overrides
+from harness.config import load_spec
+from harness.rundir import RunDir
+from harness.schema import BlindSettings, Name, ReportSettings, RubricSpec, RunSettings, Spec
+
+__all__ = ["AGREE", "BLIND", "CODE_EXPORT", "CODE_IMPORT", "REPORT", "SCORE", "cmd_agree",
+           "cmd_blind", "cmd_code", "cmd_report", "cmd_score"]
+
+DEFAULT_RUBRIC = "interactional8"
+RUN_DIR = ("RUN_DIR", "a run directory, e.g. transcripts/<run_name>")
+
+
+class _Selection(Spec):
+    rubric: str | None = None
+    """Rubric to code on or name dimensions by (configs/rubric/<name>.yaml)."""
+
+
+class CodingSettings(Spec):
+    """A human coding packet (``code.*``; on ``xstress code`` the prefix may be left out)."""
+
+    coder: Name
+    """The coder's name: it names the packet and scores/<coder>.jsonl."""
+    format: Literal["csv", "html"] = "html"
+    """A self-contained HTML form, or a CSV for a spreadsheet."""
+    out: str | None = Field(default=None)
+    """Where to write the packet: a file or folder (default RUN_DIR/coding/)."""
+
+
+RUBRIC = Setting("rubric=NAME", "rubric (configs/rubric/<name>.yaml; default interactional8)")
+
+BLIND = CommandSpec(
+    name="blind", summary="Write blinded coding items, a sealed key and a leak report.",
+    positionals=(RUN_DIR,),
+    flags=(Flag("force", "re-blind an already blinded run (changes the key under existing "
+                         "scores!)"),
+           Flag("allow-leaks", "write the items even if identity tells remain after "
+                               "scrubbing")),
+    settings=describe(BlindSettings, "blind"), section="blind",
+    examples=("xstress blind transcripts/pilot", "xstress blind transcripts/pilot seed=7"),
+)
+SCORE = CommandSpec(
+    name="score", summary="Code every blinded item with each judge; resumable.",
+    positionals=(RUN_DIR,),
+    flags=(Flag("retry-unscored", "code again the items a judge failed on (unscored)"),),
+    settings=(Setting("judges=[a,b]", "coders (configs/judges/<name>.yaml; default "
+                                      "[heuristic])"),
+              Setting("rubric=NAME", "rubric (configs/rubric/<name>.yaml)"),
+              Setting("provider.api_base=URL", "endpoint for every LLM judge"),
+              *(s for s in describe(RunSettings, "run") if s.key in {
+                  "run.concurrency", "run.timeout_s", "run.max_attempts",
+                  "run.max_retry_wait_s", "run.retry_base_s"})),
+    hydra=True,
+    notes=("LLM judges are called like target models: same client, retries, limits and "
+           "cache machinery, with the run.* settings above.",),
+    examples=("xstress score transcripts/pilot judges=[heuristic,gpt4o_judge]",
+              "xstress score transcripts/pilot judges=[gpt4o_judge] run.timeout_s=60"),
+)
+CODE_EXPORT = CommandSpec(
+    name="code export", summary="Write a human coding packet (HTML form or CSV).",
+    positionals=(RUN_DIR,), settings=(*describe(CodingSettings, "code"), RUBRIC),
+    section="code",
+    examples=("xstress code export transcripts/pilot coder=alice",
+              "xstress code export transcripts/pilot coder=bob format=csv"),
+)
+CODE_IMPORT = CommandSpec(
+    name="code import", summary="Import a coder's CSV into scores/<coder>.jsonl, all or nothing.",
+    positionals=(RUN_DIR, ("FILE", "the coder's CSV (from the form's Save CSV, or the packet)")),
+    flags=(Flag("replace", "replace this coder's existing scores"),
+           Flag("allow-partial", "accept a packet that does not code every item")),
+    settings=(Setting("code.coder", "the coder's name (scores/<coder>.jsonl)"), RUBRIC),
+    section="code",
+    examples=("xstress code import transcripts/pilot alice-codes.csv coder=alice",),
+)
+AGREE = CommandSpec(
+    name="agree", summary="Agreement between coders: kappa, alpha, confusion matrices.",
+    positionals=(RUN_DIR,), settings=(RUBRIC,),
+    examples=("xstress agree transcripts/pilot",),
+)
+REPORT = CommandSpec(
+    name="report", summary="Profiles, scaffold effects, model-dependence; report.md and .html.",
+    positionals=(RUN_DIR,), settings=(*describe(ReportSettings, "report"),
+                                      Setting("rubric=NAME", "rubric naming the dimensions "
+                                                             "(default: the run's own)")),
+    section="report",
+    examples=("xstress report transcripts/pilot",
+              "xstress report transcripts/pilot coder=alice baseline=generic"),
+)
+
+
+def _help_or(spec: CommandSpec, argv: list[str]) -> Parsed | None:
+    parsed = parse(spec, argv)
+    if parsed.help:
+        print(render_help(spec), end="")
+        return None
+    return parsed
+
+
+def _rubric(name: str | None, default: str | None = DEFAULT_RUBRIC) -> RubricSpec | None:
+    chosen = name or default
+    return None if chosen is None else load_spec("rubric", chosen)
+
+
+def cmd_blind(argv: list[str]) -> int:
+    """``xstress blind RUN_DIR [blind.seed=N] [blind.tells=FILE] [--force] [--allow-leaks]``."""
+    if (parsed := _help_or(BLIND, argv)) is None:
+        return 0
+    from harness.pipeline import blind_stage
+
+    settings = settings_from(parsed.overrides, {"blind": BlindSettings}, "blind")["blind"]
+    assert isinstance(settings, BlindSettings)
+    run_dir = RunDir(existing_run_dir(parsed.positionals[0]))
+    blind_stage(run_dir, settings, force="force" in parsed.flags,
+                allow_leaks="allow-leaks" in parsed.flags, announce=say,
+                progress=sys.stderr.isatty())
+    return 0
+
+
+def cmd_score(argv: list[str]) -> int:
+    """``xstress score RUN_DIR [judges=[...]] [rubric=NAME] [run.*=...] [--retry-unscored]``."""
+    if (parsed := _help_or(SCORE, argv)) is None:
+        return 0
+    from harness.pipeline import score_stage
+
+    run_dir = RunDir(existing_run_dir(parsed.positionals[0]))
+    config = resolve_overrides(parsed.overrides)
+    score_stage(run_dir, config, retry_unscored="retry-unscored" in parsed.flags, announce=say,
+                progress=sys.stderr.isatty())
+    return 0
+
+
+def cmd_code(argv: list[str]) -> int:
+    """``xstress code export|import ...``: human coding packets."""
+    from harness.score import export_packet, import_codes
+
+    action, rest = (argv[0], argv[1:]) if argv else ("", [])
+    if action not in ("export", "import"):
+        if action in ("-h", "--help"):
+            print(render_help(CODE_EXPORT) + "\n" + render_help(CODE_IMPORT), end="")
+            return 0
+        raise _usage("code", f"expected 'export' or 'import', got {action or 'nothing'}")
+    spec = CODE_EXPORT if action == "export" else CODE_IMPORT
+    if (parsed := _help_or(spec, rest)) is None:
+        return 0
+    if not any(o.startswith("code.coder=") for o in parsed.overrides):
+        raise _usage(spec.name, "the coder is missing", fix="add coder=NAME")
+    chosen = settings_from(parsed.overrides, {"code": CodingSettings, "": _Selection},
+                           spec.name)
+    coding, selection = chosen["code"], chosen[""]
+    assert isinstance(coding, CodingSettings) and isinstance(selection, _Selection)
+    rubric = _rubric(selection.rubric)
+    assert rubric is not None
+    run_dir = existing_run_dir(parsed.positionals[0])
+    if action == "export":
+        path = export_packet(run_dir, coding.coder, coding.format, rubric,
+                             Path(coding.out) if coding.out else None)
+        say(f"coding packet for {coding.coder}: {path}")
+        return 0
+    summary = import_codes(run_dir, existing_run_dir(parsed.positionals[1], "coder's CSV"),
+                           coding.coder, rubric, replace="replace" in parsed.flags,
+                           allow_partial="allow-partial" in parsed.flags)
+    say(f"imported {summary.n_scored} scored and {summary.n_null} null codes on "
+        f"{summary.n_items} items for {summary.coder} -> {summary.path}")
+    return 0
+
+
+def cmd_agree(argv: list[str]) -> int:
+    """``xstress agree RUN_DIR [rubric=NAME]``: agreement per dimension and coder pair."""
+    from harness.stats import format_agreement_table
+    if (parsed := _help_or(AGREE, argv)) is None:
+        return 0
+    from harness.pipeline import agree_stage
+
+    selection = settings_from(parsed.overrides, {"": _Selection}, "agree")[""]
+    assert isinstance(selection, _Selection)
+    run_dir = RunDir(existing_run_dir(parsed.positionals[0]))
+    result, path = agree_stage(run_dir, _rubric(selection.rubric))
+    print(format_agreement_table(result))
+    say(f"agreement -> {path}")
+    return 0
+
+
+def cmd_report(argv: list[str]) -> int:
+    """``xstress report RUN_DIR [report.*=...] [rubric=NAME]``."""
+    if (parsed := _help_or(REPORT, argv)) is None:
+        return 0
+    from harness.pipeline import report_stage
+
+    chosen = settings_from(parsed.overrides, {"report": ReportSettings, "": _Selection},
+                           "report")
+    settings, selection = chosen["report"], chosen[""]
+    assert isinstance(settings, ReportSettings) and isinstance(selection, _Selection)
+    run_dir = RunDir(existing_run_dir(parsed.positionals[0]))
+    report_stage(run_dir, settings, rubric=_rubric(selection.rubric, default=None),
+                 announce=say)
+    say(f"report: {run_dir.report_file('report.html')}")
+    return 0
+
+
+def _usage(command: str, problem: str, fix: str | None = None) -> Exception:
+    from harness.errors import ConfigError
+
+    return ConfigError(f"xstress {command}: {problem}",
+                       fix=fix or f"run 'xstress {command} --help'")

@@ -1,0 +1,239 @@
+"""The pipeline: the stages in order on one resolved config, typed, with no command line.
+
+``run_pipeline(config)`` runs ``config.pipeline.stages`` (sweep -> blind -> score -> report) on
+the run directory the config names and returns the exit code of the CLI contract. Each stage
+is also a function here (``blind_stage``, ``score_stage``, ``agree_stage``, ``report_stage``) that
+the CLI calls for a single stage on an existing run directory, so a stage is wired (its client,
+its settings, its defaults) in one place whichever way it is started. What the user is told
+goes through ``announce`` as finished lines; this module never parses arguments and never
+prints.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+from harness.blind import BlindSummary, blind_run
+from harness.config import SIMULATED_BANNER, RunConfig
+from harness.errors import ConfigError, InputError
+from harness.providers import PROVIDERS, check_keys, make_client
+from harness.report import ReportSummary, build_report
+from harness.rundir import ResponseCache, RunDir, read_manifests
+from harness.schema import (
+    DEFAULT_STAGES,
+    BlindSettings,
+    ProviderSettings,
+    ReportSettings,
+    RubricSpec,
+)
+from harness.score import ScoringSummary, score_run
+from harness.stats import AgreementResult, compute_agreement, write_agreement
+from harness.sweep import SweepResult, run_dir_for, run_sweep
+
+__all__ = [
+    "Announce",
+    "agree_stage",
+    "blind_stage",
+    "report_stage",
+    "run_pipeline",
+    "score_stage",
+]
+
+log = logging.getLogger("xstress.pipeline")
+
+Announce = Callable[[str], None]
+"""Takes one finished line for the user."""
+
+
+def run_pipeline(config: RunConfig, *, announce: Announce = log.info,
+                 progress: bool = False) -> int:
+    """Run the configured stages on ``config``'s run directory; return the exit code.
+
+    Exit codes: 0 every cell ``ok`` or ``blocked``; 1 some cell ended ``error``; 3 stopped at
+    the budget gate; 130 interrupted. Later stages run after a sweep that ended 0 or 1.
+
+    Raises:
+        XstressError: a configuration or input problem (the CLI prints it, exit code 2).
+    """
+    stages = list(config.pipeline.stages)
+    unknown = [stage for stage in stages if stage not in DEFAULT_STAGES]
+    if unknown:
+        raise ConfigError(f"pipeline.stages: unknown stage(s) {unknown}",
+                          fix=f"use some of {list(DEFAULT_STAGES)}")
+    run_dir = RunDir(run_dir_for(config))
+    _check_replay_source(config)
+    if config.simulated:
+        announce(f"running {SIMULATED_BANNER}; outputs are labelled simulated")
+    code = 0
+    if "sweep" in stages:
+        result = asyncio.run(run_sweep(config, run_dir.root, announce=announce))
+        for line in sweep_summary(result, config):
+            announce(line)
+        code = result.exit_code
+        if code not in (0, 1):
+            return code
+    later = [stage for stage in stages if stage != "sweep"]
+    if later and config.run.num_shards > 1:
+        root = run_dir.root
+        announce(f"shard {config.run.shard} of {config.run.num_shards} done; once every shard "
+                 f"has finished, run: xstress blind {root} && xstress score {root} && "
+                 f"xstress report {root}")
+        return code
+    for stage in later:
+        _run_later_stage(stage, run_dir, config, announce, progress)
+    if "report" in later:
+        announce(f"report: {run_dir.report_file('report.html')}")
+    return code
+
+
+def _run_later_stage(stage: str, run_dir: RunDir, config: RunConfig, announce: Announce,
+                     progress: bool) -> None:
+    if stage == "blind":
+        if not run_dir.items.exists():
+            blind_stage(run_dir, config.blind, default_seed=config.run.seed, announce=announce,
+                        progress=progress)
+        elif _sweep_changed_since_blinding(run_dir):
+            announce(f"blind: {run_dir.blind_dir} predates new transcripts; kept as is (the key "
+                     f"must not change under existing scores); run 'xstress blind "
+                     f"{run_dir.root} --force' to re-blind")
+        else:
+            announce(f"blind: already done -> {run_dir.blind_dir}")
+    elif stage == "score":
+        score_stage(run_dir, config, announce=announce, progress=progress)
+    elif stage == "report":
+        if len(run_dir.score_files()) >= 2:
+            agree_stage(run_dir, config.rubric)
+        report_stage(run_dir, config.report, default_seed=config.run.seed,
+                     rubric=config.rubric, announce=announce)
+
+
+def _check_replay_source(config: RunConfig) -> None:
+    if not PROVIDERS[config.provider.mode].uses_recordings:
+        return
+    source = config.replay.from_
+    if not source or not RunDir(Path(source)).cache_dir.is_dir():
+        raise InputError(
+            f"replay.from={source}: no recordings (cache/) found there",
+            fix="point replay.from at a previous run directory, e.g. transcripts/<run>",
+        )
+
+
+def _sweep_changed_since_blinding(run_dir: RunDir) -> bool:
+    newest = max((path.stat().st_mtime for path in run_dir.transcript_files()), default=0.0)
+    return newest > run_dir.items.stat().st_mtime
+
+
+def sweep_summary(result: SweepResult, config: RunConfig) -> list[str]:
+    """The lines that tell the user how a sweep ended and what to do next."""
+    counts = result.counts
+    label = f" [{SIMULATED_BANNER}]" if config.simulated else ""
+    lines = [f"sweep: {result.total_cells} cells: {counts.get('ok', 0)} ok, "
+             f"{counts.get('error', 0)} error, {counts.get('blocked', 0)} blocked "
+             f"({result.skipped} already done); {result.calls_made} provider calls; "
+             f"cost ${result.spent_usd:.4f}{label} -> {result.run_dir}"]
+    if counts.get("error"):
+        causes = "; ".join(f"{n} x {cause}" for cause, n in result.error_causes.most_common(3))
+        lines.append(f"{counts['error']} cell(s) ended error: {causes} (rerun the same command "
+                     f"to retry them)")
+    if result.stopped_by == "budget":
+        lines.append(f"stopped at the budget gate (run.max_cost_usd={config.run.max_cost_usd}): "
+                     f"{result.not_started} cell(s) not started; raise the budget and rerun "
+                     f"with run.name={result.run_dir.name} to resume")
+    if result.stopped_by == "interrupt":
+        lines.append(f"interrupted: {result.not_started} cell(s) not finished; rerun with "
+                     f"run.name={result.run_dir.name} to resume")
+    return lines
+
+
+# =========================================================================== single stages
+
+
+def blind_stage(run_dir: RunDir, settings: BlindSettings, *, default_seed: int | None = None,
+                force: bool = False, allow_leaks: bool = False, announce: Announce = log.info,
+                progress: bool = False) -> BlindSummary:
+    """Blind a run (``blind.seed`` falls back to ``default_seed``); announce one line."""
+    seed = settings.seed if settings.seed is not None else default_seed
+    tells = Path(settings.tells) if settings.tells else None
+    if tells is not None and not tells.is_file():
+        raise InputError(f"blind.tells={settings.tells}: tells file not found",
+                         fix="pass an existing file, or leave blind.tells unset for "
+                             "configs/blinding/tells.yaml")
+    summary = blind_run(run_dir.root, seed=seed, force=force, allow_leaks=allow_leaks,
+                        tells_path=tells, progress=progress)
+    ident = summary.identifiability
+    measured = "identifiability not measured"
+    if ident is not None:
+        measured = (f"model identifiable from blinded text: accuracy {ident.accuracy:.2f} "
+                    f"[95% CI {ident.ci_low:.2f}-{ident.ci_high:.2f}] vs chance "
+                    f"{ident.chance:.2f}")
+    announce(f"blind: {summary.n_items} items, {summary.n_excluded} excluded (error/blocked); "
+             f"{measured} -> {run_dir.blind_dir}")
+    return summary
+
+
+def score_stage(run_dir: RunDir, config: RunConfig, *, retry_unscored: bool = False,
+                announce: Announce = log.info, progress: bool = False) -> ScoringSummary:
+    """Code a run's blinded items with ``config.judges`` on ``config.rubric``.
+
+    LLM judges are called like target models: through the same provider client, with
+    ``run.timeout_s``, ``run.max_attempts``, ``run.max_retry_wait_s``, ``run.retry_base_s``,
+    ``run.concurrency`` items in flight and each judge's own ``limits``; always live (with
+    ``provider.api_base`` when set), into the run's ``cache/responses.judges.jsonl``.
+    """
+    if not run_dir.items.exists():
+        raise InputError(f"{run_dir.root}: no blind/items.jsonl",
+                         fix=f"run 'xstress blind {run_dir.root}' first")
+    if config.rubric is None:
+        raise ConfigError("rubric: no rubric selected", fix="e.g. rubric=interactional8")
+    rubric: RubricSpec = config.rubric
+    llm_judges = [judge for judge in config.judges if judge.kind == "llm"]
+    families = {model.family for manifest in read_manifests(run_dir)
+                for model in manifest.config.models}
+
+    async def run() -> ScoringSummary:
+        cache = client = None
+        if llm_judges:
+            provider = ProviderSettings(mode="live", api_base=config.provider.api_base)
+            check_keys([judge.as_model_spec() for judge in llm_judges], provider)
+            cache = ResponseCache(run_dir, suffix=".judges")
+            client = make_client(provider, config.run, cache=cache)
+        try:
+            return await score_run(run_dir.root, list(config.judges), rubric, client=client,
+                                   target_families=families, progress=progress,
+                                   concurrency=config.run.concurrency,
+                                   retry_unscored=retry_unscored)
+        finally:
+            if cache is not None:
+                cache.close()
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        summary = asyncio.run(run())
+    for warning in caught:
+        announce(f"warning: {warning.message}")
+    for line in summary.lines():
+        announce(f"score: {line}")
+    return summary
+
+
+def agree_stage(run_dir: RunDir, rubric: RubricSpec | None) -> tuple[AgreementResult, Path]:
+    """Agreement between every pair of coders; written under ``report/``."""
+    result = compute_agreement(run_dir.root, rubric)
+    return result, write_agreement(result, run_dir.root)
+
+
+def report_stage(run_dir: RunDir, settings: ReportSettings, *, default_seed: int = 0,
+                 rubric: RubricSpec | None = None, announce: Announce = log.info
+                 ) -> ReportSummary:
+    """Build the report (``report.seed`` falls back to ``default_seed``); announce its text."""
+    seed = settings.seed if settings.seed is not None else default_seed
+    summary = build_report(run_dir.root, baseline=settings.baseline, coder=settings.coder,
+                           n_boot=settings.n_boot, n_perm=settings.n_perm, seed=seed,
+                           rubric=rubric)
+    if summary.text:
+        announce(summary.text)
+    return summary

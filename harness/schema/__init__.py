@@ -1,0 +1,73 @@
+"""Every config shape of xstress: specs users write as files, and run-time settings.
+
+``specs`` (models, scaffolds, prompt sets, rubrics, judges), ``settings`` (``run.*`` and the
+other sections of ``configs/config.yaml``) and ``base`` (names, dimension ids, content hashes).
+Records written to a run directory are ``harness.rundir``'s. Loading files is
+``harness.config``'s.
+"""
+
+from __future__ import annotations
+
+from harness.schema.base import (
+    DIMENSION_IDS,
+    NAME_PATTERN,
+    DimensionId,
+    Name,
+    Spec,
+    canonical_json,
+    content_hash,
+)
+from harness.schema.settings import (
+    DEFAULT_STAGES,
+    BlindSettings,
+    PipelineSettings,
+    ProviderSettings,
+    ReplaySettings,
+    ReportSettings,
+    RunSettings,
+    Stage,
+)
+from harness.schema.specs import (
+    JudgeSpec,
+    ModelLimits,
+    ModelParams,
+    ModelSpec,
+    PassSpec,
+    PromptSet,
+    RubricDimension,
+    RubricSpec,
+    ScaffoldSpec,
+    Scenario,
+    SimulatedUser,
+    Turn,
+)
+
+__all__ = [
+    "DEFAULT_STAGES",
+    "DIMENSION_IDS",
+    "NAME_PATTERN",
+    "BlindSettings",
+    "DimensionId",
+    "JudgeSpec",
+    "ModelLimits",
+    "ModelParams",
+    "ModelSpec",
+    "Name",
+    "PassSpec",
+    "PipelineSettings",
+    "PromptSet",
+    "ProviderSettings",
+    "ReplaySettings",
+    "ReportSettings",
+    "RubricDimension",
+    "RubricSpec",
+    "RunSettings",
+    "ScaffoldSpec",
+    "Scenario",
+    "SimulatedUser",
+    "Spec",
+    "Stage",
+    "Turn",
+    "canonical_json",
+    "content_hash",
+]

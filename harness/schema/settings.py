@@ -1,0 +1,138 @@
+"""Run-time settings: ``run.*``, ``provider.*``, ``replay.*``, ``pipeline.*``, ``blind.*`` and
+``report.*`` in ``configs/config.yaml`` and on the command line.
+
+This module owns their shape, defaults and range checks; Hydra composes them and
+``harness.config`` validates them into a ``RunConfig``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import ConfigDict, Field, model_validator
+
+from harness.schema.base import NAME_PATTERN, Spec
+
+__all__ = [
+    "DEFAULT_STAGES",
+    "BlindSettings",
+    "PipelineSettings",
+    "ProviderSettings",
+    "ReplaySettings",
+    "ReportSettings",
+    "RunSettings",
+    "Stage",
+]
+
+
+# --------------------------------------------------------------------------- run settings
+
+
+class RunSettings(Spec):
+    """Run-level settings (``run.*`` on the command line)."""
+
+    name: str | None = None
+    """Run directory name; default a timestamp with microseconds. Same name resumes."""
+    out_dir: str = "transcripts"
+    """Folder holding run directories (``<out_dir>/<name>``)."""
+    replicates: int = Field(default=1, ge=1)
+    """Times each (model, scaffold, scenario) cell is run."""
+    concurrency: int = Field(default=32, ge=1)
+    """Calls in flight at once: cells in the sweep, items per LLM judge when scoring (each
+    model's ``limits.max_concurrency`` also holds)."""
+    max_cost_usd: float | None = Field(default=None, ge=0)
+    """Budget gate: no new cell starts once spent + in-flight estimate would pass it."""
+    shard: int = Field(default=0, ge=0)
+    """This process's shard of the cells (0-based)."""
+    num_shards: int = Field(default=1, ge=1)
+    """Shards the cells are split into (by cell_id); each writes its own files."""
+    seed: int = 0
+    """Seed of the blinding order and the report's resampling when blind.seed and report.seed
+    are null."""
+    timeout_s: float = Field(default=120.0, gt=0)
+    """Per-request HTTP timeout, for target models and LLM judges alike."""
+    max_attempts: int = Field(default=6, ge=1)
+    """Attempts per request, the first included."""
+    max_retry_wait_s: float = Field(default=300.0, gt=0)
+    """Total time one request may spend waiting between attempts."""
+    retry_base_s: float = Field(default=1.0, ge=0)
+    """First backoff step; doubles per attempt (with jitter), capped at 60 s."""
+    progress: bool = True
+    """Show a progress bar (on a terminal)."""
+
+    @model_validator(mode="after")
+    def _shard_in_range(self) -> RunSettings:
+        if self.shard >= self.num_shards:
+            raise ValueError(f"shard ({self.shard}) must be < num_shards ({self.num_shards})")
+        if self.name is not None and not re.fullmatch(NAME_PATTERN, self.name):
+            raise ValueError("name: use letters, digits, '_', '-', '.' only (it is a folder)")
+        return self
+
+
+class ProviderSettings(Spec):
+    """How calls are served: ``live`` (litellm), ``replay`` (recordings), ``mock`` (scripted)."""
+
+    mode: Literal["live", "replay", "mock"] = "live"
+    """Which provider serves the sweep's calls (LLM judges always call live)."""
+    api_base: str | None = None
+    """Overrides every model's endpoint (gateway, proxy, local test server)."""
+    mock_reply: str = "This is a scripted mock reply to: {last_user}"
+    """mock mode: reply template; {last_user} is the last user message."""
+    mock_latency_s: float = Field(default=0.0, ge=0)
+    """mock mode: seconds each reply takes."""
+    mock_errors: list[str] = Field(default_factory=list)
+    """mock mode: exception names raised on the first attempts of each request, in order
+    (e.g. ['RateLimitError', 'InternalServerError'])."""
+
+
+class ReplaySettings(Spec):
+    """Replay a previous run's recordings (``provider=replay replay.from=<run_dir>``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True,
+                              use_attribute_docstrings=True)
+
+    from_: str | None = Field(default=None, alias="from")
+    """The run directory whose recordings (``cache/``) serve the calls."""
+    strict: bool = True
+    """A missing recording is an error naming the cell and turn, never a live call."""
+
+
+Stage = Literal["sweep", "blind", "score", "report"]
+DEFAULT_STAGES: tuple[Stage, ...] = ("sweep", "blind", "score", "report")
+
+
+class PipelineSettings(Spec):
+    """Which stages ``xstress run`` runs (``pipeline.stages``)."""
+
+    stages: list[Stage] = Field(default_factory=lambda: list(DEFAULT_STAGES))
+    """In order: ``[sweep]`` stops after the sweep."""
+
+
+class BlindSettings(Spec):
+    """How the blind stage runs (``blind.*``; on ``xstress blind`` the prefix may be left out)."""
+
+    seed: int | None = None
+    """Makes the item order and the audit sample reproducible (blind ids stay random); null:
+    ``xstress run`` uses ``run.seed``, ``xstress blind`` a random order."""
+    tells: str | None = None
+    """A tells file other than ``configs/blinding/tells.yaml``."""
+
+
+class ReportSettings(Spec):
+    """How the report is built (``report.*``; on ``xstress report`` the prefix may be left out)."""
+
+    baseline: str = "bare"
+    """The scaffold that effects are measured against."""
+    coder: str | None = None
+    """Whose scores the profiles use: a coder name, ``judges-mean`` or ``adjudicated``; null:
+    chosen by rule and stated in the report."""
+    n_boot: int = Field(default=2000, ge=1)
+    """Bootstrap resamples (of prompts) per confidence interval."""
+    n_perm: int = Field(default=2000, ge=0)
+    """Permutations per model-dependence test."""
+    seed: int | None = None
+    """Seed of every resampling RNG; null: ``xstress run`` uses ``run.seed``, ``xstress
+    report`` 0."""
+
+

@@ -1,0 +1,289 @@
+"""The config specs users write as YAML files: models, scaffolds, prompt sets, rubrics, judges.
+
+Each is validated from one plain YAML file (``configs/<kind>/<name>.yaml``; scaffolds under
+``scaffolds/``) by ``harness.config``; its file name is its ``name``. This module owns their
+shape and the rules a single file must satisfy; loading, composing and cross-file checks are
+``harness.config``'s.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from harness.schema.base import DimensionId, Name, Spec
+
+__all__ = [
+    "JudgeSpec",
+    "ModelLimits",
+    "ModelParams",
+    "ModelSpec",
+    "PassSpec",
+    "PromptSet",
+    "RubricDimension",
+    "RubricSpec",
+    "ScaffoldSpec",
+    "Scenario",
+    "SimulatedUser",
+    "Turn",
+]
+
+
+# --------------------------------------------------------------------------- models
+
+
+class ModelParams(Spec):
+    """Sampling parameters sent with every call to the model."""
+
+    temperature: float | None = 0.7
+    """Sampling temperature; null leaves the provider's default."""
+    max_tokens: int | None = Field(default=1024, ge=1)
+    """Upper bound on reply tokens."""
+    top_p: float | None = None
+    """Nucleus sampling; null leaves the provider's default."""
+    seed: int | None = None
+    """Provider-side sampling seed where supported."""
+
+
+class ModelLimits(Spec):
+    """Per-model rate limits, for this process (divide by the number of shards)."""
+
+    rpm: int | None = Field(default=None, ge=1)
+    """Requests started per minute; null means unlimited."""
+    tpm: int | None = Field(default=None, ge=1)
+    """Tokens per minute. Recorded in the manifest but NOT enforced yet (the sweep warns when
+    it is set); limit with ``rpm`` and ``max_concurrency``."""
+    max_concurrency: int = Field(default=16, ge=1)
+    """Requests in flight at once for this model."""
+
+
+class ModelSpec(Spec):
+    """One target model (``configs/models/<name>.yaml``)."""
+
+    name: Name
+    """What reports call the model before blinding; equals the file name."""
+    litellm_model: str = Field(min_length=1)
+    """Any litellm model string, e.g. ``openai/gpt-4o``; ``xstress-sim/<persona>`` is simulated."""
+    family: str = Field(min_length=1)
+    """Vendor family, used to warn when a judge shares a target's family."""
+    api_base: str | None = None
+    """Optional endpoint (proxy, vLLM, local server)."""
+    api_key_env: str | None = None
+    """Name of the environment variable holding the key; never the key itself."""
+    aliases: list[str] = Field(default_factory=list)
+    """Other names the model may call itself by (used by blinding to scrub them)."""
+    params: ModelParams = ModelParams()
+    limits: ModelLimits = ModelLimits()
+
+    @field_validator("api_key_env")
+    @classmethod
+    def _looks_like_a_name(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
+            raise ValueError(
+                "must be the NAME of an environment variable (e.g. OPENAI_API_KEY), "
+                "never the key itself"
+            )
+        return value
+
+    @property
+    def simulated(self) -> bool:
+        """True for xstress's built-in simulated models (no network, no key)."""
+        return self.litellm_model.startswith(("xstress-sim/", "xstress-mock/"))
+
+
+# --------------------------------------------------------------------------- scaffolds
+
+
+class PassSpec(Spec):
+    """An extra model call after each reply (e.g. a self-check)."""
+
+    name: Name
+    instruction: str = Field(min_length=1)
+    """Sent as a user message after the draft reply; the model answers with a revision."""
+    replace_reply: bool = True
+    """If true, the pass's answer replaces the draft as what the user sees."""
+
+
+class ScaffoldSpec(Spec):
+    """A scaffold (``scaffolds/<name>.yaml``): system prompt, user wrapper, extra passes."""
+
+    name: Name
+    description: str = ""
+    targets: list[DimensionId] = Field(default_factory=list)
+    """Rubric dimensions the scaffold is meant to move."""
+    system: str | None = None
+    """System prompt; null or empty means none."""
+    user_template: str = "{user}"
+    """How each user turn is wrapped; must contain ``{user}`` exactly once."""
+    passes: list[PassSpec] = Field(default_factory=list)
+
+    @field_validator("user_template")
+    @classmethod
+    def _has_user_slot(cls, value: str) -> str:
+        if value.count("{user}") != 1:
+            raise ValueError("must contain the placeholder {user} exactly once")
+        try:
+            value.format(user="x")
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(
+                f"is not a valid template ({exc}); write literal braces as {{{{ and }}}}"
+            ) from None
+        return value
+
+    @field_validator("system")
+    @classmethod
+    def _blank_is_none(cls, value: str | None) -> str | None:
+        return value if value and value.strip() else None
+
+    @model_validator(mode="after")
+    def _unique_passes(self) -> ScaffoldSpec:
+        names = [p.name for p in self.passes]
+        if len(names) != len(set(names)):
+            raise ValueError("passes: each pass needs a distinct name")
+        return self
+
+
+# --------------------------------------------------------------------------- prompts
+
+
+class SimulatedUser(Spec):
+    """An LLM playing the user for some turns."""
+
+    persona: str = Field(min_length=1)
+    goal: str = Field(min_length=1)
+    max_turns: int = Field(default=1, ge=1, le=4)
+    model: str | None = None
+    """Model config name playing the user; null uses the target model under test."""
+
+
+class Turn(Spec):
+    """One user turn: fixed text (``user``) or a ``simulated_user`` block."""
+
+    user: str | None = None
+    simulated_user: SimulatedUser | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Turn:
+        if (self.user is None) == (self.simulated_user is None):
+            raise ValueError("a turn needs exactly one of 'user' (text) or 'simulated_user'")
+        if self.user is not None and not self.user.strip():
+            raise ValueError("a 'user' turn must not be empty")
+        return self
+
+
+class Scenario(Spec):
+    """One stress-test scenario: the user's turns and what they probe."""
+
+    id: Name
+    domain: str = Field(min_length=1)
+    probe: Literal["underspecified", "checkable", "multiturn"]
+    targets: list[DimensionId] = Field(min_length=1)
+    turns: list[Turn] = Field(min_length=1, max_length=8)
+    notes: str = ""
+    """For authors: what the scenario is meant to elicit. Never shown to models or coders."""
+
+
+class PromptSet(Spec):
+    """A prompt set (``configs/prompts/<name>.yaml``)."""
+
+    name: Name
+    description: str = ""
+    scenarios: list[Scenario] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> PromptSet:
+        seen: set[str] = set()
+        for scenario in self.scenarios:
+            if scenario.id in seen:
+                raise ValueError(f"scenarios: id {scenario.id!r} appears twice")
+            seen.add(scenario.id)
+        return self
+
+
+# --------------------------------------------------------------------------- rubric
+
+
+class RubricDimension(Spec):
+    """One rubric dimension with an anchored description of each level."""
+
+    id: DimensionId
+    name: str = Field(min_length=1)
+    definition: str = Field(min_length=1)
+    levels: dict[int, str]
+    """Anchors for levels 0, 1 and 2 (keys exactly 0, 1, 2)."""
+    not_applicable_when: str = ""
+    """When a coder should give null instead of a level."""
+
+    @field_validator("levels")
+    @classmethod
+    def _three_levels(cls, value: dict[int, str]) -> dict[int, str]:
+        if sorted(value) != [0, 1, 2]:
+            raise ValueError("needs anchors for exactly the levels 0, 1 and 2")
+        if any(not text.strip() for text in value.values()):
+            raise ValueError("every level needs a non-empty anchor description")
+        return value
+
+
+class RubricSpec(Spec):
+    """A rubric (``configs/rubric/<name>.yaml``)."""
+
+    name: Name
+    description: str = ""
+    dimensions: list[RubricDimension] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_dimensions(self) -> RubricSpec:
+        ids = [d.id for d in self.dimensions]
+        if len(ids) != len(set(ids)):
+            raise ValueError("dimensions: each id must appear once")
+        return self
+
+
+# --------------------------------------------------------------------------- judges
+
+
+class JudgeSpec(Spec):
+    """A coder that is not a person (``configs/judges/<name>.yaml``).
+
+    ``kind: heuristic`` is xstress's deterministic, transparent rule-based coder;
+    ``kind: llm`` calls a model through litellm with the sweep's retry and cache machinery.
+    """
+
+    name: Name
+    kind: Literal["llm", "heuristic"]
+    description: str = ""
+    litellm_model: str | None = None
+    """llm judges: any litellm model string."""
+    family: str | None = None
+    """llm judges: vendor family; a warning (or refusal) when it equals a target's family."""
+    api_base: str | None = None
+    api_key_env: str | None = None
+    params: ModelParams = ModelParams(temperature=0.0, max_tokens=2048, seed=0)
+    limits: ModelLimits = ModelLimits()
+    prompt_template: str | None = None
+    """llm judges: override of the built-in judge prompt; placeholders {rubric}, {transcript}."""
+    max_parse_retries: int = Field(default=2, ge=0, le=10)
+    """Re-asks after an invalid reply before the item is recorded ``unscored``."""
+    on_family_match: Literal["warn", "refuse"] = "warn"
+
+    @model_validator(mode="after")
+    def _llm_needs_model(self) -> JudgeSpec:
+        if self.kind == "llm" and not (self.litellm_model and self.family):
+            raise ValueError("an llm judge needs litellm_model and family")
+        return self
+
+    def as_model_spec(self) -> ModelSpec:
+        """The judge's model as a ModelSpec, so the sweep's provider machinery can call it."""
+        if self.kind != "llm" or self.litellm_model is None or self.family is None:
+            raise ValueError(f"judge {self.name!r} is not an llm judge")
+        return ModelSpec(
+            name=self.name,
+            litellm_model=self.litellm_model,
+            family=self.family,
+            api_base=self.api_base,
+            api_key_env=self.api_key_env,
+            params=self.params,
+            limits=self.limits,
+        )
