@@ -29,7 +29,7 @@ from harness.blind.terms import RunTerms
 
 __all__ = ["AUDIT_SAMPLE_SIZE", "ScrubberRecipe", "blind_buckets"]
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("xstress.blind")
 
 AUDIT_SAMPLE_SIZE = 2000
 """Items the identifiability audit trains on at most (a seeded reservoir sample)."""
