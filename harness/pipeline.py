@@ -6,7 +6,8 @@ is also a function here (``blind_stage``, ``score_stage``, ``agree_stage``, ``re
 the CLI calls for a single stage on an existing run directory, so a stage is wired (its client,
 its settings, its defaults) in one place whichever way it is started. What the user is told
 goes through ``announce`` as finished lines; this module never parses arguments and never
-prints.
+prints. Each stage's package is imported when the stage runs: a sweep-only run never loads
+the statistics stack.
 """
 
 from __future__ import annotations
@@ -16,12 +17,11 @@ import logging
 import warnings
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from harness.blind import BlindSummary, blind_run
 from harness.config import SIMULATED_BANNER, RunConfig
 from harness.errors import ConfigError, InputError
 from harness.providers import PROVIDERS, check_keys, make_client
-from harness.report import ReportSummary, build_report
 from harness.rundir import ResponseCache, RunDir, read_manifests
 from harness.schema import (
     DEFAULT_STAGES,
@@ -30,9 +30,13 @@ from harness.schema import (
     ReportSettings,
     RubricSpec,
 )
-from harness.score import ScoringSummary, score_run
-from harness.stats import AgreementResult, compute_agreement, write_agreement
 from harness.sweep import SweepResult, run_dir_for, run_sweep
+
+if TYPE_CHECKING:
+    from harness.blind import BlindSummary
+    from harness.report import ReportSummary
+    from harness.score import ScoringSummary
+    from harness.stats import AgreementResult
 
 __all__ = [
     "Announce",
@@ -156,6 +160,8 @@ def blind_stage(run_dir: RunDir, settings: BlindSettings, *, default_seed: int |
                 force: bool = False, allow_leaks: bool = False, announce: Announce = log.info,
                 progress: bool = False) -> BlindSummary:
     """Blind a run (``blind.seed`` falls back to ``default_seed``); announce one line."""
+    from harness.blind import blind_run
+
     seed = settings.seed if settings.seed is not None else default_seed
     tells = Path(settings.tells) if settings.tells else None
     if tells is not None and not tells.is_file():
@@ -184,6 +190,8 @@ def score_stage(run_dir: RunDir, config: RunConfig, *, retry_unscored: bool = Fa
     ``run.concurrency`` items in flight and each judge's own ``limits``; always live (with
     ``provider.api_base`` when set), into the run's ``cache/responses.judges.jsonl``.
     """
+    from harness.score import score_run
+
     if not run_dir.items.exists():
         raise InputError(f"{run_dir.root}: no blind/items.jsonl",
                          fix=f"run 'xstress blind {run_dir.root}' first")
@@ -222,6 +230,8 @@ def score_stage(run_dir: RunDir, config: RunConfig, *, retry_unscored: bool = Fa
 
 def agree_stage(run_dir: RunDir, rubric: RubricSpec | None) -> tuple[AgreementResult, Path]:
     """Agreement between every pair of coders; written under ``report/``."""
+    from harness.stats import compute_agreement, write_agreement
+
     result = compute_agreement(run_dir.root, rubric)
     return result, write_agreement(result, run_dir.root)
 
@@ -230,6 +240,8 @@ def report_stage(run_dir: RunDir, settings: ReportSettings, *, default_seed: int
                  rubric: RubricSpec | None = None, announce: Announce = log.info
                  ) -> ReportSummary:
     """Build the report (``report.seed`` falls back to ``default_seed``); announce its text."""
+    from harness.report import build_report
+
     seed = settings.seed if settings.seed is not None else default_seed
     summary = build_report(run_dir.root, baseline=settings.baseline, coder=settings.coder,
                            n_boot=settings.n_boot, n_perm=settings.n_perm, seed=seed,

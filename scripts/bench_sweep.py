@@ -1,9 +1,8 @@
 """Benchmark: xstress's sweep against a plain litellm loop and a bare aiohttp loop.
 
 Starts a local OpenAI-compatible server (``harness.testing.testserver``) with a fixed latency,
-then runs
-N single-turn requests at concurrency C three ways, each in its own process so wall time, CPU
-time and peak RSS are measured the same way (``os.wait4``):
+then runs N single-turn requests at concurrency C three ways, each in its own process so wall
+time, CPU time and peak RSS are measured the same way (``os.wait4``):
 
   (a) ``xstress run`` (the real command: Hydra config, cells, retries, fsynced transcripts and
       write-ahead cache, manifest), N cells = 60 scenarios x N/60 replicates;

@@ -5,8 +5,9 @@ how many and why); 2 usage or configuration error (one line, no traceback); 3 th
 early at the budget gate (rerun with a higher ``run.max_cost_usd`` to resume); 130 interrupted.
 
 Commands live in ``run.py`` (run, plan), ``stages.py`` (blind, score, code, agree, report) and
-``scaffolds.py``; they import the pipeline and the stages only when called, so ``xstress
---help`` stays fast and ``plan`` never imports litellm.
+``scaffolds.py``, each imported only when its command runs, and they import the pipeline and
+the stages only when called, so ``xstress --help`` stays fast and ``plan`` never imports
+litellm.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Sequence
 
-from harness.cli import run, scaffolds, stages
 from harness.cli.output import setup_logging
 from harness.errors import XstressError
 
@@ -46,16 +46,25 @@ lists both. Exit codes: 0 all cells ok or blocked, 1 some cell ended error, 2 us
 configuration error, 3 stopped at the budget gate, 130 interrupted.
 """
 
-COMMANDS: dict[str, Callable[[list[str]], int]] = {
-    "run": run.cmd_run,
-    "plan": run.cmd_plan,
-    "scaffolds": scaffolds.cmd_scaffolds,
-    "blind": stages.cmd_blind,
-    "score": stages.cmd_score,
-    "code": stages.cmd_code,
-    "agree": stages.cmd_agree,
-    "report": stages.cmd_report,
-}
+COMMANDS = ("run", "plan", "scaffolds", "blind", "score", "code", "agree", "report")
+
+
+def handler(command: str) -> Callable[[list[str]], int]:
+    """The function of one command (its module is imported only now: ``--help`` stays fast)."""
+    if command in ("run", "plan"):
+        from harness.cli import run
+
+        return run.cmd_run if command == "run" else run.cmd_plan
+    if command == "scaffolds":
+        from harness.cli import scaffolds
+
+        return scaffolds.cmd_scaffolds
+    from harness.cli import stages
+
+    commands: dict[str, Callable[[list[str]], int]] = {
+        "blind": stages.cmd_blind, "score": stages.cmd_score, "code": stages.cmd_code,
+        "agree": stages.cmd_agree, "report": stages.cmd_report}
+    return commands[command]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -76,7 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"list)", file=sys.stderr)
         return 2
     try:
-        return COMMANDS[command](rest)
+        return handler(command)(rest)
     except XstressError as exc:
         print(f"xstress: error: {exc.one_line()}", file=sys.stderr)
         return exc.exit_code

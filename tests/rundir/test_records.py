@@ -53,7 +53,7 @@ def test_every_field_has_a_docstring() -> None:
 
 
 def test_a_misspelt_field_is_an_error_not_ignored() -> None:
-    with pytest.raises(ValidationError, match="extra_forbidden|Extra inputs"):
+    with pytest.raises(ValidationError, match=r"extra_forbidden|Extra inputs"):
         KeyEntry.model_validate({"blind_id": "b", "cell_id": "c", "model": "m", "scaffold": "s",
                                  "prompt_id": "p", "replicate": 0, "modle": "typo"})
 
