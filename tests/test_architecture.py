@@ -22,7 +22,8 @@ LAYERS = ["errors", "paths", "schema", "config", "rundir", "providers", "sweep",
           "score", "stats", "report", "pipeline", "cli"]
 RANK = {"errors": 0, "paths": 0, "schema": 1, "config": 2, "rundir": 3, "providers": 4,
         "sweep": 5, "blind": 6, "score": 7, "stats": 8, "report": 9, "pipeline": 10, "cli": 11}
-PACKAGES = ["blind", "cli", "providers", "report", "rundir", "schema", "score", "stats", "sweep"]
+PACKAGES = ["blind", "cli", "config", "providers", "report", "rundir", "schema", "score", "stats",
+            "sweep"]
 MAX_MODULE_LINES = 400
 MAX_FUNCTION_LINES = 80
 

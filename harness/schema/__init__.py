@@ -17,6 +17,13 @@ from harness.schema.base import (
     canonical_json,
     content_hash,
 )
+from harness.schema.calibration import (
+    CalibrationFile,
+    CalibrationItem,
+    CalibrationMessage,
+    CalibrationSet,
+    IntendedLevel,
+)
 from harness.schema.settings import (
     DEFAULT_STAGES,
     BlindSettings,
@@ -47,7 +54,12 @@ __all__ = [
     "DIMENSION_IDS",
     "NAME_PATTERN",
     "BlindSettings",
+    "CalibrationFile",
+    "CalibrationItem",
+    "CalibrationMessage",
+    "CalibrationSet",
     "DimensionId",
+    "IntendedLevel",
     "JudgeSpec",
     "ModelLimits",
     "ModelParams",

@@ -262,8 +262,19 @@ class JudgeSpec(Spec):
     api_key_env: str | None = None
     params: ModelParams = ModelParams(temperature=0.0, max_tokens=2048, seed=0)
     limits: ModelLimits = ModelLimits()
+    mode: Literal["per_dimension", "joint"] = "per_dimension"
+    """llm judges: ``per_dimension`` asks one call per dimension (no halo between dimensions);
+    ``joint`` codes every dimension in one call (cheaper)."""
+    dimensions: Literal["all", "targeted"] = "all"
+    """llm judges: code every rubric dimension, or only the scenario's ``targets`` (the others
+    are recorded null with the reason "not targeted by the scenario")."""
+    prompt_file: str | None = None
+    """llm judges: the prompt template, a file under ``configs/judges/`` (default
+    ``templates/<mode>.md``). Loading puts its text in ``prompt_template``, so the judge's
+    content hash versions the prompt."""
     prompt_template: str | None = None
-    """llm judges: override of the built-in judge prompt; placeholders {rubric}, {transcript}."""
+    """llm judges: the prompt template's text (set by loading ``prompt_file``; or written
+    inline instead of a file)."""
     max_parse_retries: int = Field(default=2, ge=0, le=10)
     """Re-asks after an invalid reply before the item is recorded ``unscored``."""
     on_family_match: Literal["warn", "refuse"] = "warn"
@@ -272,7 +283,13 @@ class JudgeSpec(Spec):
     def _llm_needs_model(self) -> JudgeSpec:
         if self.kind == "llm" and not (self.litellm_model and self.family):
             raise ValueError("an llm judge needs litellm_model and family")
+        if self.prompt_file is not None and self.prompt_template is not None:
+            raise ValueError("give prompt_file or an inline prompt_template, not both")
         return self
+
+    def template_path(self) -> str:
+        """Where the prompt template lives, relative to ``configs/judges/``."""
+        return self.prompt_file or f"templates/{self.mode}.md"
 
     def as_model_spec(self) -> ModelSpec:
         """The judge's model as a ModelSpec, so the sweep's provider machinery can call it."""

@@ -42,6 +42,12 @@ class BlindedItem(Record):
     """The scenario's domain."""
     messages: list[Message]
     """The user's turns as written and the assistant replies the user saw (scrubbed)."""
+    targets: list[str] = Field(default_factory=list)
+    """The rubric dimensions the scenario is written to probe (its ``targets``)."""
+    reference_notes: str = ""
+    """The scenario's reference notes (what a good answer does, the facts that decide
+    correctness), shown to every coder beside the conversation; never sent to a model. They
+    name no model or scaffold, and the leak scan covers them like the conversation."""
 
 
 class KeyEntry(StrictRecord):

@@ -57,6 +57,10 @@ class ScoreRecord(Record):
     """The coder's reasoning, when given."""
     evidence: str | None = None
     """A quote from the transcript supporting the level."""
+    evidence_found: bool | None = None
+    """LLM judges: whether the evidence quote occurs verbatim in the conversation; a quote
+    that does not is a failure (the record is ``unscored``), never a kept level. Null for
+    coders that quote nothing checkable (humans, the heuristic)."""
     raw: str | None = None
     """The raw judge reply, kept when unscored."""
     rubric_hash: str | None = None
@@ -77,7 +81,8 @@ class ScoreRecord(Record):
         return self
 
 
-AGREEMENT_COLUMNS = ("dimension", "coder_a", "coder_b", "statistic", "n_items", "value", "note")
+AGREEMENT_COLUMNS = ("dimension", "coder_a", "coder_b", "statistic", "n_items", "value",
+                     "ci_low", "ci_high", "note")
 """Columns of ``report/agreement.csv``, in order (the fields of :class:`AgreementRow`)."""
 
 
@@ -96,19 +101,25 @@ class AgreementRow(StrictRecord):
     """Items both coders scored (kappa, agreement), or items with two or more levels (alpha)."""
     value: float | None
     """The estimate; empty in the CSV (None here) when it cannot be estimated."""
+    ci_low: float | None = None
+    """Lower end of its 95% bootstrap interval over items; empty when not estimable."""
+    ci_high: float | None = None
+    """Upper end of that interval."""
     note: str
-    """Why a value is missing, and what was treated as missing."""
+    """Why a value is missing, what was treated as missing, and warnings (e.g. prevalence)."""
 
-    @field_validator("value", mode="before")
+    @field_validator("value", "ci_low", "ci_high", mode="before")
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if value == "" else value
 
     def csv_cells(self) -> list[str | int]:
         """The row's cells in ``AGREEMENT_COLUMNS`` order (``repr`` keeps every digit)."""
-        value = "" if self.value is None else repr(self.value)
-        return [self.dimension, self.coder_a, self.coder_b, self.statistic, self.n_items, value,
-                self.note]
+        def cell(number: float | None) -> str:
+            return "" if number is None else repr(number)
+
+        return [self.dimension, self.coder_a, self.coder_b, self.statistic, self.n_items,
+                cell(self.value), cell(self.ci_low), cell(self.ci_high), self.note]
 
 
 class ConfusionMatrix(StrictRecord):

@@ -1,0 +1,50 @@
+"""Configuration: Hydra composition of ``configs/`` and ``scaffolds/`` into a validated
+``RunConfig``, and loading single config files (models, scaffolds, prompt sets, rubrics,
+judges with their prompt templates, calibration sets).
+
+``files`` knows where each kind lives and loads one file; ``compose`` runs Hydra; ``run``
+validates the composed tree into a ``RunConfig``; ``calibration`` loads known-answer sets. It
+runs nothing.
+"""
+
+from __future__ import annotations
+
+from harness.config.calibration import calibration_dir, list_calibration_sets, load_calibration_set
+from harness.config.compose import compose, expand_all_selections, hydra_context
+from harness.config.files import (
+    KINDS,
+    config_dir,
+    describe_validation_error,
+    display_path,
+    kind_dir,
+    list_names,
+    load_spec,
+    load_spec_file,
+    spec_path,
+    validate_spec,
+    with_prompt,
+)
+from harness.config.run import SIMULATED_BANNER, RunConfig, resolve
+
+__all__ = [
+    "KINDS",
+    "SIMULATED_BANNER",
+    "RunConfig",
+    "calibration_dir",
+    "compose",
+    "config_dir",
+    "describe_validation_error",
+    "display_path",
+    "expand_all_selections",
+    "hydra_context",
+    "kind_dir",
+    "list_calibration_sets",
+    "list_names",
+    "load_calibration_set",
+    "load_spec",
+    "load_spec_file",
+    "resolve",
+    "spec_path",
+    "validate_spec",
+    "with_prompt",
+]

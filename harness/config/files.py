@@ -1,0 +1,161 @@
+"""Config files: where each kind lives, and loading one file into its validated spec.
+
+Every file is a plain YAML file named after its ``name`` (``configs/<kind>/<name>.yaml``;
+scaffolds under ``scaffolds/``). This module owns the folders, the one-line errors that name
+the file and the field, and an LLM judge's prompt template (read into the spec so that its hash
+versions the prompt). Composing several files into a run is ``compose``'s and ``run``'s job.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from harness.errors import ConfigError
+from harness.paths import project_root
+from harness.schema import JudgeSpec, ModelSpec, PromptSet, RubricSpec, ScaffoldSpec
+
+__all__ = [
+    "KINDS",
+    "config_dir",
+    "describe_validation_error",
+    "display_path",
+    "kind_dir",
+    "list_names",
+    "load_spec",
+    "load_spec_file",
+    "spec_path",
+    "validate_spec",
+    "with_prompt",
+]
+
+SpecT = TypeVar("SpecT", bound=BaseModel)
+
+KINDS: dict[str, type[BaseModel]] = {
+    "models": ModelSpec,
+    "scaffolds": ScaffoldSpec,
+    "prompts": PromptSet,
+    "rubric": RubricSpec,
+    "judges": JudgeSpec,
+}
+
+
+def config_dir() -> Path:
+    """Absolute path of ``configs/``."""
+    return project_root() / "configs"
+
+
+def kind_dir(kind: str) -> Path:
+    """Folder holding the files of one kind (scaffolds live at the project root)."""
+    if kind not in KINDS:
+        raise ConfigError(f"unknown config kind {kind!r}", fix=f"use one of {', '.join(KINDS)}")
+    return project_root() / "scaffolds" if kind == "scaffolds" else config_dir() / kind
+
+
+def display_path(path: Path) -> str:
+    """A path relative to the project root when it is inside it (shorter error messages)."""
+    try:
+        return str(path.resolve().relative_to(project_root()))
+    except ValueError:
+        return str(path)
+
+
+def spec_path(kind: str, name: str) -> Path:
+    """Where the file for ``name`` of ``kind`` lives."""
+    return kind_dir(kind) / f"{name}.yaml"
+
+
+def list_names(kind: str) -> list[str]:
+    """Names of every file of ``kind``, sorted."""
+    folder = kind_dir(kind)
+    if not folder.is_dir():
+        return []
+    return sorted(p.stem for p in folder.glob("*.yaml") if not p.name.startswith("."))
+
+
+def describe_validation_error(where: str, exc: ValidationError) -> str:
+    """One line naming the file, each bad field and what is wrong with it."""
+    parts = []
+    for error in exc.errors()[:3]:
+        location = ".".join(str(x) for x in error["loc"]) or "(top level)"
+        message = error["msg"]
+        if error["type"] == "extra_forbidden":
+            message = "unknown field (check the spelling; see the README's configuration reference)"
+        elif error["type"] == "missing":
+            message = "required field is missing"
+        parts.append(f"field '{location}': {message}")
+    more = f" (+{len(exc.errors()) - 3} more)" if len(exc.errors()) > 3 else ""
+    return f"{where}: " + "; ".join(parts) + more
+
+
+def validate_spec(model: type[SpecT], data: Any, where: str) -> SpecT:
+    """Validate ``data`` as ``model``; a ConfigError names ``where`` and the field."""
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"{where}: expected a mapping of fields, got {type(data).__name__}",
+            fix="write the file as 'field: value' lines",
+        )
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error(where, exc)) from None
+
+
+def load_spec_file(kind: str, path: Path) -> BaseModel:
+    """Load and validate one YAML file of ``kind`` (its name must match the file name)."""
+    where = display_path(path)
+    if not path.is_file():
+        raise ConfigError(f"{where}: file not found")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f" line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"{where}:{line} is not valid YAML", fix="check indentation") from None
+    spec = validate_spec(KINDS[kind], data, where)
+    name = getattr(spec, "name", None)
+    if name != path.stem:
+        raise ConfigError(
+            f"{where}: field 'name' is {name!r} but the file is named {path.stem!r}",
+            fix=f"set name: {path.stem} (a config's name is its file name)",
+        )
+    return with_prompt(spec) if isinstance(spec, JudgeSpec) else spec
+
+
+def with_prompt(judge: JudgeSpec) -> JudgeSpec:
+    """An LLM judge with its prompt template's text in ``prompt_template`` (read from
+    ``configs/judges/<prompt_file>``, default ``templates/<mode>.md``), so that the judge's
+    content hash, the manifest and every score's ``coder_hash`` carry the prompt itself.
+
+    Raises:
+        ConfigError: the template file is missing or not UTF-8 text.
+    """
+    if judge.kind != "llm" or judge.prompt_template is not None:
+        return judge
+    path = kind_dir("judges") / judge.template_path()
+    where = display_path(spec_path("judges", judge.name))
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(
+            f"{where}: prompt template {display_path(path)} cannot be read "
+            f"({getattr(exc, 'strerror', None) or exc})",
+            fix="set prompt_file to a template under configs/judges/ (e.g. "
+                "templates/per_dimension.md)",
+        ) from None
+    return judge.model_copy(update={"prompt_template": text})
+
+
+def load_spec(kind: str, name: str) -> Any:
+    """Load the named config of ``kind`` (e.g. ``load_spec("judges", "heuristic")``)."""
+    path = spec_path(kind, name)
+    if not path.is_file():
+        available = ", ".join(list_names(kind)) or "none"
+        raise ConfigError(
+            f"{display_path(path)}: no {kind} config named {name!r}",
+            fix=f"choose one of: {available}; or add {display_path(path)}",
+        )
+    return load_spec_file(kind, path)

@@ -1,0 +1,183 @@
+"""The resolved run: a composed Hydra tree validated into a ``RunConfig``.
+
+This module owns ``RunConfig`` (everything one run needs, validated, with the content hashes
+of every protocol element and the manifest's view of it) and ``resolve``, whose errors name
+the file and the field. It does not compose (``compose.py``) or run anything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+
+from harness.config.files import display_path, load_spec, spec_path, validate_spec, with_prompt
+from harness.errors import ConfigError
+from harness.schema import (
+    BlindSettings,
+    JudgeSpec,
+    ModelSpec,
+    PipelineSettings,
+    PromptSet,
+    ProviderSettings,
+    ReplaySettings,
+    ReportSettings,
+    RubricSpec,
+    RunSettings,
+    ScaffoldSpec,
+    content_hash,
+)
+
+__all__ = ["SIMULATED_BANNER", "RunConfig", "resolve"]
+
+SpecT = TypeVar("SpecT", bound=BaseModel)
+
+SIMULATED_BANNER = "SIMULATED models (xstress-sim personas, not real models)"
+"""How every output of a run on simulated models says so."""
+
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything one sweep needs, validated. Built by :func:`resolve`."""
+
+    models: tuple[ModelSpec, ...]
+    scaffolds: tuple[ScaffoldSpec, ...]
+    prompts: PromptSet
+    run: RunSettings
+    provider: ProviderSettings
+    replay: ReplaySettings
+    pipeline: PipelineSettings
+    rubric: RubricSpec | None = None
+    judges: tuple[JudgeSpec, ...] = ()
+    simulated_user_models: tuple[ModelSpec, ...] = ()
+    """Models named by a scenario's ``simulated_user.model`` (loaded and checked here, before
+    any call, like the targets)."""
+    blind: BlindSettings = field(default_factory=BlindSettings)
+    report: ReportSettings = field(default_factory=ReportSettings)
+    preset: str | None = None
+
+    @property
+    def simulated(self) -> bool:
+        """True when every model is one of xstress's simulated models."""
+        return all(m.simulated for m in self.models)
+
+    def hashes(self) -> dict[str, Any]:
+        """Content hashes of every protocol element (the fixed-scaffolding protocol)."""
+        return {
+            "models": {m.name: content_hash(m) for m in self.models},
+            "scaffolds": {s.name: content_hash(s) for s in self.scaffolds},
+            "prompts": content_hash(self.prompts),
+            "rubric": content_hash(self.rubric) if self.rubric else None,
+            "judges": {j.name: content_hash(j) for j in self.judges},
+            "simulated_user_models": {m.name: content_hash(m)
+                                      for m in self.simulated_user_models},
+        }
+
+    def simulated_user_model(self, name: str | None) -> ModelSpec | None:
+        """The model config named by a ``simulated_user.model`` (None: the target plays)."""
+        return next((m for m in self.simulated_user_models if m.name == name), None)
+
+    def to_manifest(self) -> dict[str, Any]:
+        """The resolved config as plain data (names of key variables, never their values)."""
+
+        def dump(obj: BaseModel) -> Any:
+            return obj.model_dump(mode="json", by_alias=True)
+
+        return {
+            "models": [dump(m) for m in self.models],
+            "scaffolds": [dump(s) for s in self.scaffolds],
+            "prompts": dump(self.prompts),
+            "rubric": dump(self.rubric) if self.rubric else None,
+            "judges": [dump(j) for j in self.judges],
+            "simulated_user_models": [dump(m) for m in self.simulated_user_models],
+            "run": dump(self.run),
+            "provider": dump(self.provider),
+            "replay": dump(self.replay),
+            "pipeline": dump(self.pipeline),
+            "blind": dump(self.blind),
+            "report": dump(self.report),
+            "preset": self.preset,
+        }
+
+
+def _group_members(tree: Any, kind: str, model: type[SpecT]) -> tuple[SpecT, ...]:
+    members = []
+    for key, data in (tree or {}).items():
+        where = display_path(spec_path(kind, str(key)))
+        spec = validate_spec(model, data, where)
+        if getattr(spec, "name", None) != key:
+            raise ConfigError(
+                f"{where}: field 'name' is {getattr(spec, 'name', None)!r} but the file is "
+                f"named {key!r}",
+                fix=f"set name: {key} (a config's name is its file name)",
+            )
+        members.append(spec)
+    return tuple(members)
+
+
+def resolve(cfg: Any) -> RunConfig:
+    """Validate a composed Hydra config into a :class:`RunConfig` (errors name file + field)."""
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
+    try:
+        tree = OmegaConf.to_container(cfg, resolve=True)
+    except OmegaConfBaseException as exc:
+        raise ConfigError(f"configuration: {str(exc).splitlines()[0]}") from None
+    assert isinstance(tree, dict)
+    tree.pop("hydra", None)
+    known = {"models", "scaffolds", "prompts", "rubric", "judges", "provider", "run", "pipeline",
+             "replay", "blind", "report", "preset"}
+    unknown = sorted(set(tree) - known)
+    if unknown:
+        raise ConfigError(
+            f"configs/config.yaml: unknown top-level key(s) {', '.join(unknown)}",
+            fix=f"use one of {', '.join(sorted(known))}",
+        )
+    models = _group_members(tree.get("models"), "models", ModelSpec)
+    scaffolds = _group_members(tree.get("scaffolds"), "scaffolds", ScaffoldSpec)
+    judges = tuple(with_prompt(judge)
+                   for judge in _group_members(tree.get("judges"), "judges", JudgeSpec))
+    if not models:
+        raise ConfigError("models: no model selected", fix="e.g. models=[gpt4o,claude]")
+    if not scaffolds:
+        raise ConfigError("scaffolds: no scaffold selected", fix="e.g. scaffolds=[bare,verify]")
+    prompts_tree = tree.get("prompts") or {}
+    prompts_name = prompts_tree.get("name", "?") if isinstance(prompts_tree, dict) else "?"
+    prompts = validate_spec(
+        PromptSet, prompts_tree, display_path(spec_path("prompts", str(prompts_name)))
+    )
+    rubric_tree = tree.get("rubric")
+    rubric = None
+    if rubric_tree:
+        rubric_name = rubric_tree.get("name", "?") if isinstance(rubric_tree, dict) else "?"
+        rubric = validate_spec(
+            RubricSpec, rubric_tree, display_path(spec_path("rubric", str(rubric_name)))
+        )
+    preset = tree.get("preset")
+    simulated_user_models = tuple(
+        load_spec("models", name)
+        for name in sorted({turn.simulated_user.model for scenario in prompts.scenarios
+                            for turn in scenario.turns
+                            if turn.simulated_user is not None and turn.simulated_user.model})
+    )
+    return RunConfig(
+        models=models,
+        scaffolds=scaffolds,
+        prompts=prompts,
+        rubric=rubric,
+        judges=judges,
+        run=validate_spec(RunSettings, tree.get("run") or {}, "run (configs/config.yaml)"),
+        provider=validate_spec(
+            ProviderSettings, tree.get("provider") or {}, "provider (configs/provider/)"
+        ),
+        replay=validate_spec(ReplaySettings, tree.get("replay") or {}, "replay"),
+        pipeline=validate_spec(PipelineSettings, tree.get("pipeline") or {}, "pipeline"),
+        simulated_user_models=simulated_user_models,
+        blind=validate_spec(BlindSettings, tree.get("blind") or {}, "blind (configs/config.yaml)"),
+        report=validate_spec(ReportSettings, tree.get("report") or {},
+                             "report (configs/config.yaml)"),
+        preset=preset if isinstance(preset, str) else None,
+    )
