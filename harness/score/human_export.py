@@ -1,11 +1,12 @@
 """Human coding, export: the coding packet a person fills in, as a CSV or an HTML form.
 
 This module owns the packet. ``export_packet`` writes one for one coder: a CSV (one row per
-item and dimension, level left empty) or one self-contained HTML form (``form.html``) the
-coder opens in a browser (no server, no network) that shows each blinded conversation beside
-the rubric and saves a CSV in the same format (``PACKET_COLUMNS``). It reads only the blinded
-items, through the score stage's guarded reader (``store.py``: never the key). Reading a
-filled-in CSV back is ``human_import.py``'s.
+item and dimension, level left empty, the item's reference notes and the packet id beside it)
+or one self-contained HTML form (``form.html``) the coder opens in a browser (no server, no
+network) that shows each blinded conversation with its reference notes beside the rubric,
+codes by keyboard or mouse, loads a saved CSV back to continue, and saves a CSV in the same
+format (``PACKET_COLUMNS``). It reads only the blinded items, through the score stage's guarded
+reader (``store.py``: never the key). Reading a filled-in CSV back is ``human_import.py``'s.
 """
 
 from __future__ import annotations
@@ -41,8 +42,14 @@ PACKET_COLUMNS = (
     "level",
     "null_reason",
     "notes",
+    "reference_notes",
+    "packet_id",
 )
-"""Columns of a coding packet CSV and of the CSV the HTML form saves."""
+"""Columns of a coding packet CSV and of the CSV the HTML form saves.
+
+The coder fills in ``level``, ``null_reason`` and ``notes`` (their own); the others are given.
+``reference_notes`` (the scenario's notes for coders) and ``packet_id`` are informational: the
+import ignores them, the form refuses a CSV whose ``packet_id`` names another packet."""
 
 _FORM_TEMPLATE = "form.html"
 
@@ -97,22 +104,31 @@ def export_packet(
         out = out / default_name
     if fmt == "csv":
         # The BOM lets spreadsheet programs recognise UTF-8; import strips it.
-        data = ("\ufeff" + _packet_csv(items, rubric)).encode("utf-8")
+        data = ("\ufeff" + _packet_csv(items, rubric, packet_id(items, rubric))).encode("utf-8")
     else:
         data = render_form(items, rubric, coder).encode("utf-8")
     write_bytes_atomic(out, data)
     return out
 
 
-def _packet_csv(items: list[BlindedItem], rubric: RubricSpec) -> str:
+def _packet_csv(items: list[BlindedItem], rubric: RubricSpec, the_packet_id: str) -> str:
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(PACKET_COLUMNS)
+    # The form writes its CSV by column name too, so both stay in step with PACKET_COLUMNS.
+    writer = csv.DictWriter(buffer, fieldnames=PACKET_COLUMNS, lineterminator="\r\n")
+    writer.writeheader()
     for item in items:
         for dimension in rubric.dimensions:
-            writer.writerow(
-                [item.blind_id, item.scenario_id, dimension.id, dimension.name, "", "", ""]
-            )
+            writer.writerow({
+                "blind_id": item.blind_id,
+                "scenario_id": item.scenario_id,
+                "dimension": dimension.id,
+                "dimension_name": dimension.name,
+                "level": "",
+                "null_reason": "",
+                "notes": "",
+                "reference_notes": item.reference_notes,
+                "packet_id": the_packet_id,
+            })
     return buffer.getvalue()
 
 
@@ -161,6 +177,8 @@ def render_form(items: list[BlindedItem], rubric: RubricSpec, coder: str) -> str
                 "blind_id": item.blind_id,
                 "scenario_id": item.scenario_id,
                 "domain": item.domain,
+                # Shown to coders as data (textContent), like the conversation.
+                "reference_notes": item.reference_notes,
                 # Coders must never see a system prompt; blinding drops them, this is a backstop.
                 "messages": [
                     {"role": message.role, "content": message.content}

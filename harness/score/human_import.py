@@ -77,8 +77,10 @@ def import_codes(
 
     Args:
         run_dir: The run directory whose ``blind/items.jsonl`` the codes refer to.
-        csv_path: The coder's CSV (columns as in ``PACKET_COLUMNS``; header required; extra
-            columns ignored; column order free).
+        csv_path: The coder's CSV (columns as in ``PACKET_COLUMNS``; header required; column
+            order free). Only ``blind_id``, ``dimension``, ``level``, ``null_reason`` and
+            ``notes`` are read: informational columns (``reference_notes``, ``packet_id``,
+            ``scenario_id``, ``dimension_name``) and any others are ignored, whatever they hold.
         coder: The coder's name; the scores file is ``scores/<coder>.jsonl``.
         rubric: The rubric the coder applied (its hash is stored on every record, the rubric
             itself as ``scores/rubrics/<rubric_hash>.json``).

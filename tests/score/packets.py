@@ -1,8 +1,9 @@
 """A run to code by hand and a rubric to code it on, shared by the human coding tests.
 
-The items carry text that must survive the HTML form verbatim (an indented line, a
-``</script>``, markup and an ampersand); the key ``write_blinding`` writes beside them names
-"secret-model" and "secret-scaffold", which no packet may contain.
+The items carry text that must survive the HTML form and the CSV verbatim (an indented line, a
+``</script>``, markup, an ampersand; in the reference notes also quotes, commas and a line
+break); the key ``write_blinding`` writes beside them names "secret-model" and
+"secret-scaffold", which no packet may contain.
 """
 
 from __future__ import annotations
@@ -40,11 +41,20 @@ def mini_rubric() -> RubricSpec:
     )
 
 
+def reference_notes(index: int) -> str:
+    """The reference notes of item ``index``: scenario-0's have some, scenario-1's none."""
+    if index % 2:
+        return ""
+    return (f'Notes {index}: a good answer says "check the label", twice </script><b>n</b> & co'
+            "\n  then stops")
+
+
 def make_items(count: int) -> list[BlindedItem]:
     """``itm-0000`` ... with one exchange each, on two alternating scenarios."""
     return [
         make_item(f"itm-{index:04d}", f"Question {index}?\n  indented line",
-                  f"Answer {index} </script><b>x</b> & co", scenario_id=f"scenario-{index % 2}")
+                  f"Answer {index} </script><b>x</b> & co", scenario_id=f"scenario-{index % 2}"
+                  ).model_copy(update={"reference_notes": reference_notes(index)})
         for index in range(count)
     ]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -14,8 +15,16 @@ from harness.errors import InputError
 from harness.rundir import BlindedItem, Message
 from harness.schema import RubricSpec
 from harness.score.human_export import PACKET_COLUMNS, export_packet, packet_id, render_form
+from tests.conftest import Ran
 from tests.score.key_guard import key_guard
-from tests.score.packets import SECRETS, coding_run, make_items, mini_rubric, read_csv
+from tests.score.packets import (
+    SECRETS,
+    coding_run,
+    make_items,
+    mini_rubric,
+    read_csv,
+    reference_notes,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -38,6 +47,14 @@ def test_csv_packet_has_one_empty_row_per_item_and_dimension(tmp_path: Path) -> 
     assert all(r["level"] == r["null_reason"] == r["notes"] == "" for r in rows)
     assert rows[1]["scenario_id"] == "scenario-0"
     assert rows[3]["scenario_id"] == "scenario-1"
+    # Every row carries its item's reference notes verbatim (quotes, commas, a line break)
+    # and the packet's id.
+    assert [r["reference_notes"] for r in rows] == [
+        reference_notes(i) for i in range(3) for _ in ("D1", "D2", "D3")
+    ]
+    assert '"check the label", twice </script>' in rows[0]["reference_notes"]
+    assert rows[3]["reference_notes"] == ""
+    assert {r["packet_id"] for r in rows} == {packet_id(make_items(3), rubric)}
 
 
 def test_export_never_reads_the_key(tmp_path: Path) -> None:
@@ -99,6 +116,7 @@ def test_html_form_is_self_contained_and_embeds_items_safely(tmp_path: Path) -> 
     assert [item["blind_id"] for item in items] == ["itm-0000", "itm-0001"]
     assert items[0]["messages"][1]["content"] == "Answer 0 </script><b>x</b> & co"
     assert items[0]["messages"][0]["content"] == "Question 0?\n  indented line"
+    assert [item["reference_notes"] for item in items] == [reference_notes(0), ""]
     rubric_data = data["rubric"]
     assert isinstance(rubric_data, dict)
     assert rubric_data["dimensions"][0]["levels"] == {
@@ -107,7 +125,8 @@ def test_html_form_is_self_contained_and_embeds_items_safely(tmp_path: Path) -> 
         "2": "Coherence: full",
     }
     # Controls the browser test relies on.
-    for element_id in ("prev", "next", "jump", "save-csv", "progress", "dimensions"):
+    for element_id in ("prev", "next", "jump", "save-csv", "progress", "dimensions",
+                       "load-csv", "toggle-view", "dim-progress", "reference-notes-text"):
         assert f'id="{element_id}"' in html_text
 
 
@@ -190,3 +209,31 @@ def test_export_with_the_project_rubric(tmp_path: Path) -> None:
     assert [d["id"] for d in data["rubric"]["dimensions"]] == [  # type: ignore[index]
         d.id for d in rubric.dimensions
     ]
+
+
+def test_cli_exports_both_packets_and_imports_the_csv(
+    xstress: Callable[..., Ran], tmp_path: Path
+) -> None:
+    """``xstress code export`` on the project rubric; the filled CSV packet, informational
+    columns and all, goes back in through ``xstress code import``."""
+    run_dir = coding_run(tmp_path, count=2)
+    form = xstress("code", "export", str(run_dir), "coder=alice", "format=html")
+    assert form.code == 0, form.err
+    data = embedded_packet((run_dir / "coding" / "alice-packet.html").read_text("utf-8"))
+    assert [item["reference_notes"] for item in data["items"]] == [  # type: ignore[attr-defined]
+        reference_notes(0), ""
+    ]
+    sheet = xstress("code", "export", str(run_dir), "coder=alice", "format=csv")
+    assert sheet.code == 0, sheet.err
+    rows = read_csv(run_dir / "coding" / "alice-packet.csv")
+    assert len(rows) == 2 * len(data["rubric"]["dimensions"])  # type: ignore[index]
+    for row in rows:
+        row["level"] = "1"
+    filled = tmp_path / "alice.csv"
+    with filled.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(PACKET_COLUMNS))
+        writer.writeheader()
+        writer.writerows(rows)
+    imported = xstress("code", "import", str(run_dir), str(filled), "coder=alice")
+    assert imported.code == 0, imported.err
+    assert f"imported {len(rows)} scored and 0 null codes on 2 items" in imported.err

@@ -43,7 +43,6 @@ def scores_lines(run_dir: Path, coder: str) -> list[ScoreRecord]:
     return [ScoreRecord.model_validate_json(line) for line in text.splitlines()]
 
 
-
 def test_round_trip_writes_one_record_per_row(tmp_path: Path) -> None:
     run_dir = coding_run(tmp_path, count=4)
     rubric = mini_rubric()
@@ -102,6 +101,26 @@ def test_import_is_lenient_about_layout(tmp_path: Path) -> None:
     assert records[("itm-0000", "D1")].status == "null"
     assert records[("itm-0000", "D2")].level == 1
     assert records[("itm-0001", "D1")].level == 0
+
+
+def test_informational_columns_are_ignored_whatever_they_hold(tmp_path: Path) -> None:
+    """The packet's reference notes and packet id (and the names beside the ids) are there
+    for the coder: edited, emptied or odd, they never fail an import nor become a code."""
+    run_dir = coding_run(tmp_path, count=2)
+    rubric = mini_rubric()
+    rows = filled_rows(run_dir, rubric)
+    assert rows[0]["reference_notes"] and rows[0]["packet_id"]  # the packet carries them
+    rows[0]["reference_notes"] = "3"
+    rows[1]["reference_notes"] = 'edited, "quoted"\nand </script>'
+    rows[2]["packet_id"] = "not-this-packet"
+    rows[3]["dimension_name"] = ""
+    rows[4]["scenario_id"] = "elsewhere"
+    path = write_csv(tmp_path / "alice.csv", rows)
+    summary = import_codes(run_dir, path, "alice", rubric)
+    assert (summary.n_scored, summary.n_null, summary.n_missing) == (6, 0, 0)
+    records = scores_lines(run_dir, "alice")
+    assert [r.level for r in records] == [number % 3 for number in range(6)]
+    assert all(r.rationale is None and r.reason is None for r in records)
 
 
 def test_level_out_of_range_lists_rows_and_imports_nothing(tmp_path: Path) -> None:
