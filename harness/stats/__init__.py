@@ -2,13 +2,16 @@
 
 ``score_matrix`` joins the blinding key with the scores; ``profiles``, ``effects`` and
 ``interaction`` are the report's estimates (intervals from ``bootstrap``); ``coder_scores``,
-``agreement`` and ``agreement_output`` are ``xstress agree``. Pure maths apart from agreement's
-own score reading and its files under ``report/``.
+``agreement``, ``agreement_intervals`` (bootstrap intervals over items, also usable for any
+two columns of levels, e.g. a judge against intended levels) and ``agreement_output`` are
+``xstress agree``. Pure maths apart from agreement's own score reading and its files under
+``report/``.
 """
 
 from __future__ import annotations
 
 from harness.stats.agreement import AgreementResult, compute_agreement
+from harness.stats.agreement_intervals import AgreementInterval, pair_intervals
 from harness.stats.agreement_output import format_agreement_table, write_agreement
 from harness.stats.effects import EffectRow, compute_effects
 from harness.stats.interaction import InteractionRow, interaction_tests
@@ -27,6 +30,7 @@ from harness.stats.score_matrix import (
 __all__ = [
     "STATUS_NULL",
     "STATUS_UNSCORED",
+    "AgreementInterval",
     "AgreementResult",
     "Design",
     "EffectRow",
@@ -42,5 +46,6 @@ __all__ = [
     "interaction_tests",
     "mean_of_coders",
     "natural_dimension_order",
+    "pair_intervals",
     "write_agreement",
 ]

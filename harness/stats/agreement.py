@@ -5,8 +5,11 @@ dimension, percentage agreement, Cohen's kappa (unweighted and quadratic-weighte
 confusion matrix over the items both coders scored; across all coders, Krippendorff's alpha
 (ordinal), where null and unscored codes are missing values; and the items on which two coders
 are two levels apart, for adjudication. Statistics come from scikit-learn and the
-``krippendorff`` package. A value that cannot be estimated (no shared items, no variation) is
-reported as empty with a note, never as NaN. Percentage agreement is a proportion between 0
+``krippendorff`` package; each estimate carries a 95% bootstrap interval over items
+(``agreement_intervals.py``) and, where one level holds more than 80% of the codes, a
+prevalence warning (kappa and alpha are unstable there: high agreement can come with a low
+kappa). A value that cannot be estimated (no shared items, no variation) is reported as empty
+with a note, never as NaN; so is an interval. Percentage agreement is a proportion between 0
 and 1. Reading the score files is ``coder_scores.py``'s; writing ``report/agreement.csv`` and
 the other files, and the terminal table, ``agreement_output.py``'s. This module does not
 unblind anything and does not aggregate scores into profiles (``profiles.py``).
@@ -18,23 +21,36 @@ import itertools
 import math
 import re
 import warnings
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.errors import InputError
 from harness.rundir import AgreementRow, AgreementStatistic, ConfusionMatrix, PairKind
 from harness.schema import RubricSpec, content_hash
+from harness.stats.agreement_intervals import (
+    DEFAULT_N_BOOT,
+    DEFAULT_SEED,
+    AgreementInterval,
+    alpha_interval,
+    pair_intervals,
+)
 from harness.stats.coder_scores import CoderScores, load_scores
 
 __all__ = [
     "LEVELS",
+    "PREVALENCE_SHARE",
     "AdjudicationItem",
     "AgreementResult",
     "compute_agreement",
+    "prevalence_warning",
 ]
 
 LEVELS = (0, 1, 2)
 """The rubric levels, in the order of confusion-matrix rows and columns."""
+PREVALENCE_SHARE = 0.8
+"""A level holding more than this share of the codes makes kappa and alpha unstable."""
 
 
 @dataclass(frozen=True)
@@ -60,27 +76,37 @@ class AgreementResult:
     confusions: tuple[ConfusionMatrix, ...]
     adjudication: tuple[AdjudicationItem, ...]
     warnings: tuple[str, ...]
+    n_boot: int = DEFAULT_N_BOOT
+    """Bootstrap resamples behind every interval."""
+    seed: int = DEFAULT_SEED
+    """The seed of every interval's resampling."""
 
     def pair_kind(self, coder_a: str, coder_b: str) -> PairKind:
         """Which kinds of coder a pair joins (``human-judge`` ...)."""
         return _pair_kind(self.coder_kinds[coder_a], self.coder_kinds[coder_b])
 
 
-def compute_agreement(run_dir: Path, rubric: RubricSpec | None = None) -> AgreementResult:
+def compute_agreement(run_dir: Path, rubric: RubricSpec | None = None, *,
+                      n_boot: int = DEFAULT_N_BOOT, seed: int = DEFAULT_SEED) -> AgreementResult:
     """Compute agreement between every pair of coders and across all coders, per dimension.
 
     Args:
         run_dir: The run directory (its ``scores/*.jsonl`` are read).
         rubric: The rubric, for dimension order and names and to check that every coder used
             this version of it; without it, dimensions are those found, in id order.
+        n_boot: Bootstrap resamples of items per interval.
+        seed: Seed of each interval's generator (every estimate starts from it afresh).
 
     Returns:
         Estimates (as in ``report/agreement.csv``), confusion matrices, the items to
         adjudicate and warnings.
 
     Raises:
-        InputError: No scores, or a malformed scores file.
+        InputError: No scores, a malformed scores file, or ``n_boot`` below 1.
     """
+    if n_boot < 1:
+        raise InputError(f"n_boot={n_boot}: agreement intervals need at least one resample",
+                         fix="give n_boot=2000 (the default) or another positive number")
     coders, notes = load_scores(run_dir)
     names = tuple(sorted(coders))
     dimensions, dimension_names = _dimensions(coders, rubric, notes)
@@ -89,10 +115,11 @@ def compute_agreement(run_dir: Path, rubric: RubricSpec | None = None) -> Agreem
     adjudication: list[AdjudicationItem] = []
     for dimension in dimensions:
         for name_a, name_b in itertools.combinations(names, 2):
-            pair_estimates, confusion = _pair(dimension, coders[name_a], coders[name_b])
+            pair_estimates, confusion = _pair(dimension, coders[name_a], coders[name_b],
+                                              n_boot, seed)
             estimates.extend(pair_estimates)
             confusions.append(confusion)
-        estimates.append(_alpha(dimension, [coders[name] for name in names]))
+        estimates.append(_alpha(dimension, [coders[name] for name in names], n_boot, seed))
         adjudication.extend(_to_adjudicate(dimension, [coders[name] for name in names]))
     return AgreementResult(
         coders=names,
@@ -103,6 +130,8 @@ def compute_agreement(run_dir: Path, rubric: RubricSpec | None = None) -> Agreem
         confusions=tuple(confusions),
         adjudication=tuple(adjudication),
         warnings=tuple(notes),
+        n_boot=n_boot,
+        seed=seed,
     )
 
 
@@ -145,7 +174,7 @@ def _pair_kind(kind_a: str, kind_b: str) -> PairKind:
 
 
 def _pair(
-    dimension: str, coder_a: CoderScores, coder_b: CoderScores
+    dimension: str, coder_a: CoderScores, coder_b: CoderScores, n_boot: int, seed: int
 ) -> tuple[list[AgreementRow], ConfusionMatrix]:
     from sklearn.metrics import cohen_kappa_score, confusion_matrix
 
@@ -164,10 +193,10 @@ def _pair(
     levels_b = [coder_b.levels[key] for key in shared]
     n_items = len(shared)
 
-    def estimate(statistic: AgreementStatistic, value: float | None, why: str = "") -> AgreementRow:
-        note = "; ".join(part for part in (why, *remarks) if part)
-        return AgreementRow(dimension=dimension, coder_a=coder_a.name, coder_b=coder_b.name,
-                            statistic=statistic, n_items=n_items, value=value, note=note)
+    def estimate(statistic: AgreementStatistic, value: float | None, why: str = "",
+                 warning: str = "", interval: AgreementInterval | None = None) -> AgreementRow:
+        return _row(dimension, coder_a.name, coder_b.name, statistic, n_items, value,
+                    [why, warning, *remarks], interval)
 
     def confusion(counts: list[list[int]]) -> ConfusionMatrix:
         return ConfusionMatrix(dimension=dimension, coder_a=coder_a.name, coder_b=coder_b.name,
@@ -181,8 +210,11 @@ def _pair(
         return ([estimate(statistic, None, why) for statistic in statistics],
                 confusion([[0 for _ in LEVELS] for _ in LEVELS]))
 
+    intervals = pair_intervals(levels_a, levels_b, n_boot=n_boot, seed=seed)
     agreement = sum(a == b for a, b in zip(levels_a, levels_b, strict=True)) / n_items
-    results = [estimate("percent_agreement", agreement)]
+    results = [estimate("percent_agreement", agreement,
+                        interval=intervals["percent_agreement"])]
+    prevalence = prevalence_warning([*levels_a, *levels_b], "kappa")
     # Both coders giving one and the same level to every item leaves chance agreement at 1:
     # kappa is 0/0, so it is reported as not estimable rather than as a number.
     given = set(levels_a) | set(levels_b)
@@ -201,24 +233,64 @@ def _pair(
                 cohen_kappa_score(levels_a, levels_b, labels=list(LEVELS), weights=weights)
             )
         finite = math.isfinite(value)
-        results.append(
-            estimate(statistic, value if finite else None, "" if finite else "not estimable")
-        )
+        results.append(estimate(statistic, value if finite else None,
+                                "" if finite else "not estimable", prevalence,
+                                interval=intervals[statistic]))
     matrix = confusion_matrix(levels_a, levels_b, labels=list(LEVELS))
     return results, confusion([[int(cell) for cell in row] for row in matrix])
 
 
-def _alpha(dimension: str, coders: list[CoderScores]) -> AgreementRow:
+def _row(dimension: str, coder_a: str, coder_b: str, statistic: AgreementStatistic,
+         n_items: int, value: float | None, notes: list[str],
+         interval: AgreementInterval | None) -> AgreementRow:
+    """An estimate; its interval (and the interval's note) only where the value exists.
+
+    ``notes`` is (why no value, prevalence warning, *remarks); the note reads in that order
+    with the interval's note after the warning.
+    """
+    if value is None or interval is None:
+        interval = AgreementInterval(None, None, "")
+    note = "; ".join(part for part in (*notes[:2], interval.note, *notes[2:]) if part)
+    return AgreementRow(dimension=dimension, coder_a=coder_a, coder_b=coder_b,
+                        statistic=statistic, n_items=n_items, value=value,
+                        ci_low=interval.low, ci_high=interval.high, note=note)
+
+
+def prevalence_warning(levels: Sequence[int], statistic: str) -> str:
+    """The prevalence-paradox warning for these codes, or empty when no level dominates.
+
+    Args:
+        levels: every code the statistic is computed from (both coders' for a pair).
+        statistic: its name in the warning (``kappa``, ``alpha``).
+
+    Returns:
+        ``prevalence: level L holds S% of the codes ...`` when one level holds more than
+        ``PREVALENCE_SHARE`` of them; else "".
+    """
+    if not levels:
+        return ""
+    counts = Counter(levels)
+    level, count = max(counts.items(), key=lambda item: (item[1], -item[0]))
+    share = count / len(levels)
+    if share <= PREVALENCE_SHARE:
+        return ""
+    # Rounded to whole percent, a share just above the threshold would read as exactly 80%.
+    shown = f"{share:.0%}" if round(100 * share) > 100 * PREVALENCE_SHARE else f"{share:.1%}"
+    return (f"prevalence: level {level} holds {shown} of the codes ({count} of {len(levels)}), "
+            f"so {statistic} is unstable here (high agreement can come with a low {statistic})")
+
+
+def _alpha(dimension: str, coders: list[CoderScores], n_boot: int, seed: int) -> AgreementRow:
     import numpy as np
 
-    def result(n_items: int, value: float | None, note: str) -> AgreementRow:
-        return AgreementRow(dimension=dimension, coder_a="all", coder_b="",
-                            statistic="krippendorff_alpha_ordinal", n_items=n_items, value=value,
-                            note=note)
+    def result(n_items: int, value: float | None, notes: list[str],
+               interval: AgreementInterval | None = None) -> AgreementRow:
+        return _row(dimension, "all", "", "krippendorff_alpha_ordinal", n_items, value, notes,
+                    interval)
 
     units = sorted({key[0] for coder in coders for key in coder.keys(dimension)})
     if len(coders) < 2:
-        return result(0, None, "not estimable: only one coder")
+        return result(0, None, ["not estimable: only one coder"])
     matrix = np.full((len(coders), len(units)), np.nan)
     for row, coder in enumerate(coders):
         for column, blind_id in enumerate(units):
@@ -236,11 +308,12 @@ def _alpha(dimension: str, coders: list[CoderScores]) -> AgreementRow:
     if len(units) - pairable:
         remarks.append(f"{_items(len(units) - pairable)} with fewer than two levels not pairable")
     if pairable == 0:
-        return result(0, None, "; ".join(["not estimable: no item scored by two coders", *remarks]))
-    values = {int(level) for level in matrix[:, per_unit >= 2].ravel() if not np.isnan(level)}
-    if len(values) == 1:
-        why = f"not estimable: no variation (every level given is {values.pop()})"
-        return result(pairable, None, "; ".join([why, *remarks]))
+        return result(0, None, ["not estimable: no item scored by two coders", "", *remarks])
+    given = matrix[:, per_unit >= 2]
+    values = [int(level) for level in given.T.ravel() if not np.isnan(level)]
+    if len(set(values)) == 1:
+        why = f"not estimable: no variation (every level given is {values[0]})"
+        return result(pairable, None, [why, "", *remarks])
     import krippendorff
 
     with warnings.catch_warnings():
@@ -253,8 +326,10 @@ def _alpha(dimension: str, coders: list[CoderScores]) -> AgreementRow:
             )
         )
     if not math.isfinite(value):
-        return result(pairable, None, "; ".join(["not estimable", *remarks]))
-    return result(pairable, value, "; ".join(remarks))
+        return result(pairable, None, ["not estimable", "", *remarks])
+    value_counts = np.stack([(given == level).sum(axis=0) for level in LEVELS], axis=1)
+    interval = alpha_interval(value_counts, n_boot=n_boot, seed=seed)
+    return result(pairable, value, ["", prevalence_warning(values, "alpha"), *remarks], interval)
 
 
 def _to_adjudicate(dimension: str, coders: list[CoderScores]) -> list[AdjudicationItem]:

@@ -4,8 +4,9 @@ This module owns writing ``report/agreement.csv`` (one ``AgreementRow`` per esti
 as ``repr(float)`` so no digit is lost), ``report/agreement_confusion.json`` (an
 ``AgreementConfusion``) and ``report/adjudication.csv`` (one row per item two coders put two
 levels apart, a column per coder), all through the run directory's atomic writers; and the
-plain-text summary printed to the terminal. It computes nothing (``agreement.py``) and reads
-no file.
+plain-text summary printed to the terminal, every value beside its 95% interval and the notes
+cut to what a reader must see there (why a value or interval is missing, the prevalence
+warning). It computes nothing (``agreement.py``) and reads no file.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -83,10 +85,15 @@ def format_agreement_table(result: AgreementResult) -> str:
         The text, lines joined by newlines (no trailing newline).
     """
     kinds = ", ".join(f"{name} ({result.coder_kinds[name]})" for name in result.coders)
-    lines = [f"Agreement between {len(result.coders)} coders: {kinds}", ""]
+    lines = [
+        f"Agreement between {len(result.coders)} coders: {kinds}",
+        f"[95% bootstrap intervals over items: {result.n_boot} resamples, seed {result.seed}]",
+        "",
+    ]
     pair_rows = _pair_rows(result)
     if pair_rows:
-        headers = ["dimension", "pair", "kind", "n", "agree", "kappa", "kappa_q", "note"]
+        headers = ["dimension", "pair", "kind", "n", "agree [95% CI]", "kappa [95% CI]",
+                   "kappa_q [95% CI]", "note"]
         lines.extend(_render(headers, pair_rows, numeric={3, 4, 5, 6}))
     else:
         lines.append("No pairs of coders: pairwise agreement needs two or more coders.")
@@ -101,7 +108,8 @@ def format_agreement_table(result: AgreementResult) -> str:
                  _short_note(alpha.note)]
             )
     lines.append("Krippendorff's alpha (ordinal, all coders):")
-    lines.extend(_render(["dimension", "n", "alpha", "note"], alpha_rows, numeric={1, 2}))
+    lines.extend(_render(["dimension", "n", "alpha [95% CI]", "note"], alpha_rows,
+                         numeric={1, 2}))
     lines.append("")
     count = len(result.adjudication)
     lines.append(
@@ -137,7 +145,7 @@ def _pair_rows(result: AgreementResult) -> list[list[str]]:
                     _number(agree, percent=True),
                     _number(kappa),
                     _number(weighted),
-                    _short_note(kappa.note if kappa else agree.note),
+                    _short_note(*(row.note for row in (agree, kappa, weighted) if row)),
                 ]
             )
     return rows
@@ -149,15 +157,42 @@ def _label(result: AgreementResult, dimension: str) -> str:
 
 
 def _number(estimate: AgreementRow | None, percent: bool = False) -> str:
+    """The value and, when there is one, its interval: ``0.538 [0.212, 0.826]``."""
     if estimate is None or estimate.value is None:
         return "n/a"
-    return f"{100 * estimate.value:.1f}%" if percent else f"{estimate.value:.3f}"
+
+    def show(number: float) -> str:
+        return f"{100 * number:.1f}" if percent else f"{number:.3f}"
+
+    text = f"{show(estimate.value)}%" if percent else show(estimate.value)
+    if estimate.ci_low is None or estimate.ci_high is None:
+        return text
+    return f"{text} [{show(estimate.ci_low)}, {show(estimate.ci_high)}]"
 
 
-def _short_note(note: str) -> str:
-    # The table keeps only the reason a value is missing; full notes are in the CSV.
-    first = note.split(";")[0]
-    return first.removeprefix("not estimable: ") if first.startswith("not estimable") else ""
+_SHORT_NOTES = (
+    (re.compile(r"not estimable(?:: (.*))?"), "{0}"),
+    (re.compile(r"prevalence: level (\d) holds ([\d.]+%) of the codes .*?, so (\w+) is"),
+     "{2} unstable: level {0} holds {1} of codes"),
+    (re.compile(r"no interval: (.*)"), "no CI: {0}"),
+    (re.compile(r"interval from (\d+ of \d+) resamples"), "CI from {0} resamples"),
+)
+"""The note parts the table shows, as (pattern at the start of a part, short form)."""
+
+
+def _short_note(*notes: str) -> str:
+    # The table keeps why a value or interval is missing and the prevalence warning; the
+    # full notes are in the CSV. A pair's three rows share most parts: each is shown once.
+    shown: list[str] = []
+    for note in notes:
+        for part in note.split("; "):
+            for pattern, short in _SHORT_NOTES:
+                match = pattern.match(part)
+                if match:
+                    text = short.format(*(group or "not estimable" for group in match.groups()))
+                    if text not in shown:
+                        shown.append(text)
+    return "; ".join(shown)
 
 
 def _render(headers: list[str], rows: list[list[str]], numeric: set[int]) -> list[str]:

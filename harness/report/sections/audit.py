@@ -1,5 +1,7 @@
 """The report's sections on how far its numbers can be trusted: the coders and their
-agreement (from ``report/agreement.csv``), the strength of the blinding (from the leak report),
+agreement (from ``report/agreement.csv``: every pair, each judge against the human coders when
+a person coded too, values beside their 95% intervals), the strength of the blinding (from the
+leak report),
 and the data accounting (cells by transcript status, blinded items, null and unscored scores,
 and every problem met while reading the run). Each is a function of the ``ReportContext`` that
 returns blocks. It reads no file (``inputs.py`` does) and computes no statistic.
@@ -53,10 +55,12 @@ def coding_section(ctx: ReportContext) -> list[Block]:
         Paragraph(
             "Agreement between coders per dimension (from report/agreement.csv;"
             " written by xstress agree). Kappa and alpha near 1 mean the coders "
-            "agree; near 0, no better than chance."
+            "agree; near 0, no better than chance. In brackets: 95% bootstrap intervals "
+            "over items."
         )
     )
     blocks.append(_agreement_table(ctx.agreement))
+    blocks += _judge_vs_human(ctx, ctx.agreement)
     return blocks
 
 
@@ -87,7 +91,7 @@ def _agreement_table(agreement: Sequence[AgreementRow]) -> Table:
     for row in agreement:
         pair = "all" if row.coder_a == "all" else f"{row.coder_a} / {row.coder_b}"
         entry = table.setdefault((row.dimension, pair), {"n_items": str(row.n_items)})
-        entry[row.statistic] = format_number(row.value, digits=3)
+        entry[row.statistic] = _with_interval(row)
         if row.note:
             entry["note"] = "; ".join(filter(None, (entry.get("note", ""), row.note)))
     rows: list[tuple[str, ...]] = [
@@ -115,6 +119,54 @@ def _agreement_table(agreement: Sequence[AgreementRow]) -> Table:
         ),
         tuple(rows),
     )
+
+
+def _with_interval(row: AgreementRow | None) -> str:
+    """``0.538 [0.212, 0.826]``; the value alone when it has no interval; empty for none."""
+    if row is None or row.value is None:
+        return ""
+    value = format_number(row.value, digits=3)
+    if row.ci_low is None or row.ci_high is None:
+        return value
+    low, high = format_number(row.ci_low, digits=3), format_number(row.ci_high, digits=3)
+    return f"{value} [{low}, {high}]"
+
+
+def _judge_vs_human(ctx: ReportContext, agreement: Sequence[AgreementRow]) -> list[Block]:
+    """Per dimension, each judge against each human coder: how far a judge stands in for a
+    person. Nothing when the run has no human coder or no judge."""
+    humans = sorted(name for name, coder in ctx.coders.items() if coder.kinds == {"human"})
+    judges = sorted(name for name, coder in ctx.coders.items() if coder.is_judge)
+    if not humans or not judges:
+        return []
+    rows_by_key = {(row.dimension, frozenset((row.coder_a, row.coder_b)), row.statistic): row
+                   for row in agreement}
+    rows: list[tuple[str, ...]] = []
+    for dimension in natural_dimension_order({row.dimension for row in agreement}):
+        for judge in judges:
+            for human in humans:
+                pair = frozenset((judge, human))
+                kappa = rows_by_key.get((dimension, pair, "cohen_kappa_quadratic"))
+                agree = rows_by_key.get((dimension, pair, "percent_agreement"))
+                found = kappa or agree
+                if found is None:
+                    continue
+                rows.append((dimension, judge, human, str(found.n_items),
+                             _with_interval(kappa), _with_interval(agree),
+                             kappa.note if kappa else found.note))
+    if not rows:
+        return [Paragraph(
+            "Judge against human agreement: report/agreement.csv has no row for a judge "
+            f"paired with a human coder; rerun xstress agree {ctx.run_dir.root}.")]
+    return [
+        Paragraph(
+            "Each judge against the human coder(s), per dimension (from report/agreement.csv): "
+            "how far a judge's codes stand in for a person's. Quadratic-weighted kappa and "
+            "agreement (a proportion) with 95% bootstrap intervals over items."
+        ),
+        Table(("dimension", "judge", "human", "n items", "kappa (quadratic)", "% agreement",
+               "note"), tuple(rows)),
+    ]
 
 
 def blinding_section(ctx: ReportContext) -> list[Block]:
