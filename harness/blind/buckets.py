@@ -3,11 +3,12 @@
 This module owns the streaming middle of the ``blind`` stage: it streams a run's transcript
 records into bucket files chosen by a keyed hash of the cell id (so a retried cell's records
 meet in one bucket, where the last one wins), gathering the run's own names on the way; then
-it blinds one bucket alone (dedupe, shuffle, scrub, scan, write its items and key lines) and
-merges the buckets' results in order. Memory is bounded by the bucket size, not the run. It
-does not choose the bucket size or the number of workers (``stage.py``), start worker
-processes (``workers.py``), write the final files or the leak report (``stage.py``,
-``leak_report.py``), or run the identifiability audit (``leak_audit.py``).
+it blinds one bucket alone (dedupe, shuffle, scrub, scan, write its items, each with its
+scenario's targets and reference notes, and key lines) and merges the buckets' results in
+order. Memory is bounded by the bucket size, not the run. It does not choose the bucket size
+or the number of workers (``stage.py``), start worker processes (``workers.py``), write the
+final files or the leak report (``stage.py``, ``leak_report.py``), or run the identifiability
+audit (``leak_audit.py``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from types import TracebackType
 from typing import Any
 
 from harness.blind.leak_audit import AuditReservoir
+from harness.blind.references import NO_REFERENCE, ScenarioReference
 from harness.blind.scrubber import Scrubber, Tell
 from harness.blind.terms import RunTerms
 from harness.rundir import (
@@ -195,9 +197,14 @@ def open_private(path: Path) -> Any:
 
 
 def blind_bucket(
-    bucket: Path, seed: str | None, sample_rate: float, scrubber: Scrubber
+    bucket: Path, seed: str | None, sample_rate: float, scrubber: Scrubber,
+    references: dict[str, ScenarioReference],
 ) -> BucketResult:
-    """Dedupe, shuffle, scrub and scan one bucket into its own items and key part files."""
+    """Dedupe, shuffle, scrub and scan one bucket into its own items and key part files.
+
+    Each item gets its scenario's targets and reference notes from ``references`` (none when
+    the scenario is not there); the notes are scanned for tells, not scrubbed.
+    """
     scrubber.counts = Counter()
     result = BucketResult(
         items_path=bucket.with_suffix(".items"), key_path=bucket.with_suffix(".key")
@@ -214,6 +221,7 @@ def blind_bucket(
             if previous is None or row["s"] > previous["s"]:
                 latest[row["c"]] = row
     rows = sorted(latest.values(), key=lambda row: int(row["s"]))
+    notes = _NoteScan(references, scrubber)
     del latest
     rng.shuffle(rows)
     result.items_path.unlink(missing_ok=True)
@@ -229,15 +237,32 @@ def blind_bucket(
                     ExcludedCell(cell_id=row["c"], status=row["st"], error=row["e"])
                 )
                 continue
-            replies = _write_item(row, scrubber, result, items, key)
+            replies = _write_item(row, scrubber, notes, result, items, key)
             if rng.random() < sample_rate:
                 result.sample.append(("\n\n".join(replies), row["m"], row["sc"]))
     result.counts = scrubber.counts
     return result
 
 
+class _NoteScan:
+    """Each scenario's reference, with the tells its notes hold (scanned once per bucket)."""
+
+    def __init__(self, references: dict[str, ScenarioReference], scrubber: Scrubber) -> None:
+        self._references = references
+        self._scrubber = scrubber
+        self._tells: dict[str, list[Tell]] = {}
+
+    def get(self, scenario_id: str) -> tuple[ScenarioReference, list[Tell]]:
+        """The scenario's reference and the tells in its notes."""
+        reference = self._references.get(scenario_id, NO_REFERENCE)
+        if scenario_id not in self._tells:
+            self._tells[scenario_id] = self._scrubber.scan(reference.notes)
+        return reference, self._tells[scenario_id]
+
+
 def _write_item(
-    row: dict[str, Any], scrubber: Scrubber, result: BucketResult, items: Any, key: Any
+    row: dict[str, Any], scrubber: Scrubber, notes: _NoteScan, result: BucketResult,
+    items: Any, key: Any
 ) -> list[str]:
     """Write one item and its key line; return the scrubbed replies (for the audit)."""
     blind_id = secrets.token_hex(10)
@@ -264,7 +289,11 @@ def _write_item(
         found.extend((f"messages[{len(messages) - 1}] ({role}, turn {index})", t) for t in tells)
     for name, value in (("scenario_id", row["p"]), ("domain", row["d"])):
         found.extend((name, t) for t in scrubber.scan(value))
-    item = BlindedItem(blind_id=blind_id, scenario_id=row["p"], domain=row["d"], messages=messages)
+    reference, note_tells = notes.get(row["p"])
+    found.extend(("reference_notes", t) for t in note_tells)
+    item = BlindedItem(blind_id=blind_id, scenario_id=row["p"], domain=row["d"],
+                       messages=messages, targets=list(reference.targets),
+                       reference_notes=reference.notes)
     items.write(item.model_dump_json(by_alias=True) + "\n")
     entry = KeyEntry(
         blind_id=blind_id,

@@ -6,20 +6,23 @@ manifests (through ``RunDir``), and writes ``blind/items.jsonl`` (what coders se
 scoring) and ``blind/leak_report.json`` (``LeakReport``). It chooses the bucket size and the
 worker processes, and publishes the files. Its parts live in modules of their own: the tells
 file in ``tells.py``, the run's own names in ``terms.py``, the regex building blocks in
-``patterns.py``, their compilation in ``rules.py``; the scrubber and the leak scan of a text
-in ``scrubber.py``; the bucketed streaming and the blinding of one bucket in ``buckets.py``,
-of all buckets in ``workers.py``; the identifiability classifier in ``leak_audit.py``; the
-report's assembly in ``leak_report.py``. It does not score, unblind or analyse.
+``patterns.py``, their compilation in ``rules.py``; the scenarios' targets and reference
+notes in ``references.py``; the scrubber and the leak scan of a text in ``scrubber.py``; the
+bucketed streaming and the blinding of one bucket in ``buckets.py``, of all buckets in
+``workers.py``; the identifiability classifier in ``leak_audit.py``; the report's assembly in
+``leak_report.py``. It does not score, unblind or analyse.
 
 What an item holds: a random ``blind_id`` (``secrets``, never derived from the cell), the
-scenario id and domain, and the conversation as the user saw it (their turns, the replies
-shown to them), with identity tells replaced by placeholders. No system prompt, scaffold pass,
+scenario id and domain, the conversation as the user saw it (their turns, the replies shown to
+them) with identity tells replaced by placeholders, and the scenario's targets and reference
+notes from the manifest (what every coder judges against). No system prompt, scaffold pass,
 model, provider metadata, timing, cost or token count is copied.
 
-Leak scan. After scrubbing, every item is scanned again, on a Unicode-normalised copy, for
-any tell (names, label uses, instruction sentences, and the cutoff categories' ``detect``
-patterns). Any hit fails the stage (``InputError``, exit 2) unless ``allow_leaks``; the
-report is written either way, items and key only on success (temporary files, renamed last).
+Leak scan. After scrubbing, every item (its reference notes included) is scanned again, on a
+Unicode-normalised copy, for any tell (names, label uses, instruction sentences, and the
+cutoff categories' ``detect`` patterns). Any hit fails the stage (``InputError``, exit 2)
+unless ``allow_leaks``; the report is written either way, items and key only on success
+(temporary files, renamed last).
 
 Scale. Transcripts stream into bucket files; each bucket is then loaded alone, shuffled,
 scrubbed and written out, by worker processes for large runs (the output does not depend on
@@ -40,6 +43,7 @@ from pathlib import Path
 from harness.blind.buckets import ProgressBar, partition_transcripts
 from harness.blind.leak_audit import AuditReservoir, AuditSkipped, audit_identifiability
 from harness.blind.leak_report import build_leak_report, leaks_remain
+from harness.blind.references import ScenarioReference, add_references
 from harness.blind.scrubber import Scrubber
 from harness.blind.tells import TellsSpec, default_tells_path, load_tells
 from harness.blind.terms import RunTerms
@@ -128,11 +132,11 @@ def blind_run(
     tells_file = tells_path or default_tells_path()
     tells = load_tells(tells_file)
     warnings: list[str] = []
-    terms = _manifest_terms(layout, warnings)
+    terms, references = _read_manifests(layout, warnings)
     layout.blind_dir.mkdir(exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=".work-", dir=layout.blind_dir))
     try:
-        report = _blind(layout, sources, work, tells, tells_file, terms, seed=seed,
+        report = _blind(layout, sources, work, tells, tells_file, terms, references, seed=seed,
                         workers=workers, progress=progress, warnings=warnings)
         if report.n_remaining_tells and not allow_leaks:
             # A failed re-blinding must not replace the report of the blinding in place.
@@ -165,10 +169,14 @@ def _transcript_files(layout: RunDir) -> list[Path]:
     return sources
 
 
-def _manifest_terms(layout: RunDir, warnings: list[str]) -> RunTerms:
-    """The run's names from its manifests; an unreadable manifest is only a warning (the
-    transcript records name the models and scaffolds too)."""
+def _read_manifests(
+    layout: RunDir, warnings: list[str]
+) -> tuple[RunTerms, dict[str, ScenarioReference]]:
+    """The run's names and its scenarios' targets and notes, from its manifests. An unreadable
+    manifest is only a warning: the transcript records name the models and scaffolds too, and
+    items without reference notes can still be coded."""
     terms = RunTerms()
+    references: dict[str, ScenarioReference] = {}
     for path in layout.manifests():
         try:
             manifest = read_json(path, Manifest,
@@ -177,7 +185,8 @@ def _manifest_terms(layout: RunDir, warnings: list[str]) -> RunTerms:
             warnings.append(f"{path.name}: unreadable ({exc}); used names from records only")
             continue
         terms.add_manifest(manifest)
-    return terms
+        add_references(references, manifest)
+    return terms, references
 
 
 def _blind(
@@ -187,6 +196,7 @@ def _blind(
     tells: TellsSpec,
     tells_file: Path,
     terms: RunTerms,
+    references: dict[str, ScenarioReference],
     *,
     seed: int | None,
     workers: int | None,
@@ -214,7 +224,7 @@ def _blind(
             big = partition.n_bytes >= PARALLEL_MIN_BYTES
             workers = min(MAX_WORKERS, os.cpu_count() or 1) if big else 1
         outcome, reservoir = blind_buckets(
-            partition, scrubber, (tells, terms, str(tells_file)),
+            partition, scrubber, (tells, terms, str(tells_file)), references,
             items=work / WORK_ITEMS, key=work / WORK_KEY, seed=seed, workers=workers,
             audit_seed=audit_seed, progress=bar, warnings=warnings,
         )

@@ -23,6 +23,7 @@ from harness.blind.buckets import (
     open_private,
 )
 from harness.blind.leak_audit import AuditReservoir
+from harness.blind.references import ScenarioReference
 from harness.blind.scrubber import Scrubber
 from harness.blind.tells import TellsSpec
 from harness.blind.terms import RunTerms
@@ -39,24 +40,28 @@ ScrubberRecipe = tuple[TellsSpec, RunTerms, str]
 
 
 _WORKER_SCRUBBER: Scrubber | None = None
+_WORKER_REFERENCES: dict[str, ScenarioReference] = {}
 
 
-def _start_worker(tells: TellsSpec, terms: RunTerms, source: str) -> None:
-    """Process-pool initializer: build this worker's scrubber once."""
-    global _WORKER_SCRUBBER
+def _start_worker(tells: TellsSpec, terms: RunTerms, source: str,
+                  references: dict[str, ScenarioReference]) -> None:
+    """Process-pool initializer: build this worker's scrubber once, keep the references."""
+    global _WORKER_SCRUBBER, _WORKER_REFERENCES
     _WORKER_SCRUBBER = Scrubber(tells, terms, source=source)
+    _WORKER_REFERENCES = references
 
 
 def _blind_in_worker(bucket: Path, seed: str | None, sample_rate: float) -> BucketResult:
     """Process-pool task: blind one bucket with the scrubber ``_start_worker`` built."""
     assert _WORKER_SCRUBBER is not None, "worker started without a scrubber"
-    return blind_bucket(bucket, seed, sample_rate, _WORKER_SCRUBBER)
+    return blind_bucket(bucket, seed, sample_rate, _WORKER_SCRUBBER, _WORKER_REFERENCES)
 
 
 def blind_buckets(
     partition: Partition,
     scrubber: Scrubber,
     recipe: ScrubberRecipe,
+    references: dict[str, ScenarioReference],
     *,
     items: Path,
     key: Path,
@@ -68,6 +73,7 @@ def blind_buckets(
 ) -> tuple[Outcome, AuditReservoir]:
     """Blind every bucket into ``items`` and ``key`` (mode 0600), in bucket order.
 
+    Each item gets its scenario's entry of ``references`` (targets and reference notes).
     With several workers the buckets are blinded in worker processes (each builds its
     scrubber from ``recipe``); should the pool fail (a platform without working process
     pools, a caller script that cannot be re-imported), the buckets, still on disk, are
@@ -79,7 +85,7 @@ def blind_buckets(
     # Oversample a little, then the reservoir trims to its capacity: a uniform sample.
     rate = min(1.0, 1.5 * AUDIT_SAMPLE_SIZE / max(1, partition.n_records))
     seeds = [None if seed is None else f"{seed}:{i}" for i in range(len(partition.buckets))]
-    run = _BucketRun(partition, seeds, rate, items, key, audit_seed, progress)
+    run = _BucketRun(partition, seeds, rate, items, key, audit_seed, progress, references)
     if workers > 1 and len(partition.buckets) > 1:
         from concurrent.futures.process import BrokenProcessPool
 
@@ -96,7 +102,8 @@ class _BucketRun:
     """One pass over the buckets, into fresh items and key files."""
 
     def __init__(self, partition: Partition, seeds: list[str | None], rate: float,
-                 items: Path, key: Path, audit_seed: int, progress: ProgressBar) -> None:
+                 items: Path, key: Path, audit_seed: int, progress: ProgressBar,
+                 references: dict[str, ScenarioReference]) -> None:
         self.partition = partition
         self.seeds = seeds
         self.rate = rate
@@ -104,6 +111,7 @@ class _BucketRun:
         self.key = key
         self.audit_seed = audit_seed
         self.progress = progress
+        self.references = references
 
     def _start(self) -> tuple[Outcome, AuditReservoir]:
         """Fresh tallies and sample; the files of an earlier, failed pass removed."""
@@ -118,7 +126,7 @@ class _BucketRun:
         advance = self.progress.task("blinding", len(self.partition.buckets))
         with self.items.open("w", encoding="utf-8") as items, open_private(self.key) as key:
             for bucket, bucket_seed in zip(self.partition.buckets, self.seeds, strict=True):
-                part = blind_bucket(bucket, bucket_seed, self.rate, scrubber)
+                part = blind_bucket(bucket, bucket_seed, self.rate, scrubber, self.references)
                 outcome.merge(part, items, key, reservoir)
                 advance(1)
         return outcome, reservoir
@@ -143,7 +151,7 @@ class _BucketRun:
                 max_workers=min(workers, len(self.partition.buckets)),
                 mp_context=context,
                 initializer=_start_worker,
-                initargs=recipe,
+                initargs=(*recipe, self.references),
             ) as executor,
         ):
             futures = [

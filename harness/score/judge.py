@@ -1,27 +1,42 @@
 """LLM judges: one blinded item in, one code per rubric dimension out, with bounded re-asks.
 
-This module owns the judging loop. It sends the prompt (``judge_prompt.py``), validates the
-reply (``judge_reply.py``) and, while the reply is invalid, re-asks up to
-``max_parse_retries`` times (the bad reply and a correction go back into the conversation);
-after that every dimension of the item is ``unscored`` with the validation error as the
-reason and the raw reply kept. A failed or blocked call is ``unscored`` too. Nothing is ever
-coerced to a level. An evidence quote that is not found in the conversation does *not* void
-the level (judges paraphrase, and one bad quote is weak grounds to discard a judgement); the
-record keeps the level and says so in ``reason``, so analyses can filter on it.
+This module owns the judging loop. Which dimensions are asked: every rubric dimension, or
+with ``dimensions: targeted`` only the scenario's targets (the others are recorded null,
+``NOT_TARGETED``). How they are asked: with ``mode: per_dimension`` (the default) one call per
+dimension, whose prompt shows only that dimension's anchors, so that a level is not coloured
+by the judge's view of the other dimensions (a halo); with ``mode: joint`` one call for all of
+them (cheaper). Each call sends the prompt (``judge_prompt.py``), validates the reply
+(``judge_reply.py``) and, while the reply is unusable, re-asks up to ``max_parse_retries``
+times (the bad reply and a correction go back into the conversation). A reply is unusable
+when it breaks the reply format, or when a level's evidence quote is not found verbatim in the
+conversation: a judge that cannot point at what it judged has not shown that it read it.
+When the re-asks run out, a format failure leaves every dimension of the call ``unscored``
+with the validation error as the reason; a quote still not found leaves its dimension
+``unscored`` (``EVIDENCE_NOT_FOUND``, ``evidence_found: false``) while the dimensions whose
+quotes were found keep their levels. The raw reply is kept either way. A failed or blocked
+call is ``unscored`` too. Nothing is ever coerced to a level.
 
 Calls go through a ``ProviderClientLike`` (``harness.providers.ProviderClient`` in the real
-pipeline), which owns retries, rate limits, the write-ahead cache and cost. This module never
-reads files: the scoring stage hands it blinded items.
+pipeline), which owns retries, rate limits (a model's ``limits`` bound the calls in flight),
+the write-ahead cache and cost. This module never reads files: the scoring stage hands it
+blinded items.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 from harness.rundir import BlindedItem, CallRecord, Message
 from harness.schema import JudgeSpec, ModelSpec, RubricSpec
-from harness.score.judge_prompt import MAX_ERROR_CHARS, build_judge_prompt, correction_message
+from harness.score.judge_prompt import (
+    MAX_ERROR_CHARS,
+    build_judge_prompt,
+    correction_message,
+    evidence_correction,
+)
 from harness.score.judge_reply import (
     JudgeReplyError,
     JudgeVerdict,
@@ -32,12 +47,16 @@ from harness.score.rubric import DimensionCode
 
 __all__ = [
     "EVIDENCE_NOT_FOUND",
+    "NOT_TARGETED",
     "ProviderClientLike",
+    "coded_dimensions",
     "judge_item",
 ]
 
-EVIDENCE_NOT_FOUND = "evidence quote not found verbatim in the transcript (level kept)"
-"""``reason`` of a scored record whose evidence quote could not be located."""
+EVIDENCE_NOT_FOUND = "evidence quote not found verbatim in the transcript"
+"""Start of the ``reason`` of a record left unscored because its quote was never found."""
+NOT_TARGETED = "not targeted by the scenario"
+"""``reason`` of the null recorded for a dimension a ``targeted`` judge does not code."""
 
 
 class ProviderClientLike(Protocol):
@@ -58,30 +77,70 @@ class ProviderClientLike(Protocol):
         ...
 
 
-async def judge_item(
-    item: BlindedItem, judge: JudgeSpec, rubric: RubricSpec, client: ProviderClientLike
-) -> list[DimensionCode]:
-    """Ask an LLM judge to code one item on every rubric dimension.
+def coded_dimensions(item: BlindedItem, judge: JudgeSpec, dimension_ids: Sequence[str]
+                     ) -> list[str]:
+    """Of ``dimension_ids``, those the judge asks about for this item (the item's targets
+    with ``dimensions: targeted``, else all of them), in the order given."""
+    if judge.dimensions == "targeted":
+        targets = set(item.targets)
+        return [d for d in dimension_ids if d in targets]
+    return list(dimension_ids)
 
-    The first call is re-asked up to ``judge.max_parse_retries`` times while the reply is
-    invalid. Never raises for a judge failure: it comes back as ``unscored`` codes.
+
+async def judge_item(
+    item: BlindedItem,
+    judge: JudgeSpec,
+    rubric: RubricSpec,
+    client: ProviderClientLike,
+    *,
+    dimensions: Sequence[str] | None = None,
+) -> list[DimensionCode]:
+    """Ask an LLM judge to code one item.
+
+    Never raises for a judge failure: it comes back as ``unscored`` codes.
 
     Args:
         item: the blinded item.
-        judge: an ``llm`` judge spec.
+        judge: an ``llm`` judge spec (its ``mode`` and ``dimensions`` decide the calls).
         rubric: the rubric.
         client: the provider client used for every call.
+        dimensions: code only these dimension ids (those not yet on file); None for all.
 
     Returns:
-        One ``DimensionCode`` per rubric dimension, in rubric order.
+        One ``DimensionCode`` per dimension asked for, in rubric order.
     """
-    dimension_ids = [d.id for d in rubric.dimensions]
-    prompt = build_judge_prompt(item, rubric, template=judge.prompt_template)
+    wanted = [d.id for d in rubric.dimensions if dimensions is None or d.id in dimensions]
+    coded = coded_dimensions(item, judge, wanted)
+    codes = {d: DimensionCode(dimension=d, status="null", reason=NOT_TARGETED)
+             for d in wanted if d not in coded}
+    groups = [coded] if judge.mode == "joint" else [[d] for d in coded]
+    # Dimension calls run side by side; the provider's per-model gate bounds them.
+    results = await asyncio.gather(*(_ask(item, judge, rubric, client, g) for g in groups if g))
+    for group_codes in results:
+        codes.update((code.dimension, code) for code in group_codes)
+    return [codes[d] for d in wanted]
+
+
+@dataclass(frozen=True)
+class _Reading:
+    """What one reply gave: its codes, or why it is unusable (and what to tell the judge)."""
+
+    codes: list[DimensionCode] | None
+    """The codes, when the reply has the reply format (some may lack their evidence)."""
+    error: str | None
+    """Why the reply is unusable; None when it can be recorded as it is."""
+    correction: str = ""
+
+
+async def _ask(item: BlindedItem, judge: JudgeSpec, rubric: RubricSpec,
+               client: ProviderClientLike, dimension_ids: list[str]) -> list[DimensionCode]:
+    """One call on ``dimension_ids`` and its re-asks."""
+    prompt = build_judge_prompt(item, rubric, dimension_ids, template=judge.prompt_template)
     model = judge.as_model_spec()
     messages = list(prompt.messages)
     attempts = judge.max_parse_retries + 1
-    last_error = ""
-    last_reply: str | None = None
+    reading = _Reading(codes=None, error="no reply")
+    reply = ""
     for attempt in range(attempts):
         record = await client.complete(
             model, messages, purpose="judge", turn=attempt, replicate=0, label=item.blind_id
@@ -89,22 +148,38 @@ async def judge_item(
         if record.status != "ok":
             return _all_unscored(dimension_ids, _call_failure(record), raw=record.reply)
         reply = record.reply or ""
-        try:
-            verdicts = parse_judge_reply(reply, dimension_ids)
-        except JudgeReplyError as exc:
-            last_error, last_reply = str(exc), reply
-            messages = [
-                *messages,
-                Message(role="assistant", content=reply),
-                Message(role="user", content=correction_message(last_error, dimension_ids)),
-            ]
-            continue
-        return [_code(d, verdicts[d], item.messages) for d in dimension_ids]
-    return _all_unscored(
-        dimension_ids,
-        f"invalid judge output after {attempts} attempt(s): {last_error[:MAX_ERROR_CHARS]}",
-        raw=last_reply,
+        reading = _read(reply, dimension_ids, item.messages)
+        if reading.error is None and reading.codes is not None:
+            return reading.codes
+        messages = [
+            *messages,
+            Message(role="assistant", content=reply),
+            Message(role="user", content=reading.correction),
+        ]
+    if reading.codes is None:
+        error = (reading.error or "")[:MAX_ERROR_CHARS]
+        reason = f"invalid judge output after {attempts} attempt(s): {error}"
+        return _all_unscored(dimension_ids, reason, raw=reply)
+    return [_evidence_failure(code, attempts, reply) for code in reading.codes]
+
+
+def _read(reply: str, dimension_ids: list[str], messages: Sequence[Message]) -> _Reading:
+    """Validate a reply and look up each level's evidence quote in the conversation."""
+    try:
+        verdicts = parse_judge_reply(reply, dimension_ids)
+    except JudgeReplyError as exc:
+        return _Reading(codes=None, error=str(exc),
+                        correction=correction_message(str(exc), dimension_ids))
+    codes = [_code(d, verdicts[d], messages) for d in dimension_ids]
+    lost = [code for code in codes if code.evidence_found is False]
+    if not lost:
+        return _Reading(codes=codes, error=None)
+    error = "; ".join(
+        f"the evidence quote for {code.dimension} ({code.evidence!r}) is not in the conversation"
+        for code in lost
     )
+    return _Reading(codes=codes, error=error,
+                    correction=evidence_correction(error, dimension_ids))
 
 
 def _code(dimension: str, verdict: JudgeVerdict, messages: Sequence[Message]) -> DimensionCode:
@@ -117,14 +192,31 @@ def _code(dimension: str, verdict: JudgeVerdict, messages: Sequence[Message]) ->
             rationale=verdict.rationale,
             evidence=evidence,
         )
+    # A level always comes with a quote (the reply format requires one).
     found = evidence is not None and evidence_in_transcript(evidence, messages)
     return DimensionCode(
         dimension=dimension,
         status="scored",
         level=verdict.level,
-        reason=None if found else EVIDENCE_NOT_FOUND,
         rationale=verdict.rationale,
         evidence=evidence,
+        evidence_found=found,
+    )
+
+
+def _evidence_failure(code: DimensionCode, attempts: int, raw: str) -> DimensionCode:
+    """The last reply's code, unscored when its quote was still not found."""
+    if code.evidence_found is not False:
+        return code
+    return DimensionCode(
+        dimension=code.dimension,
+        status="unscored",
+        reason=f"{EVIDENCE_NOT_FOUND} after {attempts} attempt(s) (the judge gave level "
+               f"{code.level})",
+        rationale=code.rationale,
+        evidence=code.evidence,
+        evidence_found=False,
+        raw=raw,
     )
 
 

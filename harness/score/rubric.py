@@ -9,6 +9,7 @@ shape (``schema.RubricSpec``) nor where config files live (``config.py``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -42,6 +43,8 @@ class DimensionCode:
     reason: str | None = None
     rationale: str | None = None
     evidence: str | None = None
+    evidence_found: bool | None = None
+    """Whether the evidence quote occurs in the conversation (LLM judges; None otherwise)."""
     raw: str | None = None
 
     def to_record(
@@ -65,6 +68,7 @@ class DimensionCode:
             reason=self.reason,
             rationale=self.rationale,
             evidence=self.evidence,
+            evidence_found=self.evidence_found,
             raw=self.raw,
             rubric_hash=rubric_hash,
             coder_hash=coder_hash,
@@ -99,11 +103,19 @@ def load_rubric_file(path: Path) -> RubricSpec:
     return rubric
 
 
-def format_rubric(rubric: RubricSpec) -> str:
+def format_rubric(rubric: RubricSpec, dimension_ids: Sequence[str] | None = None) -> str:
     """The rubric as plain text for a judge prompt: per dimension its id, name, definition,
-    the anchor of each level, and when to give null instead of a level."""
+    the anchor of each level, and when to give null instead of a level.
+
+    Args:
+        rubric: the rubric.
+        dimension_ids: only these dimensions (in rubric order); None for all of them.
+    """
+    wanted = None if dimension_ids is None else set(dimension_ids)
     blocks: list[str] = []
     for dimension in rubric.dimensions:
+        if wanted is not None and dimension.id not in wanted:
+            continue
         lines = [
             f"{dimension.id}: {dimension.name}",
             f"  Definition: {_one_paragraph(dimension.definition)}",

@@ -3,9 +3,11 @@
 What this module owns: the order of the stage (check the judges, read the items, store the
 rubric, then each judge in turn), which (item, dimension) pairs each judge still has to code,
 and running the judge over them (the heuristic coder in ``heuristic.py``, LLM judges in
-``judge.py``, several items in flight). Its files are ``store.py``'s: items are read through
-the guarded reader (``blind/key.jsonl`` is never opened, so no coder can see which model or
-scaffold produced an item), scores are appended durably.
+``judge.py``, several items in flight; an LLM judge's calls per item, one per dimension or
+one for all, are ``judge.py``'s, and the progress bar counts items either way). Its files are
+``store.py``'s: items are read through the guarded reader (``blind/key.jsonl`` is never
+opened, so no coder can see which model or scaffold produced an item), scores are appended
+durably.
 
 Resuming: on a rerun a torn last line is cut off with a warning, and every
 (blind_id, dimension) already on file for that coder is skipped, whatever its status; an item
@@ -25,6 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
+from harness.errors import InputError
 from harness.rundir import BlindedItem, RunDir, ScoreRecord
 from harness.schema import JudgeSpec, RubricSpec
 from harness.score.heuristic import code_item
@@ -148,12 +151,15 @@ async def score_run(
     Raises:
         ConfigError: duplicate judge names, an LLM judge without a client, an invalid
             ``prompt_template``, or a refused judge-family match.
-        InputError: ``blind/items.jsonl`` is missing or malformed, or a score file is.
+        InputError: ``blind/items.jsonl`` is missing or malformed, or a score file is; or a
+            judge codes ``targeted`` dimensions and an item carries no targets (blinded
+            before items carried them, or without the run's manifest).
         OutputError: ``scores/`` cannot be written.
     """
     check_judges(judges, client, target_families)
     layout = RunDir(run_dir)
     items = read_blinded_items(layout)
+    _check_targets(layout, judges, items)
     prepare_scores_dir(layout)
     store_rubric(layout, rubric)
     summaries = []
@@ -223,6 +229,19 @@ async def _score_with(
     )
 
 
+def _check_targets(layout: RunDir, judges: list[JudgeSpec], items: list[BlindedItem]) -> None:
+    """A ``targeted`` judge needs every item's targets: without them it would code nothing."""
+    targeted = [j.name for j in judges if j.kind == "llm" and j.dimensions == "targeted"]
+    untargeted = [item.blind_id for item in items if not item.targets]
+    if targeted and untargeted:
+        raise InputError(
+            f"{layout.items}: {len(untargeted)} item(s) carry no targets (e.g. "
+            f"{untargeted[0]}), and judge {targeted[0]} codes only targeted dimensions",
+            fix=f"blind the run again (`xstress blind {layout.root} --force`, with its "
+                "manifest) or set the judge's dimensions: all",
+        )
+
+
 def _missing(items: list[BlindedItem], rubric: RubricSpec,
              existing: dict[ScoreKey, ScoreRecord]) -> tuple[_Work, int]:
     """The items with dimensions not yet on file, and how many pairs are on file already."""
@@ -250,7 +269,7 @@ async def _run_llm_judge(
 
     async def one(item: BlindedItem, missing: list[str]) -> None:
         async with semaphore:
-            codes = await judge_item(item, judge, rubric, client)
+            codes = await judge_item(item, judge, rubric, client, dimensions=missing)
             await write(item, codes, missing)
             bar.advance()
 

@@ -183,6 +183,18 @@ def make_record(
     })
 
 
+TARGETS = ("D3", "D5", "D6")
+"""The targets ``write_run``'s manifest gives every scenario."""
+
+
+def reference_notes(prompt_id: str) -> str:
+    """The reference notes ``write_run``'s manifest gives a scenario (written with spaces and a
+    line break around them, which blinding strips). They differ by scenario but do not repeat
+    its id, which some tests make a tell."""
+    tag = hashlib.sha256(prompt_id.encode()).hexdigest()[:8]
+    return f"Notes {tag}: a good answer checks the label's daily maximum (4 g) first."
+
+
 def write_run(
     run_dir: Path,
     records: list[TranscriptRecord],
@@ -191,16 +203,24 @@ def write_run(
     scaffolds: dict[str, ScaffoldSpec] | None = None,
 ) -> Path:
     """Write the records as ``transcripts.jsonl`` and, unless told not to, a manifest naming
-    ``MODELS`` and ``scaffolds`` (default ``SCAFFOLDS``) in full."""
+    ``MODELS`` and ``scaffolds`` (default ``SCAFFOLDS``) in full, and the records' scenarios
+    with ``TARGETS`` and their ``reference_notes``."""
     write_transcripts(run_dir, records)
     if manifest:
         chosen = scaffolds or SCAFFOLDS
+        prompt_ids = list(dict.fromkeys(record.prompt_id for record in records))
         base = write_manifest(run_dir, models=list(MODELS), scaffolds=list(chosen),
-                              prompt_ids=["scenario-0"])
+                              prompt_ids=prompt_ids or ["scenario-0"])
+        prompts = base.config.prompts.model_copy(update={"scenarios": [
+            scenario.model_copy(update={"targets": list(TARGETS),
+                                        "notes": f"  {reference_notes(scenario.id)}\n"})
+            for scenario in base.config.prompts.scenarios
+        ]})
         config = base.config.model_copy(update={
             "models": [ModelSpec(name=n, litellm_model=lm, family="xstress-simulated")
                        for n, lm in MODELS.items()],
             "scaffolds": list(chosen.values()),
+            "prompts": prompts,
         })
         versions = {n: [f"{lm}-2026-01-01"] for n, lm in MODELS.items()}
         write_record_atomic(RunDir(run_dir).manifest(), base.model_copy(

@@ -11,15 +11,25 @@ import pytest
 
 from harness.blind import blind_run
 from harness.errors import InputError
-from harness.rundir import BlindedItem, KeyEntry, LeakReport, RunDir, read_json
+from harness.rundir import (
+    BlindedItem,
+    KeyEntry,
+    LeakReport,
+    Manifest,
+    RunDir,
+    read_json,
+    write_record_atomic,
+)
 from tests.blind.synthetic import (
     MODELS,
     SCAFFOLDS,
+    TARGETS,
     few_records,
     leaks,
     make_record,
     offline_run,
     read_lines,
+    reference_notes,
     write_run,
 )
 
@@ -53,12 +63,16 @@ def test_offline_run_is_blinded(tmp_path: Path) -> None:
     assert summary.n_excluded == 7 and set(excluded.values()) == {"error", "blocked"}
     assert report.n_transcripts == 180 and report.n_duplicates_replaced == 1
 
-    # Items hold only what a coder needs.
+    # Items hold only what a coder needs: the conversation, and its scenario's targets and
+    # reference notes (stripped) from the manifest.
     for item in items:
         BlindedItem.model_validate(item)
-        assert set(item) == {"schema", "blind_id", "scenario_id", "domain", "messages"}
+        assert set(item) == {"schema", "blind_id", "scenario_id", "domain", "messages",
+                             "targets", "reference_notes"}
         assert {m["role"] for m in item["messages"]} <= {"user", "assistant"}
         assert item["blind_id"] not in final
+        assert item["targets"] == list(TARGETS)
+        assert item["reference_notes"] == reference_notes(item["scenario_id"])
     text = layout.items.read_text(encoding="utf-8")
     for name, litellm_model in MODELS.items():
         for term in (name, litellm_model, name.replace("-", " "), name.replace("-", "")):
@@ -223,3 +237,42 @@ def test_progress_bar_goes_to_stderr(tmp_path: Path, capsys: pytest.CaptureFixtu
     run_dir = write_run(tmp_path / "run", few_records(2))
     blind_run(run_dir, progress=True)
     assert capsys.readouterr().out == ""
+
+
+def _plant_in_notes(run_dir: Path, scenario_id: str, notes: str) -> None:
+    """Replace one scenario's reference notes in the run's manifest."""
+    layout = RunDir(run_dir)
+    manifest = read_json(layout.manifest(), Manifest, fix="a test")
+    prompts = manifest.config.prompts
+    scenarios = [s.model_copy(update={"notes": notes}) if s.id == scenario_id else s
+                 for s in prompts.scenarios]
+    config = manifest.config.model_copy(
+        update={"prompts": prompts.model_copy(update={"scenarios": scenarios})})
+    write_record_atomic(layout.manifest(), manifest.model_copy(update={"config": config}))
+
+
+def test_a_tell_in_the_reference_notes_fails_closed(tmp_path: Path) -> None:
+    records = [make_record(model="sim-eager", scaffold="bare", prompt_id=f"health-{i}",
+                           replies=["Fine."], replicate=r) for i in range(2) for r in range(2)]
+    run_dir = write_run(tmp_path / "run", records)
+    layout = RunDir(run_dir)
+    blind_run(run_dir)  # the control: the same run with clean notes passes
+    _plant_in_notes(run_dir, "health-1", "A good answer beats what sim-eager says on verify.")
+    with pytest.raises(InputError, match="identity tell"):
+        blind_run(run_dir, force=True)
+    report = _report(layout.rejected_leak_report)
+    assert report.passed is False
+    # Both items of the scenario carry the notes, so both are reported; the others are clean.
+    assert report.n_remaining_tells == 2
+    assert {t.field for t in report.remaining_tells} == {"reference_notes"}
+    assert {t.match.lower() for t in report.remaining_tells} == {"sim-eager"}
+    tell_cells = {t.cell_id for t in report.remaining_tells}
+    assert tell_cells == {r.cell_id for r in records if r.prompt_id == "health-1"}
+
+
+def test_a_run_without_reference_notes_still_blinds(tmp_path: Path) -> None:
+    records = few_records(2)
+    run_dir = write_run(tmp_path / "run", records, manifest=False)
+    blind_run(run_dir)
+    items = read_lines(RunDir(run_dir).items)
+    assert [(item["targets"], item["reference_notes"]) for item in items] == [([], "")] * 2

@@ -30,6 +30,9 @@ def test_worker_processes_do_not_change_the_output(
     blind_run(run_dir, seed=4, workers=1)
     serial = [e["cell_id"] for e in read_lines(layout.key)]
     serial_report = _report(run_dir)
+    serial_items = [(i["messages"], i["targets"], i["reference_notes"])
+                    for i in read_lines(layout.items)]
+    assert all(notes for _, _, notes in serial_items)
     # With another thread alive the pool spawns its workers instead of forking them.
     for other_thread in (False, True):
         stop = threading.Event()
@@ -43,6 +46,9 @@ def test_worker_processes_do_not_change_the_output(
         parallel = [e["cell_id"] for e in read_lines(layout.key)]
         parallel_report = _report(run_dir)
         assert parallel == serial
+        # Worker processes copy each scenario's targets and notes as this process does.
+        assert [(i["messages"], i["targets"], i["reference_notes"])
+                for i in read_lines(layout.items)] == serial_items
         for field in ("replacements", "excluded", "identifiability", "n_items", "warnings"):
             assert getattr(parallel_report, field) == getattr(serial_report, field)
         assert stat.S_IMODE(layout.key.stat().st_mode) == 0o600

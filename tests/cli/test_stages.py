@@ -18,15 +18,18 @@ from tests.conftest import Ran
 Xstress = Callable[..., Ran]
 JUDGE_KEY = "sk-test-FAKE-judge-5b1d-never-written"
 DIMENSIONS = [f"D{i}" for i in range(1, 9)]
+# One call per item (mode: joint), so the counts below are items; one call per dimension is
+# tested in tests/score/test_stage.py.
 LOCAL_JUDGE = ("name: local_judge\nkind: llm\nlitellm_model: openai/judge\nfamily: local\n"
-               "api_key_env: XSTRESS_JUDGE_KEY\n")
+               "api_key_env: XSTRESS_JUDGE_KEY\nmode: joint\n")
 
 
 def judge_reply(messages: list[dict[str, object]]) -> str:
-    """A mock judge: level 2 on D3 when the transcript has a 'How to check' section."""
+    """A mock judge: level 2 on D3 when the transcript has a 'How to check' section; its
+    evidence is the start of the first message (the line after the first header)."""
     text = str(messages[-1]["content"])
     d3 = 2 if "How to check" in text else 0
-    start = text.find("\n", text.find("<<<TRANSCRIPT")) + 1
+    start = text.find("\n", text.find("<<<USER TURN 1 ")) + 1
     quote = text[start:start + 40].strip()
     scores = {d: {"level": 1, "reason": None, "rationale": "mock", "evidence": quote}
               for d in DIMENSIONS}

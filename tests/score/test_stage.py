@@ -12,27 +12,41 @@ import asyncio
 import json
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from harness.errors import ConfigError, InputError
-from harness.rundir import RunDir, ScoreRecord, read_json
+from harness.rundir import BlindedItem, RunDir, ScoreRecord, read_json
 from harness.schema import JudgeSpec, RubricSpec, content_hash
+from harness.score.heuristic import code_item
 from harness.score.judges import FamilyMatchWarning, coder_hash
 from harness.score.rubric import rubric_hash
 from harness.score.stage import CoderSummary, ScoringSummary, score_run
+from harness.score.store import read_blinded_items
 from harness.testing.fakes import FakeJudgeClient
 from harness.testing.rundirs import make_item, write_blinding
 from tests.score.key_guard import key_guard
-from tests.score.mock_judge import DIMS, MOCK_JUDGE, interactional_rubric, mock_judge_reply
+from tests.score.mock_judge import (
+    DIMS,
+    JOINT_JUDGE,
+    MOCK_JUDGE,
+    asked,
+    interactional_rubric,
+    mock_judge_reply,
+    verdicts,
+)
 
 SECRETS = ("secret-model", "secret-scaffold", "cell-secret")
 """Names only the blinding key holds (``write_blinding``'s defaults)."""
 
 HEURISTIC = JudgeSpec(name="heuristic", kind="heuristic")
 LLM = MOCK_JUDGE.model_copy(update={"family": "acme"})
+"""One call per dimension (the default)."""
+JOINT = JOINT_JUDGE.model_copy(update={"family": "acme"})
+"""One call per item."""
 RUBRIC = interactional_rubric()
 
 TEMPLATES: list[list[str]] = [
@@ -132,13 +146,16 @@ def test_heuristic_codes_all_180_items_without_opening_the_key(tmp_path: Path) -
     }
     assert {r.coder for r in records} == {"heuristic"}
     assert {r.coder_kind for r in records} == {"heuristic"}
-    assert all((r.rationale or "").startswith("heuristic:") for r in records)
     assert {r.rubric_hash for r in records} == {rubric_hash(RUBRIC)}
     assert {r.coder_hash for r in records} == {coder_hash(HEURISTIC)}
-    # The caving template's D5 is 0 by the heuristic rules, in every copy.
-    caving = {f"item-{i:04d}" for i in range(1, 180, 3)}
-    caving_d5 = {r.level for r in records if r.dimension == "D5" and r.blind_id in caving}
-    assert caving_d5 == {0}
+    # Each record is the heuristic's code of its own item (whatever its rules say).
+    items = {item.blind_id: item for item in read_blinded_items(RunDir(run_dir))}
+    expected = {(item_id, code.dimension): (code.status, code.level, code.reason)
+                for item_id, item in items.items() for code in code_item(item, RUBRIC)}
+    assert {(r.blind_id, r.dimension): (r.status, r.level, r.reason) for r in records} == expected
+    # Copies of one template differ only by a reference number: they get the same codes.
+    caving = [expected[(f"item-{i:04d}", "D5")] for i in range(1, 180, 3)]
+    assert len(set(caving)) == 1
     text = (run_dir / "scores" / "heuristic.jsonl").read_text()
     assert "secret-model" in (run_dir / "blind" / "key.jsonl").read_text()  # the control
     for secret in SECRETS:
@@ -182,8 +199,8 @@ def test_llm_judge_codes_every_item_through_the_client(tmp_path: Path) -> None:
     with key_guard() as opened:
         summary = score(run_dir, [LLM], client=client, concurrency=4)
     assert opened == []
-    assert len(client.requests) == 9
-    assert client.purposes == ["judge"] * 9
+    assert len(client.requests) == 9 * 8  # one call per dimension
+    assert client.purposes == ["judge"] * 9 * 8
     sent = json.dumps([[m.content for m in request] for request in client.requests])
     for secret in (*SECRETS, "item-0", "scenario-"):
         assert secret not in sent
@@ -193,7 +210,26 @@ def test_llm_judge_codes_every_item_through_the_client(tmp_path: Path) -> None:
     assert {r.coder_kind for r in records} == {"llm_judge"}
     by_item = {r.blind_id: r.level for r in records if r.dimension == "D3"}
     assert by_item == {f"item-{i:04d}": CHECK_LEVELS[i % 3] for i in range(9)}
-    assert all(r.reason is None for r in records)  # every evidence quote was found
+    assert all(r.reason is None and r.evidence_found is True for r in records)
+
+
+def test_joint_judge_makes_one_call_per_item(tmp_path: Path) -> None:
+    run_dir = make_run(tmp_path, 4)
+    client = mock_client()
+    (coder,) = score(run_dir, [JOINT], client=client).coders
+    assert len(client.requests) == 4
+    assert (coder.items_coded, coder.scored) == (4, 32)
+
+
+def test_targeted_judge_needs_items_with_targets(tmp_path: Path) -> None:
+    run_dir = make_run(tmp_path, 2)
+    client = mock_client()
+    targeted = LLM.model_copy(update={"dimensions": "targeted"})
+    with pytest.raises(InputError, match="carry no targets") as caught:
+        score(run_dir, [targeted], client=client)
+    assert "--force" in caught.value.one_line() and "dimensions: all" in caught.value.one_line()
+    assert client.requests == []
+    score(run_dir, [HEURISTIC, LLM], client=client)  # coders of every dimension need none
 
 
 def test_malformed_judge_json_ends_unscored_after_bounded_retries(tmp_path: Path) -> None:
@@ -201,7 +237,7 @@ def test_malformed_judge_json_ends_unscored_after_bounded_retries(tmp_path: Path
     client = FakeJudgeClient(respond=lambda messages: '{"scores": {"D1": {"level": 2')
     judge = LLM.model_copy(update={"max_parse_retries": 1})
     (coder,) = score(run_dir, [judge], client=client).coders
-    assert len(client.requests) == 3 * 2
+    assert len(client.requests) == 3 * 8 * 2  # per item and dimension: the ask and a re-ask
     assert (coder.scored, coder.null, coder.unscored) == (0, 0, 24)
     records = records_of(run_dir / "scores" / "mockjudge.jsonl")
     assert {r.status for r in records} == {"unscored"}
@@ -213,6 +249,25 @@ def test_malformed_judge_json_ends_unscored_after_bounded_retries(tmp_path: Path
     assert {r.raw for r in records} == {'{"scores": {"D1": {"level": 2'}
 
 
+def test_a_quote_never_found_is_recorded_unscored_with_evidence_found_false(
+    tmp_path: Path
+) -> None:
+    run_dir = make_run(tmp_path, 1)
+
+    def invent(messages: Any) -> str:
+        return verdicts(2, evidence="a sentence nobody wrote", dims=asked(messages))
+
+    client = FakeJudgeClient(respond=invent)
+    (coder,) = score(run_dir, [LLM], client=client).coders
+    assert len(client.requests) == 8 * 3  # each dimension: the ask and two re-asks
+    assert (coder.scored, coder.unscored) == (0, 8)
+    records = records_of(run_dir / "scores" / "mockjudge.jsonl")
+    assert {(r.status, r.level, r.evidence_found) for r in records} == {
+        ("unscored", None, False)}
+    assert all((r.reason or "").startswith("evidence quote not found verbatim") for r in records)
+    assert all(json.loads(r.raw or "")["scores"][r.dimension]["level"] == 2 for r in records)
+
+
 def test_unscored_pairs_are_kept_unless_retry_unscored(tmp_path: Path) -> None:
     run_dir = make_run(tmp_path, 3)
     score(run_dir, [LLM], client=FakeJudgeClient(respond=lambda messages: "no json"))
@@ -220,7 +275,7 @@ def test_unscored_pairs_are_kept_unless_retry_unscored(tmp_path: Path) -> None:
     (coder,) = score(run_dir, [LLM], client=good).coders
     assert len(good.requests) == 0 and coder.pairs_skipped == 24
     (coder,) = score(run_dir, [LLM], client=good, retry_unscored=True).coders
-    assert len(good.requests) == 3 and coder.scored == 24
+    assert len(good.requests) == 3 * 8 and coder.scored == 24
     records = records_of(run_dir / "scores" / "mockjudge.jsonl")
     assert len(records) == 24 and {r.status for r in records} == {"scored"}
 
@@ -301,57 +356,84 @@ def test_summary_lines(tmp_path: Path) -> None:
     assert line.endswith(str(run_dir / "scores" / "heuristic.jsonl"))
 
 
+def test_a_rerun_asks_only_the_missing_dimensions(tmp_path: Path) -> None:
+    run_dir = make_run(tmp_path, 2)
+    score(run_dir, [LLM], client=mock_client())
+    path = run_dir / "scores" / "mockjudge.jsonl"
+    kept = [r for r in records_of(path) if (r.blind_id, r.dimension) != ("item-0001", "D4")]
+    path.write_text("".join(r.model_dump_json(by_alias=True) + "\n" for r in kept))
+    client = mock_client()
+    (coder,) = score(run_dir, [LLM], client=client).coders
+    assert [asked([m.model_dump() for m in r]) for r in client.requests] == [["D4"]]
+    assert (coder.items_coded, coder.pairs_skipped, coder.scored) == (1, 15, 1)
+
+
+# --------------------------------------------------------------------------- over HTTP
+
+
+def http_score(url: str, run_dir: Path, judge: JudgeSpec, rubric: RubricSpec = RUBRIC
+               ) -> CoderSummary:
+    """Score through litellm -> HTTP -> ``url``, with the sweep's ProviderClient and cache."""
+    from harness.providers import ProviderClient
+    from harness.rundir import ResponseCache
+    from harness.schema import ProviderSettings, RunSettings
+
+    async def go() -> ScoringSummary:
+        cache = ResponseCache(RunDir(run_dir))
+        client = ProviderClient(
+            provider=ProviderSettings(mode="live", api_base=url),
+            run=RunSettings(timeout_s=5.0, retry_base_s=0.01, progress=False),
+            cache=cache,
+        )
+        try:
+            return await score_run(run_dir, [judge], rubric, client=client,
+                                   target_families={"openai"})
+        finally:
+            cache.close()
+
+    (summary,) = asyncio.run(go()).coders
+    return summary
+
+
+def http_judge(model: str, **update: Any) -> JudgeSpec:
+    """An LLM judge served by the test server as ``model``, with the shipped template."""
+    from harness.config import with_prompt
+
+    return with_prompt(JudgeSpec(name=model, kind="llm", litellm_model=f"openai/{model}",
+                                 family="acme", api_key_env="XSTRESS_TEST_JUDGE_KEY", **update))
+
+
 @pytest.mark.slow
 def test_mock_judge_over_real_http_through_litellm(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """litellm -> HTTP -> the local test server, via the sweep's ProviderClient and its cache."""
-    from harness.providers import ProviderClient
-    from harness.rundir import ResponseCache
-    from harness.schema import ProviderSettings, RunSettings
     from harness.testing.testserver import TestServer
 
     monkeypatch.setenv("XSTRESS_TEST_JUDGE_KEY", "sk-test-judge-FAKE")
+    # The built-in prompt, in one call per item (one per dimension would be 8 x 180 calls).
     good = JudgeSpec(
         name="httpjudge",
         kind="llm",
         litellm_model="openai/mockjudge",
         family="acme",
         api_key_env="XSTRESS_TEST_JUDGE_KEY",
+        mode="joint",
     )
     bad = good.model_copy(
         update={"name": "badjudge", "litellm_model": "openai/badjudge", "max_parse_retries": 1}
     )
-
-    def run_scoring(url: str, run_dir: Path, judge: JudgeSpec) -> CoderSummary:
-        async def go() -> ScoringSummary:
-            cache = ResponseCache(RunDir(run_dir))
-            client = ProviderClient(
-                provider=ProviderSettings(mode="live", api_base=url),
-                run=RunSettings(timeout_s=5.0, retry_base_s=0.01, progress=False),
-                cache=cache,
-            )
-            try:
-                return await score_run(
-                    run_dir, [judge], RUBRIC, client=client, target_families={"openai"}
-                )
-            finally:
-                cache.close()
-
-        (summary,) = asyncio.run(go()).coders
-        return summary
-
     full_run = make_run(tmp_path / "full", 180)
     small_run = make_run(tmp_path / "small", 6)
     replies = {"mockjudge": mock_judge_reply, "badjudge": lambda messages: "Mostly fine, a 2."}
     with TestServer(replies=replies) as server, key_guard() as opened:
-        first = run_scoring(server.url, full_run, good)
+        first = http_score(server.url, full_run, good)
         assert server.count(model="mockjudge") == 180
         # Deleting the scores and rerunning is served from the write-ahead cache: no new calls.
         (full_run / "scores" / "httpjudge.jsonl").unlink()
-        second = run_scoring(server.url, full_run, good)
+        second = http_score(server.url, full_run, good)
         assert server.count(model="mockjudge") == 180
-        malformed = run_scoring(server.url, small_run, bad)
+        malformed = http_score(server.url, small_run, bad)
         assert server.count(model="badjudge") == 6 * 2  # the ask and one re-ask per item
     assert opened == []
     for summary in (first, second):
@@ -364,3 +446,66 @@ def test_mock_judge_over_real_http_through_litellm(
     assert {r.reason for r in bad_records} == {
         "invalid judge output after 2 attempt(s): no JSON object found in the reply"
     }
+
+
+def noted_run(root: Path, n: int) -> tuple[Path, list[BlindedItem]]:
+    """``n`` items with reference notes of their own and two or three targets each."""
+    items = []
+    for index in range(n):
+        first, *rest = TEMPLATES[index % len(TEMPLATES)]
+        items.append(make_item(f"item-{index:04d}", f"{first} (ref {index})", *rest).model_copy(
+            update={"targets": ["D3", "D6", "D7"][: 2 + index % 2],
+                    "reference_notes": f"Notes {index}: the adult label maximum is 4 g a day."}))
+    return write_blinding(root, items).root, items
+
+
+@pytest.mark.slow
+def test_per_dimension_requests_as_the_server_received_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """8 calls per item on interactional8, each carrying the item's notes and exactly one
+    dimension's anchors; with dimensions: targeted, one call per target; joint, one per item."""
+    from harness.score.rubric import load_rubric
+    from harness.testing.chat_wire import message_text
+    from harness.testing.testserver import TestServer
+
+    monkeypatch.setenv("XSTRESS_TEST_JUDGE_KEY", "sk-test-judge-FAKE")
+    rubric = load_rubric("interactional8")
+    received: dict[str, list[list[str]]] = {"perdim": [], "targeted": [], "joint": []}
+
+    def recorder(model: str) -> Callable[[list[dict[str, Any]]], str]:
+        def reply(messages: list[dict[str, Any]]) -> str:
+            received[model].append([message_text(m) for m in messages])
+            return mock_judge_reply(messages)
+        return reply
+
+    runs = {model: noted_run(tmp_path / model, 3) for model in received}
+    judges = {"perdim": http_judge("perdim"),
+              "targeted": http_judge("targeted", dimensions="targeted"),
+              "joint": http_judge("joint", mode="joint")}
+    with TestServer(replies={model: recorder(model) for model in received}) as server:
+        summaries = {model: http_score(server.url, runs[model][0], judges[model], rubric)
+                     for model in received}
+        counts = {model: server.count(model=model) for model in received}
+    items = runs["perdim"][1]
+    assert counts == {"perdim": 3 * 8, "targeted": 2 + 3 + 2, "joint": 3}
+    assert {m: s.scored for m, s in summaries.items()} == {"perdim": 24, "targeted": 7,
+                                                          "joint": 24}
+    assert summaries["targeted"].null == 24 - 7
+    for model in ("perdim", "targeted"):
+        coded: dict[str, list[str]] = {item.blind_id: [] for item in items}
+        for system, user in received[model]:
+            (item,) = [i for i in items if i.messages[0].content in user]
+            assert item.reference_notes in system
+            shown = [d.id for d in rubric.dimensions
+                     if any(anchor in system for anchor in d.levels.values())]
+            complete = [d.id for d in rubric.dimensions
+                        if all(anchor in system for anchor in d.levels.values())]
+            assert shown == complete and len(shown) == 1, shown
+            coded[item.blind_id].append(shown[0])
+        expected = {item.blind_id: (DIMS if model == "perdim" else item.targets)
+                    for item in items}
+        assert {k: sorted(v) for k, v in coded.items()} == expected
+    for system, _user in received["joint"]:
+        assert all(all(anchor in system for anchor in d.levels.values())
+                   for d in rubric.dimensions)
