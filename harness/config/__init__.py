@@ -13,6 +13,7 @@ from harness.config.calibration import calibration_dir, list_calibration_sets, l
 from harness.config.compose import compose, expand_all_selections, hydra_context
 from harness.config.files import (
     KINDS,
+    check_prompt_source,
     config_dir,
     describe_validation_error,
     display_path,
@@ -31,6 +32,7 @@ __all__ = [
     "SIMULATED_BANNER",
     "RunConfig",
     "calibration_dir",
+    "check_prompt_source",
     "compose",
     "config_dir",
     "describe_validation_error",

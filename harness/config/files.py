@@ -20,6 +20,7 @@ from harness.schema import JudgeSpec, ModelSpec, PromptSet, RubricSpec, Scaffold
 
 __all__ = [
     "KINDS",
+    "check_prompt_source",
     "config_dir",
     "describe_validation_error",
     "display_path",
@@ -116,6 +117,8 @@ def load_spec_file(kind: str, path: Path) -> BaseModel:
         line = f" line {mark.line + 1}" if mark is not None else ""
         raise ConfigError(f"{where}:{line} is not valid YAML", fix="check indentation") from None
     spec = validate_spec(KINDS[kind], data, where)
+    if kind == "judges":
+        check_prompt_source(data, where)
     name = getattr(spec, "name", None)
     if name != path.stem:
         raise ConfigError(
@@ -123,6 +126,17 @@ def load_spec_file(kind: str, path: Path) -> BaseModel:
             fix=f"set name: {path.stem} (a config's name is its file name)",
         )
     return with_prompt(spec) if isinstance(spec, JudgeSpec) else spec
+
+
+def check_prompt_source(data: dict[str, Any], where: str) -> None:
+    """A judge file gives ``prompt_file`` or an inline ``prompt_template``, not both.
+
+    Raises:
+        ConfigError: both are set.
+    """
+    if data.get("prompt_file") is not None and data.get("prompt_template") is not None:
+        raise ConfigError(f"{where}: both prompt_file and prompt_template are set",
+                          fix="keep one: a template file under configs/judges/, or inline text")
 
 
 def with_prompt(judge: JudgeSpec) -> JudgeSpec:
@@ -146,7 +160,8 @@ def with_prompt(judge: JudgeSpec) -> JudgeSpec:
             fix="set prompt_file to a template under configs/judges/ (e.g. "
                 "templates/per_dimension.md)",
         ) from None
-    return judge.model_copy(update={"prompt_template": text})
+    return judge.model_copy(update={"prompt_template": text,
+                                    "prompt_file": judge.template_path()})
 
 
 def load_spec(kind: str, name: str) -> Any:

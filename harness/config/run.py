@@ -12,7 +12,14 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from harness.config.files import display_path, load_spec, spec_path, validate_spec, with_prompt
+from harness.config.files import (
+    check_prompt_source,
+    display_path,
+    load_spec,
+    spec_path,
+    validate_spec,
+    with_prompt,
+)
 from harness.errors import ConfigError
 from harness.schema import (
     BlindSettings,
@@ -107,6 +114,8 @@ def _group_members(tree: Any, kind: str, model: type[SpecT]) -> tuple[SpecT, ...
     for key, data in (tree or {}).items():
         where = display_path(spec_path(kind, str(key)))
         spec = validate_spec(model, data, where)
+        if kind == "judges":
+            check_prompt_source(data, where)
         if getattr(spec, "name", None) != key:
             raise ConfigError(
                 f"{where}: field 'name' is {getattr(spec, 'name', None)!r} but the file is "

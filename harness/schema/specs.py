@@ -182,7 +182,8 @@ class Scenario(Spec):
     targets: list[DimensionId] = Field(min_length=1)
     turns: list[Turn] = Field(min_length=1, max_length=8)
     notes: str = ""
-    """For authors: what the scenario is meant to elicit. Never shown to models or coders."""
+    """Reference notes: what a good answer does and the facts that decide correctness. Every
+    coder (LLM judges and people) sees them beside the item; models never do."""
 
 
 class PromptSet(Spec):
@@ -270,11 +271,11 @@ class JudgeSpec(Spec):
     are recorded null with the reason "not targeted by the scenario")."""
     prompt_file: str | None = None
     """llm judges: the prompt template, a file under ``configs/judges/`` (default
-    ``templates/<mode>.md``). Loading puts its text in ``prompt_template``, so the judge's
-    content hash versions the prompt."""
+    ``templates/<mode>.md``). Loading puts its text in ``prompt_template`` and its path here,
+    so the judge's content hash versions the prompt."""
     prompt_template: str | None = None
-    """llm judges: the prompt template's text (set by loading ``prompt_file``; or written
-    inline instead of a file)."""
+    """llm judges: the prompt template's text (filled in from ``prompt_file`` when the judge is
+    loaded; a config file gives one or the other, not both)."""
     max_parse_retries: int = Field(default=2, ge=0, le=10)
     """Re-asks after an invalid reply before the item is recorded ``unscored``."""
     on_family_match: Literal["warn", "refuse"] = "warn"
@@ -283,8 +284,6 @@ class JudgeSpec(Spec):
     def _llm_needs_model(self) -> JudgeSpec:
         if self.kind == "llm" and not (self.litellm_model and self.family):
             raise ValueError("an llm judge needs litellm_model and family")
-        if self.prompt_file is not None and self.prompt_template is not None:
-            raise ValueError("give prompt_file or an inline prompt_template, not both")
         return self
 
     def template_path(self) -> str:

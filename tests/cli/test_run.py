@@ -160,6 +160,7 @@ def test_sigkill_mid_sweep_then_rerun_yields_each_cell_once(project: Path, tmp_p
         "run",
         "models=[slow]",
         "scaffolds=[bare,steer]",
+        "judges=[heuristic]",
         f"run.out_dir={tmp_path}",
         "run.name=killed",
         "run.concurrency=8",

@@ -70,11 +70,11 @@ def test_agreement_rows_read_an_empty_value_as_not_estimable() -> None:
     row = AgreementRow.model_validate({"dimension": "D1", "coder_a": "all", "coder_b": "",
                                        "statistic": "krippendorff_alpha_ordinal",
                                        "n_items": "3", "value": "", "note": "no variation"})
-    assert row.value is None and row.n_items == 3
-    assert row.csv_cells() == ["D1", "all", "", "krippendorff_alpha_ordinal", 3, "",
+    assert row.value is None and row.ci_low is None and row.n_items == 3
+    assert row.csv_cells() == ["D1", "all", "", "krippendorff_alpha_ordinal", 3, "", "", "",
                                "no variation"]
-    exact = row.model_copy(update={"value": 0.1 + 0.2})
-    assert exact.csv_cells()[5] == "0.30000000000000004"  # repr keeps every digit
+    exact = row.model_copy(update={"value": 0.1 + 0.2, "ci_low": 0.25, "ci_high": 0.5})
+    assert exact.csv_cells()[5:8] == ["0.30000000000000004", "0.25", "0.5"]  # repr: all digits
 
 
 def test_records_stay_readable_by_the_names_other_stages_use() -> None:
