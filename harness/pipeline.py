@@ -182,13 +182,19 @@ def blind_stage(run_dir: RunDir, settings: BlindSettings, *, default_seed: int |
 
 
 def score_stage(run_dir: RunDir, config: RunConfig, *, retry_unscored: bool = False,
-                announce: Announce = log.info, progress: bool = False) -> ScoringSummary:
+                announce: Announce = log.info, progress: bool = False,
+                cite_calibration: bool = True) -> ScoringSummary:
     """Code a run's blinded items with ``config.judges`` on ``config.rubric``.
 
     LLM judges are called like target models: through the same provider client, with
     ``run.timeout_s``, ``run.max_attempts``, ``run.max_retry_wait_s``, ``run.retry_base_s``,
     ``run.concurrency`` items in flight and each judge's own ``limits``; always live (with
     ``provider.api_base`` when set), into the run's ``cache/responses.judges.jsonl``.
+
+    Then, with ``cite_calibration``, each judge's calibration (``calibration/<judge>.json``)
+    is copied into the run when it measured the judge config and rubric the scores were made
+    with, and one line per judge gives its accuracy or says it is not calibrated.
+    ``xstress calibrate`` codes its own items with this stage and cites nothing.
     """
     from harness.score import score_run
 
@@ -225,6 +231,11 @@ def score_stage(run_dir: RunDir, config: RunConfig, *, retry_unscored: bool = Fa
         announce(f"warning: {warning.message}")
     for line in summary.lines():
         announce(f"score: {line}")
+    if cite_calibration:
+        from harness.calibrate import cite_calibrations
+
+        for line in cite_calibrations(run_dir, [judge.name for judge in config.judges]):
+            announce(f"score: {line}")
     return summary
 
 

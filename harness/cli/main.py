@@ -4,10 +4,10 @@ Exit codes: 0 every cell ``ok`` or ``blocked``; 1 some cell ended ``error`` (the
 how many and why); 2 usage or configuration error (one line, no traceback); 3 the sweep stopped
 early at the budget gate (rerun with a higher ``run.max_cost_usd`` to resume); 130 interrupted.
 
-Commands live in ``run.py`` (run, plan), ``stages.py`` (blind, score, code, agree, report) and
-``scaffolds.py``, each imported only when its command runs, and they import the pipeline and
-the stages only when called, so ``xstress --help`` stays fast and ``plan`` never imports
-litellm.
+Commands live in ``run.py`` (run, plan), ``stages.py`` (blind, score, code, agree, report),
+``calibrate.py`` and ``scaffolds.py``, each imported only when its command runs, and they
+import the pipeline and the stages only when called, so ``xstress --help`` stays fast and
+``plan`` never imports litellm.
 """
 
 from __future__ import annotations
@@ -39,6 +39,9 @@ commands:
   code import RUN_DIR FILE coder=NAME
                                   human coding packets
   agree RUN_DIR                   inter-coder agreement (kappa, alpha)
+  calibrate JUDGE [calibration=NAME]
+                                  code the known-answer calibration set with a judge: accuracy
+                                  and kappa per dimension -> calibration/<judge>.json
   report RUN_DIR                  profiles, scaffold effects, model-dependence, report.md/html
 
 Every command takes settings as key=value and actions as --flags; 'xstress <command> --help'
@@ -46,7 +49,8 @@ lists both. Exit codes: 0 all cells ok or blocked, 1 some cell ended error, 2 us
 configuration error, 3 stopped at the budget gate, 130 interrupted.
 """
 
-COMMANDS = ("run", "plan", "scaffolds", "blind", "score", "code", "agree", "report")
+COMMANDS = ("run", "plan", "scaffolds", "blind", "score", "code", "agree", "calibrate",
+            "report")
 
 
 def handler(command: str) -> Callable[[list[str]], int]:
@@ -59,6 +63,10 @@ def handler(command: str) -> Callable[[list[str]], int]:
         from harness.cli import scaffolds
 
         return scaffolds.cmd_scaffolds
+    if command == "calibrate":
+        from harness.cli import calibrate
+
+        return calibrate.cmd_calibrate
     from harness.cli import stages
 
     commands: dict[str, Callable[[list[str]], int]] = {

@@ -7,9 +7,10 @@ This module owns the entry point ``build_report`` (checking its arguments and ru
 analysis), the order of the document's sections, and writing the files. Reading the run
 directory is ``inputs.py``'s (the only module that reads ``blind/key.jsonl``) and choosing and
 reading the coder's scores ``coders.py``'s; the run's facts are ``context.py``'s; the sections
-are ``sections/``'s (``results.py``, ``audit.py``, ``methods.py``); rendering is ``blocks.py``'s
-(Markdown), ``html.py``'s and ``tables.py``'s (numbers and CSVs, and the rule that no file
-shows NaN). The statistics are ``harness.stats``'s, the figures ``plots.py``'s.
+are ``sections/``'s (``results.py``, ``audit.py``, ``calibration.py``, ``methods.py``);
+rendering is ``blocks.py``'s (Markdown), ``html.py``'s and ``tables.py``'s (numbers and CSVs,
+and the rule that no file shows NaN). The statistics are ``harness.stats``'s, the figures
+``plots.py``'s.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from harness.report.context import ReportContext, RunFacts, run_facts
 from harness.report.html import render_html
 from harness.report.inputs import RunInputs, read_inputs, resolve_rubric
 from harness.report.sections.audit import accounting_section, blinding_section, coding_section
+from harness.report.sections.calibration import calibration_section
 from harness.report.sections.methods import methods_section, reporting_template_section
 from harness.report.sections.results import (
     effects_section,
@@ -208,6 +210,7 @@ def _document(ctx: ReportContext, figures: dict[str, bytes]) -> list[Block]:
     blocks += effects_section(ctx, figures)
     blocks += interaction_section(ctx)
     blocks += coding_section(ctx)
+    blocks += calibration_section(ctx)
     blocks += blinding_section(ctx)
     blocks += accounting_section(ctx)
     blocks += methods_section(ctx)

@@ -20,12 +20,16 @@ from harness.rundir.files import (
 from harness.rundir.layout import RunDir, shard_suffix
 from harness.rundir.records import (
     AGREEMENT_COLUMNS,
+    CONFUSION_COLUMNS,
     AgreementConfusion,
     AgreementRow,
     AgreementStatistic,
     Attempt,
     BlindedItem,
     CacheEntry,
+    CalibrationFigures,
+    CalibrationMiss,
+    CalibrationResult,
     CallRecord,
     ConfusionMatrix,
     ExcludedCell,
@@ -54,12 +58,16 @@ from harness.rundir.stores import (
 
 __all__ = [
     "AGREEMENT_COLUMNS",
+    "CONFUSION_COLUMNS",
     "AgreementConfusion",
     "AgreementRow",
     "AgreementStatistic",
     "Attempt",
     "BlindedItem",
     "CacheEntry",
+    "CalibrationFigures",
+    "CalibrationMiss",
+    "CalibrationResult",
     "CallRecord",
     "ConfusionMatrix",
     "DurableAppender",

@@ -15,6 +15,7 @@ reads and writes nothing (``files.py`` does) and does not know the records' shap
       cache/responses.jsonl         responses.shard-K-of-N.jsonl, responses.judges.jsonl
       blind/items.jsonl  key.jsonl  leak_report.json  (leak_report.rejected.json)
       scores/<coder>.jsonl          scores/rubrics/<rubric_hash>.json
+      scores/calibration/<coder>.json  the coder's calibration figures, when they apply
       coding/<coder>.html|csv       human coding packets
       report/                       report.md, report.html, *.csv, *.png, agreement files
 """
@@ -120,6 +121,11 @@ class RunDir:
     def rubric(self, rubric_hash: str) -> Path:
         """The rubric with this content hash, as the coders that used it stored it."""
         return self.scores_dir / "rubrics" / f"{rubric_hash}.json"
+
+    def calibration(self, coder: str) -> Path:
+        """A judge's calibration figures, copied in by the score stage when the run's scores
+        were made with the judge config and rubric they were measured on."""
+        return self.scores_dir / "calibration" / f"{coder}.json"
 
     @property
     def coding_dir(self) -> Path:

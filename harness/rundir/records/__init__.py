@@ -2,9 +2,9 @@
 
 Records are frozen, forbid unknown fields, carry a ``schema`` version where they are a
 top-level line or file, and document each field. They are grouped by the stage that writes
-them: ``sweep`` (transcripts, cache, manifest), ``blind`` (items, key, leak report) and
-``score`` (scores, agreement). Config objects (models, scaffolds, prompt sets, rubrics, judges)
-are ``harness.schema``'s.
+them: ``sweep`` (transcripts, cache, manifest), ``blind`` (items, key, leak report),
+``score`` (scores, agreement) and ``calibration`` (a judge's figures on a known-answer set).
+Config objects (models, scaffolds, prompt sets, rubrics, judges) are ``harness.schema``'s.
 """
 
 from __future__ import annotations
@@ -17,6 +17,12 @@ from harness.rundir.records.blind import (
     LeakReport,
     RemainingTell,
     RunNames,
+)
+from harness.rundir.records.calibration import (
+    CONFUSION_COLUMNS,
+    CalibrationFigures,
+    CalibrationMiss,
+    CalibrationResult,
 )
 from harness.rundir.records.score import (
     AGREEMENT_COLUMNS,
@@ -42,12 +48,16 @@ from harness.rundir.records.sweep import (
 
 __all__ = [
     "AGREEMENT_COLUMNS",
+    "CONFUSION_COLUMNS",
     "AgreementConfusion",
     "AgreementRow",
     "AgreementStatistic",
     "Attempt",
     "BlindedItem",
     "CacheEntry",
+    "CalibrationFigures",
+    "CalibrationMiss",
+    "CalibrationResult",
     "CallRecord",
     "ConfusionMatrix",
     "ExcludedCell",
