@@ -26,6 +26,7 @@ from harness.rundir import ResponseCache, RunDir, read_manifests
 from harness.schema import (
     DEFAULT_STAGES,
     BlindSettings,
+    ModelSpec,
     ProviderSettings,
     ReportSettings,
     RubricSpec,
@@ -70,6 +71,9 @@ def run_pipeline(config: RunConfig, *, announce: Announce = log.info,
                           fix=f"use some of {list(DEFAULT_STAGES)}")
     run_dir = RunDir(run_dir_for(config))
     _check_replay_source(config)
+    if "score" in stages:
+        # A missing judge key should stop the run before the sweep spends anything.
+        check_keys(_llm_judge_models(config), _judge_provider(config))
     if config.simulated:
         announce(f"running {SIMULATED_BANNER}; outputs are labelled simulated")
     code = 0
@@ -110,9 +114,20 @@ def _run_later_stage(stage: str, run_dir: RunDir, config: RunConfig, announce: A
         score_stage(run_dir, config, announce=announce, progress=progress)
     elif stage == "report":
         if len(run_dir.score_files()) >= 2:
-            agree_stage(run_dir, config.rubric)
+            seed = config.report.seed if config.report.seed is not None else config.run.seed
+            agree_stage(run_dir, config.rubric, n_boot=config.report.n_boot, seed=seed)
         report_stage(run_dir, config.report, default_seed=config.run.seed,
                      rubric=config.rubric, announce=announce)
+
+
+def _llm_judge_models(config: RunConfig) -> list[ModelSpec]:
+    return [judge.as_model_spec() for judge in config.judges if judge.kind == "llm"]
+
+
+def _judge_provider(config: RunConfig) -> ProviderSettings:
+    """LLM judges always call live (a replayed or mocked sweep still needs real coding),
+    through ``provider.api_base`` when one is set."""
+    return ProviderSettings(mode="live", api_base=config.provider.api_base)
 
 
 def _check_replay_source(config: RunConfig) -> None:
@@ -204,15 +219,15 @@ def score_stage(run_dir: RunDir, config: RunConfig, *, retry_unscored: bool = Fa
     if config.rubric is None:
         raise ConfigError("rubric: no rubric selected", fix="e.g. rubric=interactional8")
     rubric: RubricSpec = config.rubric
-    llm_judges = [judge for judge in config.judges if judge.kind == "llm"]
+    judge_models = _llm_judge_models(config)
     families = {model.family for manifest in read_manifests(run_dir)
                 for model in manifest.config.models}
 
     async def run() -> ScoringSummary:
         cache = client = None
-        if llm_judges:
-            provider = ProviderSettings(mode="live", api_base=config.provider.api_base)
-            check_keys([judge.as_model_spec() for judge in llm_judges], provider)
+        if judge_models:
+            provider = _judge_provider(config)
+            check_keys(judge_models, provider)
             cache = ResponseCache(run_dir, suffix=".judges")
             client = make_client(provider, config.run, cache=cache)
         try:
@@ -239,11 +254,13 @@ def score_stage(run_dir: RunDir, config: RunConfig, *, retry_unscored: bool = Fa
     return summary
 
 
-def agree_stage(run_dir: RunDir, rubric: RubricSpec | None) -> tuple[AgreementResult, Path]:
-    """Agreement between every pair of coders; written under ``report/``."""
+def agree_stage(run_dir: RunDir, rubric: RubricSpec | None, *, n_boot: int = 2000,
+                seed: int = 0) -> tuple[AgreementResult, Path]:
+    """Agreement between every pair of coders, with ``n_boot`` bootstrap resamples over items
+    per interval (seeded); written under ``report/``."""
     from harness.stats import compute_agreement, write_agreement
 
-    result = compute_agreement(run_dir.root, rubric)
+    result = compute_agreement(run_dir.root, rubric, n_boot=n_boot, seed=seed)
     return result, write_agreement(result, run_dir.root)
 
 

@@ -34,7 +34,8 @@ commands:
   scaffolds list|show NAME|validate [PATH]
                                   the scaffolds in scaffolds/
   blind RUN_DIR                   write blinded coding items, a sealed key, a leak report
-  score RUN_DIR [judges=[...]]    code blinded items with LLM judges / the heuristic coder
+  score RUN_DIR [judges=[...]]    code blinded items with LLM judges / the heuristic format
+                                  check
   code export RUN_DIR coder=NAME [format=csv|html]
   code import RUN_DIR FILE coder=NAME
                                   human coding packets

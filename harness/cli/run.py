@@ -23,7 +23,8 @@ from harness.schema import BlindSettings, ReportSettings, RunSettings
 __all__ = ["PLAN", "RUN", "cmd_plan", "cmd_run"]
 
 SELECTIONS = (
-    Setting("preset=offline", "simulated models + heuristic coder; no keys, no network"),
+    Setting("preset=offline", "simulated models + the heuristic format check; no keys, no "
+                              "network"),
     Setting("models=[a,b]", "target models (configs/models/<name>.yaml); models=all for every"),
     Setting("scaffolds=[a,b]", "scaffolds (scaffolds/<name>.yaml); scaffolds=all for every"),
     Setting("prompts=NAME", "prompt set (configs/prompts/<name>.yaml)"),

@@ -42,6 +42,15 @@ class _Selection(Spec):
     """Rubric to code on or name dimensions by (configs/rubric/<name>.yaml)."""
 
 
+class AgreeSettings(Spec):
+    """Agreement's intervals (``agree.*``; on ``xstress agree`` the prefix may be left out)."""
+
+    n_boot: int = Field(default=2000, ge=1)
+    """Bootstrap resamples over items per 95% interval."""
+    seed: int = 0
+    """Seed of the resampling."""
+
+
 class CodingSettings(Spec):
     """A human coding packet (``code.*``; on ``xstress code`` the prefix may be left out)."""
 
@@ -99,8 +108,10 @@ CODE_IMPORT = CommandSpec(
     examples=("xstress code import transcripts/pilot alice-codes.csv coder=alice",),
 )
 AGREE = CommandSpec(
-    name="agree", summary="Agreement between coders: kappa, alpha, confusion matrices.",
-    positionals=(RUN_DIR,), settings=(RUBRIC,),
+    name="agree", summary="Agreement between coders: kappa and alpha with 95% bootstrap "
+                          "intervals, prevalence warnings, confusion matrices.",
+    positionals=(RUN_DIR,), settings=(*describe(AgreeSettings, "agree"), RUBRIC),
+    section="agree",
     examples=("xstress agree transcripts/pilot",),
 )
 REPORT = CommandSpec(
@@ -197,10 +208,12 @@ def cmd_agree(argv: list[str]) -> int:
         return 0
     from harness.pipeline import agree_stage
 
-    selection = settings_from(parsed.overrides, {"": _Selection}, "agree")[""]
-    assert isinstance(selection, _Selection)
+    chosen = settings_from(parsed.overrides, {"agree": AgreeSettings, "": _Selection}, "agree")
+    settings, selection = chosen["agree"], chosen[""]
+    assert isinstance(settings, AgreeSettings) and isinstance(selection, _Selection)
     run_dir = RunDir(existing_run_dir(parsed.positionals[0]))
-    result, path = agree_stage(run_dir, _rubric(selection.rubric))
+    result, path = agree_stage(run_dir, _rubric(selection.rubric), n_boot=settings.n_boot,
+                               seed=settings.seed)
     print(format_agreement_table(result))
     say(f"agreement -> {path}")
     return 0

@@ -268,7 +268,8 @@ def _terminal_text(ctx: ReportContext, report_html: Path) -> str:
     if ctx.facts.simulated:
         lines.append("SIMULATED MODELS: this report describes no real model.")
     if ctx.heuristic_only:
-        lines.append("HEURISTIC CODER ONLY: scores are a pipeline check, not a measurement.")
+        lines.append("FORMAT CHECK ONLY (heuristic): scores are a pipeline check, not a "
+                     "measurement.")
     lines.append(
         f"Report: {report_html} (also report.md, profiles.csv, "
         "effects.csv, interaction.csv)"

@@ -183,4 +183,4 @@ class ReportContext:
             self.user_kind, "scripted or simulated users"
         )
         tag = f"interaction level, fixed scaffold, {users}"
-        return tag + ("; heuristic coder only" if self.heuristic_only else "")
+        return tag + ("; format check (heuristic) only" if self.heuristic_only else "")

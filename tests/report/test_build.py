@@ -45,7 +45,7 @@ def test_report_writes_every_file_and_says_simulated_and_heuristic(tmp_path: Pat
     md = summary.report_md.read_text()
     head = md.split("## Findings")[0]
     assert "**SIMULATED MODELS" in head
-    assert "**HEURISTIC CODER ONLY" in head
+    assert "**FORMAT CHECK ONLY" in head
     assert "Scores used: **heuristic** (the only coder)" in md
     assert "SIMULATED MODELS" in summary.text
     html_text = summary.report_html.read_text()
@@ -66,7 +66,7 @@ def test_real_models_with_two_coders_default_to_the_human(tmp_path: Path) -> Non
     assert not summary.simulated and not summary.heuristic_only
     md = summary.report_md.read_text()
     assert "SIMULATED MODELS" not in md
-    assert "HEURISTIC CODER ONLY" not in md
+    assert "FORMAT CHECK ONLY" not in md
     assert "the only human coder" in md
     assert "reaches the **interaction level**" in md
 

@@ -17,6 +17,7 @@ MODELS = [getattr(records, name) for name in records.__all__
           if inspect.isclass(getattr(records, name))
           and issubclass(getattr(records, name), BaseModel)]
 TOP_LEVEL = {"TranscriptRecord", "Manifest", "BlindedItem", "LeakReport", "ScoreRecord",
+             "CalibrationResult",
              "AgreementConfusion"}
 
 

@@ -43,9 +43,10 @@ def _template_sections(ctx: ReportContext) -> dict[str, str]:
         )
     if ctx.heuristic_only:
         evidence += (
-            " The scores come from the rule-based heuristic coder only, which sees "
-            "surface features of the text: until human or validated judge scores "
-            "exist, treat the profiles as a check of the pipeline."
+            " The scores come from the heuristic only, a format check that sees "
+            "surface features of the text and abstains where they cannot decide "
+            "correctness: until human or calibrated judge scores exist, treat the "
+            "profiles as a check of the pipeline."
         )
     values = {
         "n_boot": ctx.n_boot,

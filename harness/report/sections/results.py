@@ -61,9 +61,11 @@ def header_section(ctx: ReportContext) -> list[Block]:
     if ctx.heuristic_only:
         blocks.append(
             Paragraph(
-                "HEURISTIC CODER ONLY: every score in the profiles comes from the rule-based "
-                "heuristic coder, not from human coders or LLM judges. Treat the numbers as a "
-                "pipeline check, not a measurement.",
+                "FORMAT CHECK ONLY: every score in the profiles comes from the heuristic, a "
+                "format check of surface cues that abstains where they cannot decide "
+                "correctness, not from human coders or LLM judges. Treat the numbers as a "
+                "pipeline check, not a measurement (its calibration is under Coder "
+                "calibration).",
                 banner=True,
             )
         )
