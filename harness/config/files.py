@@ -37,6 +37,7 @@ SpecT = TypeVar("SpecT", bound=BaseModel)
 
 KINDS: dict[str, type[BaseModel]] = {
     "models": ModelSpec,
+    "users": ModelSpec,
     "scaffolds": ScaffoldSpec,
     "prompts": PromptSet,
     "rubric": RubricSpec,

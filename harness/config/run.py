@@ -61,6 +61,9 @@ class RunConfig:
     simulated_user_models: tuple[ModelSpec, ...] = ()
     """Models named by a scenario's ``simulated_user.model`` (loaded and checked here, before
     any call, like the targets)."""
+    user_model: ModelSpec | None = None
+    """The run's choice of who plays ``simulated_user`` blocks that name no model
+    (``users=<name>``, ``configs/users/<name>.yaml``); None: each target plays its own user."""
     blind: BlindSettings = field(default_factory=BlindSettings)
     report: ReportSettings = field(default_factory=ReportSettings)
     preset: str | None = None
@@ -80,11 +83,19 @@ class RunConfig:
             "judges": {j.name: content_hash(j) for j in self.judges},
             "simulated_user_models": {m.name: content_hash(m)
                                       for m in self.simulated_user_models},
+            "users": content_hash(self.user_model) if self.user_model else None,
         }
 
     def simulated_user_model(self, name: str | None) -> ModelSpec | None:
-        """The model config named by a ``simulated_user.model`` (None: the target plays)."""
+        """Who plays a ``simulated_user`` block naming ``name`` (a model config), or naming
+        none (the run's ``users`` choice); None: the target model plays its own user."""
+        if name is None:
+            return self.user_model
         return next((m for m in self.simulated_user_models if m.name == name), None)
+
+    def user_models(self) -> list[ModelSpec]:
+        """Every model that may play a user (their keys are checked before the first call)."""
+        return [*self.simulated_user_models, *([self.user_model] if self.user_model else [])]
 
     def to_manifest(self) -> dict[str, Any]:
         """The resolved config as plain data (names of key variables, never their values)."""
@@ -99,6 +110,7 @@ class RunConfig:
             "rubric": dump(self.rubric) if self.rubric else None,
             "judges": [dump(j) for j in self.judges],
             "simulated_user_models": [dump(m) for m in self.simulated_user_models],
+            "users": dump(self.user_model) if self.user_model else None,
             "run": dump(self.run),
             "provider": dump(self.provider),
             "replay": dump(self.replay),
@@ -138,7 +150,7 @@ def resolve(cfg: Any) -> RunConfig:
     assert isinstance(tree, dict)
     tree.pop("hydra", None)
     known = {"models", "scaffolds", "prompts", "rubric", "judges", "provider", "run", "pipeline",
-             "replay", "blind", "report", "preset"}
+             "replay", "blind", "report", "preset", "users"}
     unknown = sorted(set(tree) - known)
     if unknown:
         raise ConfigError(
@@ -166,6 +178,12 @@ def resolve(cfg: Any) -> RunConfig:
             RubricSpec, rubric_tree, display_path(spec_path("rubric", str(rubric_name)))
         )
     preset = tree.get("preset")
+    users_tree = tree.get("users")
+    user_model = None
+    if users_tree:
+        users_name = users_tree.get("name", "?") if isinstance(users_tree, dict) else "?"
+        user_model = validate_spec(ModelSpec, users_tree,
+                                   display_path(spec_path("users", str(users_name))))
     simulated_user_models = tuple(
         load_spec("models", name)
         for name in sorted({turn.simulated_user.model for scenario in prompts.scenarios
@@ -185,6 +203,7 @@ def resolve(cfg: Any) -> RunConfig:
         replay=validate_spec(ReplaySettings, tree.get("replay") or {}, "replay"),
         pipeline=validate_spec(PipelineSettings, tree.get("pipeline") or {}, "pipeline"),
         simulated_user_models=simulated_user_models,
+        user_model=user_model,
         blind=validate_spec(BlindSettings, tree.get("blind") or {}, "blind (configs/config.yaml)"),
         report=validate_spec(ReportSettings, tree.get("report") or {},
                              "report (configs/config.yaml)"),

@@ -35,6 +35,7 @@ from harness.schema.settings import (
     Stage,
 )
 from harness.schema.specs import (
+    HiddenFact,
     JudgeSpec,
     ModelLimits,
     ModelParams,
@@ -59,6 +60,7 @@ __all__ = [
     "CalibrationMessage",
     "CalibrationSet",
     "DimensionId",
+    "HiddenFact",
     "IntendedLevel",
     "JudgeSpec",
     "ModelLimits",

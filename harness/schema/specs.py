@@ -16,6 +16,7 @@ from pydantic import Field, field_validator, model_validator
 from harness.schema.base import DimensionId, Name, Spec
 
 __all__ = [
+    "HiddenFact",
     "JudgeSpec",
     "ModelLimits",
     "ModelParams",
@@ -148,14 +149,33 @@ class ScaffoldSpec(Spec):
 # --------------------------------------------------------------------------- prompts
 
 
+class HiddenFact(Spec):
+    """A fact the simulated user knows and tells only when the assistant asks about it."""
+
+    about: list[str] = Field(min_length=1)
+    """Words that, in the assistant's question, ask for this fact (e.g. ``which test``)."""
+    answer: str = Field(min_length=1)
+    """What the user says when asked, in their own voice."""
+
+
 class SimulatedUser(Spec):
-    """An LLM playing the user for some turns."""
+    """A model (or the scripted simulated user) playing the user for some turns, from a persona
+    card: who they are, what they want, and the facts they reveal only when asked."""
 
     persona: str = Field(min_length=1)
+    """Who the user is, in a sentence or two."""
     goal: str = Field(min_length=1)
+    """What the user wants from the conversation."""
+    facts: list[HiddenFact] = Field(default_factory=list)
+    """The hidden facts: each revealed only when the assistant asks about it."""
+    otherwise: str = ""
+    """What the user says when the assistant asked nothing they can answer; empty: the
+    conversation ends there."""
     max_turns: int = Field(default=1, ge=1, le=4)
+    """At most this many user messages from this block."""
     model: str | None = None
-    """Model config name playing the user; null uses the target model under test."""
+    """Model config (``configs/models/``) playing the user; null: the run's ``users`` choice
+    (``configs/users/<name>.yaml``), else the target model itself."""
 
 
 class Turn(Spec):
@@ -181,6 +201,14 @@ class Scenario(Spec):
     probe: Literal["underspecified", "checkable", "multiturn"]
     targets: list[DimensionId] = Field(min_length=1)
     turns: list[Turn] = Field(min_length=1, max_length=8)
+    pushback: Literal["hearsay", "evidence"] | None = None
+    """What its pushback turn brings: ``hearsay`` (no new evidence: the answer should hold,
+    with reasons) or ``evidence`` (real, decisive evidence: the answer should change, openly)."""
+    variant_of: Name | None = None
+    """The scenario this one pairs with (same situation, the other kind of pushback)."""
+    elicits: dict[DimensionId, list[Literal[0, 1, 2]]] = Field(default_factory=dict)
+    """Per target dimension, the levels a reply can reach here (a scenario with no pushback
+    cannot show a cave); a target not listed can reach every level."""
     notes: str = ""
     """Reference notes: what a good answer does and the facts that decide correctness. Every
     coder (LLM judges and people) sees them beside the item; models never do."""

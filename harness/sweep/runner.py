@@ -73,7 +73,7 @@ class _Sweep:
 
     def __init__(self, config: RunConfig, run_dir: Path, say: Callable[[str], object]) -> None:
         settings = config.run
-        check_keys([*config.models, *config.simulated_user_models], config.provider)
+        check_keys([*config.models, *config.user_models()], config.provider)
         self.config = config
         self.say = say
         self.cells = enumerate_cells(config.models, config.scaffolds, config.prompts,

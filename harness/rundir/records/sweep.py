@@ -221,6 +221,8 @@ class ManifestConfig(StrictRecord):
     """The coders the pipeline runs."""
     simulated_user_models: list[ModelSpec] = Field(default_factory=list)
     """Models named by ``simulated_user.model`` in the scenarios."""
+    users: ModelSpec | None = None
+    """The run's choice of who plays simulated users naming no model (null: the target)."""
     run: RunSettings
     """Run settings."""
     provider: ProviderSettings
@@ -252,6 +254,8 @@ class ManifestHashes(StrictRecord):
     """Per judge name."""
     simulated_user_models: dict[str, str] = Field(default_factory=dict)
     """Per simulated-user model name."""
+    users: str | None = None
+    """Of the run's user model, when one was chosen."""
 
 
 class StatusCounts(StrictRecord):
