@@ -131,6 +131,12 @@ class ReportSettings(Spec):
     """Bootstrap resamples (of prompts) per confidence interval."""
     n_perm: int = Field(default=2000, ge=0)
     """Permutations per model-dependence test."""
+    equivalence_margin: float = Field(default=0.25, gt=0, le=2)
+    """An effect is ``unchanged`` only when its interval lies inside +/- this many levels;
+    an interval that covers 0 but reaches past the margin is ``inconclusive``."""
+    adjust: Literal["holm", "bh"] = "holm"
+    """Multiple-comparison adjustment across the effect table: Holm (family-wise error) or
+    Benjamini-Hochberg (false discovery rate)."""
     seed: int | None = None
     """Seed of every resampling RNG; null: ``xstress run`` uses ``run.seed``, ``xstress
     report`` 0."""
