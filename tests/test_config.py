@@ -115,3 +115,26 @@ def test_load_spec_by_name(project: Path) -> None:
     assert load_spec("judges", "heuristic").kind == "heuristic"
     with pytest.raises(ConfigError, match="no judges config named 'zzz'"):
         load_spec("judges", "zzz")
+
+
+def test_a_prompt_set_can_include_others(project: Path) -> None:
+    from harness.config import compose, load_spec, resolve
+
+    prompts = project / "configs" / "prompts"
+    (prompts / "extra.yaml").write_text(
+        "name: extra\ninclude: [stress15]\nscenarios:\n"
+        "  - {id: extra-one, domain: civic, probe: checkable, targets: [D3], "
+        "turns: [{user: 'when is the deadline?'}]}\n")
+    loaded = load_spec("prompts", "extra")
+    stress15 = load_spec("prompts", "stress15")
+    assert [s.id for s in loaded.scenarios] == [*(s.id for s in stress15.scenarios), "extra-one"]
+    assert loaded.include == [] and loaded.scenarios[:15] == stress15.scenarios
+    composed = resolve(compose(["prompts=extra"])).prompts
+    assert composed == loaded
+    (prompts / "loop-a.yaml").write_text("name: loop-a\ninclude: [loop-b]\n")
+    (prompts / "loop-b.yaml").write_text("name: loop-b\ninclude: [loop-a]\n")
+    with pytest.raises(ConfigError, match="include each other"):
+        load_spec("prompts", "loop-a")
+    (prompts / "twice.yaml").write_text("name: twice\ninclude: [stress15, stress15]\n")
+    with pytest.raises(ConfigError, match="appears twice"):
+        load_spec("prompts", "twice")

@@ -23,6 +23,7 @@ from harness.config.files import (
     load_spec_file,
     spec_path,
     validate_spec,
+    with_included,
     with_prompt,
 )
 from harness.config.run import SIMULATED_BANNER, RunConfig, resolve
@@ -48,5 +49,6 @@ __all__ = [
     "resolve",
     "spec_path",
     "validate_spec",
+    "with_included",
     "with_prompt",
 ]

@@ -30,6 +30,7 @@ __all__ = [
     "load_spec_file",
     "spec_path",
     "validate_spec",
+    "with_included",
     "with_prompt",
 ]
 
@@ -120,6 +121,8 @@ def load_spec_file(kind: str, path: Path) -> BaseModel:
     spec = validate_spec(KINDS[kind], data, where)
     if kind == "judges":
         check_prompt_source(data, where)
+    if isinstance(spec, PromptSet):
+        spec = with_included(spec, where)
     name = getattr(spec, "name", None)
     if name != path.stem:
         raise ConfigError(
@@ -163,6 +166,45 @@ def with_prompt(judge: JudgeSpec) -> JudgeSpec:
         ) from None
     return judge.model_copy(update={"prompt_template": text,
                                     "prompt_file": judge.template_path()})
+
+
+def with_included(prompts: PromptSet, where: str, chain: tuple[str, ...] = ()) -> PromptSet:
+    """``prompts`` with the scenarios of the sets it includes first (recursively), and an
+    empty ``include``: the loaded set holds every scenario's full text.
+
+    Raises:
+        ConfigError: an included set is missing, includes itself (a cycle), or a scenario id
+            appears twice across the sets.
+    """
+    if not prompts.include:
+        return prompts
+    if prompts.name in chain:
+        raise ConfigError(f"{where}: prompt sets include each other "
+                          f"({' -> '.join([*chain, prompts.name])})", fix="break the cycle")
+    scenarios = []
+    for name in prompts.include:
+        included = _load_prompt_set(name, (*chain, prompts.name))
+        scenarios.extend(included.scenarios)
+    scenarios.extend(prompts.scenarios)
+    return validate_spec(PromptSet, {**prompts.model_dump(mode="json"), "include": [],
+                                     "scenarios": [s.model_dump(mode="json") for s in scenarios]},
+                         where)
+
+
+def _load_prompt_set(name: str, chain: tuple[str, ...]) -> PromptSet:
+    """The named prompt set, its own includes expanded (``chain`` detects cycles)."""
+    path = spec_path("prompts", name)
+    where = display_path(path)
+    if not path.is_file():
+        available = ", ".join(list_names("prompts")) or "none"
+        raise ConfigError(f"{where}: no prompts config named {name!r} (included by "
+                          f"{chain[-1]})", fix=f"choose one of: {available}")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError:
+        raise ConfigError(f"{where}: is not valid YAML", fix="check indentation") from None
+    spec = validate_spec(PromptSet, data, where)
+    return with_included(spec, where, chain)
 
 
 def load_spec(kind: str, name: str) -> Any:

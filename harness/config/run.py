@@ -18,6 +18,7 @@ from harness.config.files import (
     load_spec,
     spec_path,
     validate_spec,
+    with_included,
     with_prompt,
 )
 from harness.errors import ConfigError
@@ -167,9 +168,8 @@ def resolve(cfg: Any) -> RunConfig:
         raise ConfigError("scaffolds: no scaffold selected", fix="e.g. scaffolds=[bare,verify]")
     prompts_tree = tree.get("prompts") or {}
     prompts_name = prompts_tree.get("name", "?") if isinstance(prompts_tree, dict) else "?"
-    prompts = validate_spec(
-        PromptSet, prompts_tree, display_path(spec_path("prompts", str(prompts_name)))
-    )
+    prompts_where = display_path(spec_path("prompts", str(prompts_name)))
+    prompts = with_included(validate_spec(PromptSet, prompts_tree, prompts_where), prompts_where)
     rubric_tree = tree.get("rubric")
     rubric = None
     if rubric_tree:

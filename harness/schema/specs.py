@@ -218,11 +218,19 @@ class PromptSet(Spec):
     """A prompt set (``configs/prompts/<name>.yaml``)."""
 
     name: Name
+    """Equals the file name."""
     description: str = ""
-    scenarios: list[Scenario] = Field(min_length=1)
+    """What the set is for and how it is built."""
+    include: list[Name] = Field(default_factory=list)
+    """Other prompt sets whose scenarios come first, in order (loading replaces this list by
+    their scenarios, so a loaded set holds every scenario's full text)."""
+    scenarios: list[Scenario] = Field(default_factory=list)
+    """The set's own scenarios."""
 
     @model_validator(mode="after")
     def _unique_ids(self) -> PromptSet:
+        if not self.scenarios and not self.include:
+            raise ValueError("scenarios: a prompt set needs scenarios (or include: [other sets])")
         seen: set[str] = set()
         for scenario in self.scenarios:
             if scenario.id in seen:
