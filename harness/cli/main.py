@@ -5,9 +5,9 @@ how many and why); 2 usage or configuration error (one line, no traceback); 3 th
 early at the budget gate (rerun with a higher ``run.max_cost_usd`` to resume); 130 interrupted.
 
 Commands live in ``run.py`` (run, plan), ``stages.py`` (blind, score, code, agree, report),
-``calibrate.py`` and ``scaffolds.py``, each imported only when its command runs, and they
-import the pipeline and the stages only when called, so ``xstress --help`` stays fast and
-``plan`` never imports litellm.
+``calibrate.py``, ``scaffolds.py`` and ``prompts.py``, each imported only when its command
+runs, and they import the pipeline and the stages only when called, so ``xstress --help``
+stays fast and ``plan`` never imports litellm.
 """
 
 from __future__ import annotations
@@ -33,6 +33,9 @@ commands:
   plan [key=value ...]            cells, calls, tokens and cost estimate; makes no calls
   scaffolds list|show NAME|validate [PATH]
                                   the scaffolds in scaffolds/
+  prompts coverage [SET] [threshold=N]
+                                  scenarios per rubric dimension and probe, and the levels
+                                  each scenario can elicit (default: the configured set)
   blind RUN_DIR                   write blinded coding items, a sealed key, a leak report
   score RUN_DIR [judges=[...]]    code blinded items with LLM judges / the heuristic format
                                   check
@@ -50,8 +53,8 @@ lists both. Exit codes: 0 all cells ok or blocked, 1 some cell ended error, 2 us
 configuration error, 3 stopped at the budget gate, 130 interrupted.
 """
 
-COMMANDS = ("run", "plan", "scaffolds", "blind", "score", "code", "agree", "calibrate",
-            "report")
+COMMANDS = ("run", "plan", "scaffolds", "prompts", "blind", "score", "code", "agree",
+            "calibrate", "report")
 
 
 def handler(command: str) -> Callable[[list[str]], int]:
@@ -64,6 +67,10 @@ def handler(command: str) -> Callable[[list[str]], int]:
         from harness.cli import scaffolds
 
         return scaffolds.cmd_scaffolds
+    if command == "prompts":
+        from harness.cli import prompts
+
+        return prompts.cmd_prompts
     if command == "calibrate":
         from harness.cli import calibrate
 

@@ -1,10 +1,10 @@
 """Configuration: Hydra composition of ``configs/`` and ``scaffolds/`` into a validated
 ``RunConfig``, and loading single config files (models, scaffolds, prompt sets, rubrics,
-judges with their prompt templates, calibration sets).
+judges with their prompt templates, calibration sets, a study's published figures).
 
 ``files`` knows where each kind lives and loads one file; ``compose`` runs Hydra; ``run``
-validates the composed tree into a ``RunConfig``; ``calibration`` loads known-answer sets. It
-runs nothing.
+validates the composed tree into a ``RunConfig``; ``calibration`` loads known-answer sets;
+``published`` a study's published figures. It runs nothing.
 """
 
 from __future__ import annotations
@@ -26,10 +26,16 @@ from harness.config.files import (
     with_included,
     with_prompt,
 )
+from harness.config.published import (
+    PAPER_FIGURES,
+    load_published_figures,
+    published_figures_path,
+)
 from harness.config.run import SIMULATED_BANNER, RunConfig, resolve
 
 __all__ = [
     "KINDS",
+    "PAPER_FIGURES",
     "SIMULATED_BANNER",
     "RunConfig",
     "calibration_dir",
@@ -44,8 +50,10 @@ __all__ = [
     "list_calibration_sets",
     "list_names",
     "load_calibration_set",
+    "load_published_figures",
     "load_spec",
     "load_spec_file",
+    "published_figures_path",
     "resolve",
     "spec_path",
     "validate_spec",

@@ -1,7 +1,8 @@
 """Every config shape of xstress: specs users write as files, and run-time settings.
 
-``specs`` (models, scaffolds, prompt sets, rubrics, judges), ``settings`` (``run.*`` and the
-other sections of ``configs/config.yaml``) and ``base`` (names, dimension ids, content hashes).
+``specs`` (models, scaffolds, prompt sets, rubrics, judges), ``published`` (a study's published
+figures), ``settings`` (``run.*`` and the other sections of ``configs/config.yaml``) and
+``base`` (names, dimension ids, content hashes).
 Records written to a run directory are ``harness.rundir``'s. Loading files is
 ``harness.config``'s.
 """
@@ -23,6 +24,15 @@ from harness.schema.calibration import (
     CalibrationMessage,
     CalibrationSet,
     IntendedLevel,
+)
+from harness.schema.published import (
+    ConditionId,
+    ConditionMapping,
+    PublishedContrast,
+    PublishedDesign,
+    PublishedFigures,
+    PublishedSource,
+    PublishedStatistic,
 )
 from harness.schema.settings import (
     DEFAULT_STAGES,
@@ -59,6 +69,8 @@ __all__ = [
     "CalibrationItem",
     "CalibrationMessage",
     "CalibrationSet",
+    "ConditionId",
+    "ConditionMapping",
     "DimensionId",
     "HiddenFact",
     "IntendedLevel",
@@ -71,6 +83,11 @@ __all__ = [
     "PipelineSettings",
     "PromptSet",
     "ProviderSettings",
+    "PublishedContrast",
+    "PublishedDesign",
+    "PublishedFigures",
+    "PublishedSource",
+    "PublishedStatistic",
     "ReplaySettings",
     "ReportSettings",
     "RubricDimension",

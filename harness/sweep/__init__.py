@@ -1,17 +1,34 @@
-"""The sweep stage: cells, planning and the async runner that records every conversation."""
+"""The sweep stage: cells, planning and the async runner that records every conversation, and
+what a prompt set can show (coverage of the rubric), read before any sweep."""
 
 from __future__ import annotations
 
 from harness.sweep.cells import enumerate_cells
+from harness.sweep.coverage import (
+    ALL_LEVELS,
+    DEFAULT_COVERAGE_THRESHOLD,
+    PROBES,
+    DimensionCoverage,
+    PromptCoverage,
+    ScenarioCoverage,
+    prompt_coverage,
+)
 from harness.sweep.planning import CHARS_PER_TOKEN, make_plan
 from harness.sweep.result import SweepResult
 from harness.sweep.runner import run_dir_for, run_sweep
 
 __all__ = [
+    "ALL_LEVELS",
     "CHARS_PER_TOKEN",
+    "DEFAULT_COVERAGE_THRESHOLD",
+    "PROBES",
+    "DimensionCoverage",
+    "PromptCoverage",
+    "ScenarioCoverage",
     "SweepResult",
     "enumerate_cells",
     "make_plan",
+    "prompt_coverage",
     "run_dir_for",
     "run_sweep",
 ]

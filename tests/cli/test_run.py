@@ -68,7 +68,7 @@ def test_plan_counts_and_sees_a_dropped_scaffold(project: Path, xstress: Xstress
     )
     result = xstress("plan", "scaffolds=all")
     assert result.code == 0, result.err
-    assert "cells: 225" in result.out  # 3 models x 5 scaffolds x 15 prompts
+    assert "cells: 315" in result.out  # 3 models x 7 scaffolds x 15 prompts
     assert "socratic 45" in result.out
     assert "cost (upper bound" in result.out
 
