@@ -3,9 +3,11 @@
 SIMULATED. These are not models. They exist so the whole pipeline (sweep, blinding, scoring,
 report) runs offline, and so tests exercise the same litellm code path as live runs
 (``litellm.acompletion(model="xstress-sim/<name>")``). Names: the target personas
-(``sim_targets.py``: cautious, eager, literal), ``user`` (the simulated user, ``sim_user.py``)
-and ``judge`` (the simulated judge, ``sim_judge.py``). A target persona asked to play the user
-(its system prompt says so) answers as the simulated user.
+(``sim_targets.py``: cautious, eager, literal, scripted to show a model-dependent scaffold
+effect by construction), ``user`` (the scripted simulated user, ``sim_user.py``) and ``judge``
+(the simulated judge, ``sim_judge.py``). A target persona asked to play the user (its system
+prompt is a persona card, which says "you are playing the user") answers as the scripted
+simulated user, so a run without a ``users`` choice still runs offline.
 
 Replies are a deterministic function of (name, messages, seed). This module owns the
 dispatch and the litellm handler; the rules are in the modules named above.
@@ -54,7 +56,7 @@ def simulated_reply(persona: str, messages: list[dict[str, Any]], seed: int | No
         return judge_reply(messages)
     system = " ".join(m["content"] for m in messages if m["role"] == "system").lower()
     if persona == "user" or PLAY_USER in system:
-        return user_reply(messages, rng)
+        return user_reply(messages)
     return target_reply(persona, messages, rng)
 
 

@@ -2,15 +2,18 @@
 
 Owns the conversation loop of a cell (scripted or simulated user turns, the scaffold's system
 prompt, user template and extra passes), how a failed call ends the cell (``error`` or
-``blocked``, with its cause), and the cell's ``TranscriptRecord``. Simulated-user models come
-from the run configuration (``RunConfig.simulated_user_model``), resolved before the first call.
-It does not decide which cells run, when to stop or where records go (``runner.py``), and it
-does not retry or cache (``harness.providers``).
+``blocked``, with its cause), and the cell's ``TranscriptRecord``. A ``simulated_user`` block
+is played by ``RunConfig.simulated_user_model`` (the block's model, else the run's ``users``
+choice, else the target itself), shown only its persona card and the conversation from the
+user's side (``simulated_user.py``), and its calls are recorded (purpose ``simulated_user``)
+and cached like any other. The block ends after ``max_turns`` messages, or earlier when the
+user replies with the end marker or nothing (no empty user message reaches the transcript);
+the scenario's next turn, if any, follows. It does not decide which cells run, when to stop or
+where records go (``runner.py``), and it does not retry or cache (``harness.providers``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -18,19 +21,13 @@ from harness.config import RunConfig
 from harness.errors import ReplayMissError
 from harness.providers import ProviderClient, now_iso
 from harness.rundir import CallRecord, Message, TranscriptRecord, Usage
-from harness.schema import ModelSpec
+from harness.schema import ModelSpec, SimulatedUser
 from harness.sweep.cells import Cell
+from harness.sweep.simulated_user import persona_card, read_user_reply, user_view
 
-__all__ = ["SIMULATED_USER_PROMPT", "CellRunner"]
+__all__ = ["CellRunner"]
 
 CellStatus = Literal["ok", "error", "blocked"]
-Call = Callable[..., Awaitable[CallRecord]]
-
-SIMULATED_USER_PROMPT = (
-    "You are playing the user in a conversation with an AI assistant. Stay in character.\n"
-    "Persona: {persona}\nGoal: {goal}\n"
-    "Write only the user's next message, in their voice, in one to three sentences."
-)
 
 
 @dataclass
@@ -101,22 +98,49 @@ class CellRunner:
                             cost_usd=0.0, error=error, started_at=now, finished_at=now)
 
     async def _converse(self, conversation: _Conversation) -> None:
-        cell = conversation.cell
-        turns = self._user_turns(cell, conversation.visible, conversation.call)
-        for user_text, turn_index, simulated_user_call in turns:
-            if simulated_user_call is not None:
-                text_record = await simulated_user_call
-                if conversation.failed(text_record, "simulated user"):
-                    return
-                user_text = (text_record.reply or "").strip()
-            conversation.visible.append(Message(role="user", content=user_text))
-            conversation.history.append(Message(
-                role="user", content=cell.scaffold.user_template.format(user=user_text)))
-            shown = await self._reply(conversation, turn_index)
-            if shown is None:
+        for index, turn in enumerate(conversation.cell.scenario.turns):
+            if turn.user is not None:
+                carry_on = await self._exchange(conversation, turn.user, index)
+            else:
+                assert turn.simulated_user is not None
+                carry_on = await self._simulated_block(conversation, turn.simulated_user, index)
+            if not carry_on:
                 return
-            conversation.history.append(Message(role="assistant", content=shown))
-            conversation.visible.append(Message(role="assistant", content=shown))
+
+    async def _exchange(self, conversation: _Conversation, user_text: str,
+                        turn_index: int) -> bool:
+        """One user message and the reply shown to it; False when a call failed."""
+        cell = conversation.cell
+        conversation.visible.append(Message(role="user", content=user_text))
+        conversation.history.append(Message(
+            role="user", content=cell.scaffold.user_template.format(user=user_text)))
+        shown = await self._reply(conversation, turn_index)
+        if shown is None:
+            return False
+        conversation.history.append(Message(role="assistant", content=shown))
+        conversation.visible.append(Message(role="assistant", content=shown))
+        return True
+
+    async def _simulated_block(self, conversation: _Conversation, spec: SimulatedUser,
+                               turn_index: int) -> bool:
+        """Up to ``max_turns`` simulated user messages, each answered; False when a call
+        failed (the block ending early is not a failure)."""
+        player = self.config.simulated_user_model(spec.model) or conversation.cell.model
+        card = Message(role="system", content=persona_card(spec))
+        for _ in range(spec.max_turns):
+            # The user's side only: the card and what they saw, never the system prompt,
+            # the user template or a pass.
+            prompt = [card, *user_view(conversation.visible)]
+            record = await conversation.call(prompt, "simulated_user", turn_index, player)
+            if conversation.failed(record, "simulated user"):
+                return False
+            said = read_user_reply(record.reply or "")
+            if said.message and not await self._exchange(conversation, said.message,
+                                                         turn_index):
+                return False
+            if said.ends:
+                break
+        return True
 
     async def _reply(self, conversation: _Conversation, turn_index: int) -> str | None:
         """The reply shown to the user after the scaffold's passes; None when a call failed."""
@@ -135,27 +159,6 @@ class CellRunner:
             if scaffold_pass.replace_reply:
                 shown = pass_record.reply or ""
         return shown
-
-    def _user_turns(self, cell: Cell, visible: list[Message], call: Call
-                    ) -> Iterator[tuple[str, int, Awaitable[CallRecord] | None]]:
-        """Yields (text, turn index, pending simulated-user call or None)."""
-        for index, turn in enumerate(cell.scenario.turns):
-            if turn.user is not None:
-                yield turn.user, index, None
-                continue
-            assert turn.simulated_user is not None
-            spec = turn.simulated_user
-            model = self.config.simulated_user_model(spec.model) or cell.model
-            for _ in range(spec.max_turns):
-                prompt = [Message(role="system", content=SIMULATED_USER_PROMPT.format(
-                    persona=spec.persona, goal=spec.goal))]
-                # The simulator sees the conversation from the user's side: roles swap.
-                for message in visible:
-                    role = "assistant" if message.role == "user" else "user"
-                    prompt.append(Message(role=role, content=message.content))
-                if len(prompt) == 1:
-                    prompt.append(Message(role="user", content="(Start the conversation.)"))
-                yield "", index, call(prompt, "simulated_user", index, model)
 
     def _record(self, cell: Cell, *, status: CellStatus, messages: list[Message],
                 calls: list[CallRecord], usage: Usage, cost_usd: float | None,
