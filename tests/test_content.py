@@ -193,15 +193,41 @@ def test_stress15_covers_every_domain_and_probe_pair_once() -> None:
     assert all(count == 1 for count in pairs.values())
 
 
-def test_stress15_turns_are_fixed_text_within_bounds() -> None:
+def test_stress15_turns_are_within_bounds_and_users_react_only_where_underspecified() -> None:
     for scenario in load_prompt_set().scenarios:
         assert 1 <= len(scenario.turns) <= 4, scenario.id
-        for turn in scenario.turns:
-            assert turn.simulated_user is None, scenario.id
-            assert turn.user is not None and turn.user.strip(), scenario.id
+        assert scenario.turns[0].user is not None and scenario.turns[0].user.strip()
+        for turn in scenario.turns[1:]:
+            if turn.simulated_user is not None:
+                # A reactive user answers a clarifying question: it holds the deciding facts.
+                assert scenario.probe == "underspecified", scenario.id
+                assert turn.simulated_user.facts, scenario.id
+            else:
+                assert turn.user is not None and turn.user.strip(), scenario.id
+        if scenario.probe == "underspecified":
+            assert any(t.simulated_user is not None for t in scenario.turns), scenario.id
         if scenario.probe == "multiturn":
             assert len(scenario.turns) == 4, scenario.id
+            assert scenario.pushback == "hearsay", scenario.id
         assert scenario.notes.strip(), f"{scenario.id}: notes are required"
+
+
+def test_stress45_targets_every_dimension_at_least_8_times() -> None:
+    from harness.config import load_spec
+    from harness.sweep import prompt_coverage
+
+    stress45 = load_spec("prompts", "stress45")
+    stress15 = load_prompt_set()
+    assert len(stress45.scenarios) == 45
+    assert stress45.scenarios[:15] == stress15.scenarios
+    counts = Counter(d for scenario in stress45.scenarios for d in scenario.targets)
+    assert all(counts[d] >= 8 for d in DIMENSION_IDS), counts
+    coverage = prompt_coverage(stress45, threshold=8)
+    assert coverage.below_threshold == () and coverage.problems == ()
+    variants = {s.variant_of: s for s in stress45.scenarios if s.variant_of}
+    multiturn = [s.id for s in stress15.scenarios if s.probe == "multiturn"]
+    assert sorted(variants) == sorted(multiturn)
+    assert all(v.pushback == "evidence" for v in variants.values())
 
 
 def test_stress15_targets_are_rubric_dimensions() -> None:
