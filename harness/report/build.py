@@ -27,9 +27,10 @@ from harness.report.html import render_html
 from harness.report.inputs import RunInputs, read_inputs, resolve_rubric
 from harness.report.sections.audit import accounting_section, blinding_section, coding_section
 from harness.report.sections.calibration import calibration_section
+from harness.report.sections.effects import effects_section
 from harness.report.sections.methods import methods_section, reporting_template_section
+from harness.report.sections.paper import paper_section
 from harness.report.sections.results import (
-    effects_section,
     findings_section,
     header_section,
     interaction_section,
@@ -39,6 +40,8 @@ from harness.report.tables import csv_files
 from harness.rundir import RunDir, write_bytes_atomic
 from harness.schema import RubricSpec
 from harness.stats import (
+    ADJUST_NAMES,
+    AdjustMethod,
     Design,
     EffectRow,
     InteractionRow,
@@ -96,6 +99,8 @@ def build_report(
     n_perm: int = 2000,
     seed: int = 0,
     rubric: RubricSpec | None = None,
+    equivalence_margin: float = 0.25,
+    adjust: AdjustMethod = "holm",
 ) -> ReportSummary:
     """Unblind a run's scores and write its report (md, html, PNGs, CSVs) under ``report/``.
 
@@ -105,12 +110,13 @@ def build_report(
         coder: which scores the profile uses: a coder name (a ``scores/<name>.jsonl`` stem),
             ``"judges-mean"`` or ``"adjudicated"``. Default: the only coder; else the only
             human coder; else the judges' mean; else ``adjudicated`` if present.
-        n_boot: bootstrap resamples (of prompts) per confidence interval.
+        n_boot: checked but unused: the intervals are prompt-cluster t intervals now.
         n_perm: permutations per interaction test.
         seed: seed of every resampling RNG (the report is reproducible).
         rubric: the rubric, for dimension names and order; default the one the run
             directory stores for the scores' rubric hash, else the manifest's rubric when the
             scores were made with it, else none (dimension ids only).
+        equivalence_margin, adjust: the ``unchanged`` band (+/- levels); ``holm`` or ``bh``.
 
     Returns:
         The paths written, the simulated/heuristic flags, and a short text summary.
@@ -132,11 +138,11 @@ def build_report(
     rubric_used = resolve_rubric(rubric, inputs.run_dir, inputs.manifests, used, inputs.warnings)
     design = _design(inputs, facts, baseline)
     scores = _scores(used, design, rubric_used, inputs.warnings)
-    profiles = compute_profiles(design, scores, n_boot=n_boot, seed=seed)
     effects: list[EffectRow] = []
     interactions: list[InteractionRow] = []
     if len(design.scaffolds) >= 2:
-        effects = compute_effects(design, scores, baseline=baseline, n_boot=n_boot, seed=seed)
+        effects = compute_effects(design, scores, baseline=baseline, seed=seed,
+                                  equivalence_margin=equivalence_margin, adjust=adjust)
         interactions = interaction_tests(design, scores, baseline=baseline, n_perm=n_perm,
                                          seed=seed)
     kinds_used = {kind for c in used for kind in c.kinds}
@@ -155,7 +161,7 @@ def build_report(
         n_boot=n_boot,
         n_perm=n_perm,
         seed=seed,
-        profiles=profiles,
+        profiles=compute_profiles(design, scores),
         effects=effects,
         interactions=interactions,
         transcripts=inputs.transcripts,
@@ -209,6 +215,7 @@ def _document(ctx: ReportContext, figures: dict[str, bytes]) -> list[Block]:
     blocks += profiles_section(ctx, figures)
     blocks += effects_section(ctx, figures)
     blocks += interaction_section(ctx)
+    blocks += paper_section(ctx)
     blocks += coding_section(ctx)
     blocks += calibration_section(ctx)
     blocks += blinding_section(ctx)
@@ -281,8 +288,10 @@ def _terminal_text(ctx: ReportContext, report_html: Path) -> str:
     )
     if ctx.effects:
         counts = Counter(e.label or "not estimable" for e in ctx.effects)
+        tests = sum(1 for e in ctx.effects if e.p_value is not None)
         lines.append(
-            f"Effects vs {ctx.baseline}: "
+            f"Effects vs {ctx.baseline} ({ADJUST_NAMES[ctx.effects[0].adjust]}-adjusted over "
+            f"{tests} tests): "
             + ", ".join(f"{label} {n}" for label, n in sorted(counts.items()))
         )
         tested = [i for i in ctx.interactions if i.p_holm is not None]

@@ -74,6 +74,69 @@ def _csv_bytes(header: Sequence[str], rows: Sequence[Sequence[object]]) -> bytes
     return buffer.getvalue().encode("utf-8")
 
 
+_PROFILE_COLUMNS = (
+    "model",
+    "scaffold",
+    "dimension",
+    "coder",
+    "n_items",
+    "n",
+    "count_0",
+    "count_1",
+    "count_2",
+    "count_between",
+    "count_null",
+    "count_unscored",
+    "n_prompts",
+    "mean",
+    "ci_low",
+    "ci_high",
+    "note",
+)
+_EFFECT_COLUMNS = (
+    "model",
+    "scaffold",
+    "baseline",
+    "dimension",
+    "coder",
+    "n_pairs",
+    "n_prompts",
+    "n_pairs_missing",
+    "missing_in_scaffold",
+    "missing_in_baseline",
+    "missing_null",
+    "baseline_mean",
+    "scaffold_mean",
+    "effect",
+    "ci_low",
+    "ci_high",
+    "p_value",
+    "adjust",
+    "p_adjusted",
+    "equivalence_margin",
+    "same_distribution",
+    "label",
+    "note",
+)
+_INTERACTION_COLUMNS = (
+    "scaffold",
+    "baseline",
+    "dimension",
+    "coder",
+    "n_models",
+    "n_prompts",
+    "statistic",
+    "p_value",
+    "p_holm",
+    "n_perm",
+    "effect_min",
+    "model_min",
+    "effect_max",
+    "model_max",
+    "note",
+)
+
+
 def csv_files(
     coder: str,
     profiles: Sequence[ProfileRow],
@@ -82,69 +145,23 @@ def csv_files(
 ) -> dict[str, bytes]:
     """The tidy CSVs by file name: one row per profile cell, effect and interaction test.
 
+    ``effects.csv`` carries everything its ``label`` is decided from: the interval
+    (``ci_low``, ``ci_high``), the sign-flip ``p_value``, its adjustment ``adjust`` (``holm`` or
+    ``bh``) over every effect with a p-value (``p_adjusted``), the ``equivalence_margin``, and
+    the pairs left out because only one scaffold had a level (``n_pairs_missing``, split into
+    ``missing_in_scaffold``/``missing_in_baseline``, with ``missing_null`` of them coded null).
+
     Args:
         coder: the label of the scores used, written in every row's ``coder`` column.
         profiles, effects, interactions: the rows, in report order.
     """
-    profile_columns = (
-        "model",
-        "scaffold",
-        "dimension",
-        "coder",
-        "n_items",
-        "n",
-        "count_0",
-        "count_1",
-        "count_2",
-        "count_between",
-        "count_null",
-        "count_unscored",
-        "n_prompts",
-        "mean",
-        "ci_low",
-        "ci_high",
-        "note",
-    )
-    effect_columns = (
-        "model",
-        "scaffold",
-        "baseline",
-        "dimension",
-        "coder",
-        "n_pairs",
-        "n_prompts",
-        "baseline_mean",
-        "scaffold_mean",
-        "effect",
-        "ci_low",
-        "ci_high",
-        "same_distribution",
-        "label",
-        "note",
-    )
-    interaction_columns = (
-        "scaffold",
-        "baseline",
-        "dimension",
-        "coder",
-        "n_models",
-        "n_prompts",
-        "statistic",
-        "p_value",
-        "p_holm",
-        "n_perm",
-        "effect_min",
-        "model_min",
-        "effect_max",
-        "model_max",
-        "note",
-    )
 
-    def rows(records: Sequence[object], columns: Sequence[str]) -> list[list[object]]:
-        return [[coder if c == "coder" else getattr(r, c) for c in columns] for r in records]
+    def table(records: Sequence[object], columns: Sequence[str]) -> bytes:
+        rows = [[coder if c == "coder" else getattr(r, c) for c in columns] for r in records]
+        return _csv_bytes(columns, rows)
 
     return {
-        "profiles.csv": _csv_bytes(profile_columns, rows(profiles, profile_columns)),
-        "effects.csv": _csv_bytes(effect_columns, rows(effects, effect_columns)),
-        "interaction.csv": _csv_bytes(interaction_columns, rows(interactions, interaction_columns)),
+        "profiles.csv": table(profiles, _PROFILE_COLUMNS),
+        "effects.csv": table(effects, _EFFECT_COLUMNS),
+        "interaction.csv": table(interactions, _INTERACTION_COLUMNS),
     }

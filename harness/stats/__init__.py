@@ -1,11 +1,12 @@
 """Statistics over scores: the score matrix, profiles and effects, the interaction test, agreement.
 
-``score_matrix`` joins the blinding key with the scores; ``profiles``, ``effects`` and
-``interaction`` are the report's estimates (intervals from ``bootstrap``); ``coder_scores``,
-``agreement``, ``agreement_intervals`` (bootstrap intervals over items, also usable for any
-two columns of levels, e.g. a judge against intended levels) and ``agreement_output`` are
-``xstress agree``. Pure maths apart from agreement's own score reading and its files under
-``report/``.
+``score_matrix`` joins the blinding key with the scores and ``pairing`` pairs a scaffold with
+the baseline; ``profiles``, ``effects`` and ``interaction`` are the report's estimates
+(intervals from ``intervals``, effect p-values from ``sign_flip``, adjusted by
+``multiple_comparisons``); ``coder_scores``, ``agreement``, ``agreement_intervals`` (bootstrap
+intervals over items, also usable for any two columns of levels, e.g. a judge against intended
+levels) and ``agreement_output`` are ``xstress agree``. Pure maths apart from agreement's own
+score reading and its files under ``report/``.
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ from __future__ import annotations
 from harness.stats.agreement import AgreementResult, compute_agreement
 from harness.stats.agreement_intervals import AgreementInterval, pair_intervals
 from harness.stats.agreement_output import format_agreement_table, write_agreement
-from harness.stats.effects import EffectRow, compute_effects
+from harness.stats.effects import EffectLabel, EffectRow, compute_effects
 from harness.stats.interaction import InteractionRow, interaction_tests
+from harness.stats.multiple_comparisons import ADJUST_NAMES, AdjustMethod
 from harness.stats.profiles import ProfileRow, compute_profiles
 from harness.stats.score_matrix import (
+    LEVEL_MAX,
     STATUS_NULL,
     STATUS_UNSCORED,
     Design,
@@ -26,13 +29,18 @@ from harness.stats.score_matrix import (
     mean_of_coders,
     natural_dimension_order,
 )
+from harness.stats.sign_flip import smallest_p_value
 
 __all__ = [
+    "ADJUST_NAMES",
+    "LEVEL_MAX",
     "STATUS_NULL",
     "STATUS_UNSCORED",
+    "AdjustMethod",
     "AgreementInterval",
     "AgreementResult",
     "Design",
+    "EffectLabel",
     "EffectRow",
     "InteractionRow",
     "ProfileRow",
@@ -47,5 +55,6 @@ __all__ = [
     "mean_of_coders",
     "natural_dimension_order",
     "pair_intervals",
+    "smallest_p_value",
     "write_agreement",
 ]

@@ -1,8 +1,9 @@
-"""The model x scaffold interaction test (does a scaffold's effect depend on the model?) and
-the Holm adjustment over every such test in a report. This module owns the permutation test,
-its p-values and their notes; the join of scores with the key is ``score_matrix.py``'s and the
-pairing of each scaffold with the baseline ``effects.py``'s. Like them it reads no file and
-draws nothing, and a test that cannot be made is ``None`` with a ``note``, never NaN.
+"""The model x scaffold interaction test (does a scaffold's effect depend on the model?), Holm-
+adjusted over every such test in a report. This module owns the permutation test, its p-values
+and their notes; the join of scores with the key is ``score_matrix.py``'s, the pairing of each
+scaffold with the baseline ``pairing.py``'s and the Holm arithmetic
+``multiple_comparisons.py``'s. Like them it reads no file and draws nothing, and a test that
+cannot be made is ``None`` with a ``note``, never NaN.
 
 Method: under the null hypothesis "the scaffold's paired effect does not depend on the model",
 the per-prompt blocks of paired differences are exchangeable between models within a prompt.
@@ -15,17 +16,17 @@ that helps every model equally is not mistaken for an interaction.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
 
 from harness.stats.bootstrap import WEIGHT_BLOCK_CELLS
-from harness.stats.effects import paired_scores
+from harness.stats.multiple_comparisons import holm_adjust
+from harness.stats.pairing import paired_scores
 from harness.stats.score_matrix import Design, ScoreMatrix
 
-__all__ = ["InteractionRow", "holm_adjust", "interaction_tests"]
+__all__ = ["InteractionRow", "interaction_tests"]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -251,15 +252,3 @@ def _interaction_row(
         note="; ".join(notes),
     )
 
-
-def holm_adjust(p_values: Sequence[float | None]) -> list[float | None]:
-    """Holm-Bonferroni adjusted p-values (None stays None and does not count as a test)."""
-    present = [(p, i) for i, p in enumerate(p_values) if p is not None]
-    present.sort()
-    adjusted: list[float | None] = [None] * len(p_values)
-    running = 0.0
-    total = len(present)
-    for rank, (p, i) in enumerate(present):
-        running = max(running, min(1.0, (total - rank) * p))
-        adjusted[i] = running
-    return adjusted

@@ -1,13 +1,13 @@
 """Alignment profiles: per model, scaffold and rubric dimension, the level counts, the mean and
-its 95% cluster-bootstrap interval.
+its 95% prompt-cluster t interval.
 
 Pure maths on the integer-coded design and the score matrix (``score_matrix.py``); the
-resampling is ``bootstrap.py``'s. This module reads no file, draws nothing and compares no
+interval is ``intervals.py``'s. This module reads no file, draws nothing and compares no
 scaffold with another (``effects.py`` does). A mean or interval that cannot be estimated is
 ``None`` with a ``note`` saying why, never NaN.
 
-The mean pools every scored item of a cell (not the mean of prompt means); the interval
-resamples prompts, since items are clustered in prompts (replicates nested in prompts).
+The mean pools every scored item of a cell (not the mean of prompt means); the interval treats
+prompts as the units, since items are clustered in prompts (replicates nested in prompts).
 """
 
 from __future__ import annotations
@@ -17,8 +17,9 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from harness.stats.bootstrap import bootstrap_ratio, ci_caveats, finite_or_none, percentile_ci
+from harness.stats.intervals import cluster_t_intervals, finite_or_none, interval_caveats
 from harness.stats.score_matrix import (
+    LEVEL_MAX,
     STATUS_MISSING,
     STATUS_NULL,
     STATUS_UNSCORED,
@@ -57,16 +58,12 @@ class ProfileRow:
     note: str
 
 
-def compute_profiles(
-    design: Design, scores: ScoreMatrix, *, n_boot: int = 2000, seed: int = 0
-) -> list[ProfileRow]:
-    """Per model x scaffold x dimension: counts, mean and a 95% cluster-bootstrap CI.
+def compute_profiles(design: Design, scores: ScoreMatrix) -> list[ProfileRow]:
+    """Per model x scaffold x dimension: counts, mean and a 95% prompt-cluster t interval.
 
     Args:
         design: the integer-coded key.
         scores: the scores the profile uses.
-        n_boot: bootstrap resamples of prompts.
-        seed: seed of the resampling RNG.
 
     Returns:
         One row per model x scaffold x dimension, in design order.
@@ -84,8 +81,7 @@ def compute_profiles(
         cell_count = np.bincount(cell[ok], minlength=size).reshape(n_m * n_s, n_p)
         sums[:, d::n_d] = cell_sum.T
         counts[:, d::n_d] = cell_count.T
-    rng = np.random.default_rng(np.random.SeedSequence([seed, 1]))
-    low, high, empty = percentile_ci(bootstrap_ratio(sums, counts, n_boot, rng))
+    intervals = cluster_t_intervals(sums, counts, bounds=(0.0, LEVEL_MAX))
 
     pair = design.model * n_s + design.scaffold
     n_items = np.bincount(pair, minlength=n_m * n_s)
@@ -105,9 +101,11 @@ def compute_profiles(
                         scores.status[in_cell, d],
                         sums[:, column],
                         counts[:, column],
-                        float(low[column]),
-                        float(high[column]),
-                        float(empty[column]),
+                        (
+                            float(intervals.low[column]),
+                            float(intervals.high[column]),
+                            float(intervals.standard_error[column]),
+                        ),
                     )
                 )
     return rows
@@ -122,10 +120,9 @@ def _profile_row(
     status: npt.NDArray[np.int8],
     prompt_sums: FloatArray,
     prompt_counts: FloatArray,
-    low: float,
-    high: float,
-    empty_fraction: float,
+    interval: tuple[float, float, float],
 ) -> ProfileRow:
+    low, high, standard_error = interval
     scored = values[~np.isnan(values)]
     n = int(scored.size)
     n_prompts = int((prompt_counts > 0).sum())
@@ -141,9 +138,7 @@ def _profile_row(
             notes.append("CI not estimable: scores from fewer than 2 prompts")
         else:
             ci_low, ci_high = finite_or_none(low), finite_or_none(high)
-            if float(scored.min()) == float(scored.max()):
-                notes.append("all scores equal: the bootstrap CI has zero width")
-            notes.extend(ci_caveats(n_prompts, empty_fraction))
+            notes.extend(interval_caveats(n_prompts, standard_error))
     return ProfileRow(
         model=model,
         scaffold=scaffold,

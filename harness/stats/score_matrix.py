@@ -21,6 +21,7 @@ import numpy.typing as npt
 from harness.rundir import KeyEntry
 
 __all__ = [
+    "LEVEL_MAX",
     "STATUS_MISSING",
     "STATUS_NULL",
     "STATUS_SCORED",
@@ -37,6 +38,9 @@ __all__ = [
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
+
+LEVEL_MAX = 2
+"""The top rubric level (levels run 0 to 2); means and intervals are bounded by it."""
 
 STATUS_SCORED, STATUS_NULL, STATUS_UNSCORED, STATUS_MISSING = 0, 1, 2, 3
 """Per item and dimension: a level, a coder's null (not applicable), a coder's failure

@@ -312,7 +312,7 @@ def test_the_rubric_the_run_directory_stores_names_the_dimensions(tmp_path: Path
     rubric = small_rubric(("D1", "D2", "D3"))
     md = build_report(scored_run(tmp_path), n_boot=50, n_perm=20).report_md.read_text()
     assert f"| rubric | mini | {content_hash(rubric)} |" in md
-    assert "D3 (dimension D3)" in md
+    assert "Dimensions: D1 dimension D1; D2 dimension D2; D3 dimension D3." in md
 
 
 def test_the_manifest_rubric_is_used_when_the_scores_were_made_with_it(tmp_path: Path) -> None:

@@ -1,5 +1,5 @@
 """Small crossed designs and score matrices for the statistics tests, and the level
-distributions of the simulation checks (bootstrap coverage, permutation test)."""
+distributions of the simulation checks (interval coverage, permutation test)."""
 
 from __future__ import annotations
 
@@ -38,6 +38,29 @@ def full_design(
         for r in range(replicates)
     ]
     return index_key(entries, model_order=models, scaffold_order=scaffolds)
+
+
+def crossed_design(
+    n_models: int, scaffolds: Sequence[str], n_prompts: int, replicates: int
+) -> Design:
+    """A crossed design of many models built from arrays (no key entries, no blind ids), for
+    simulations that treat every model as an independent study; rows ordered as
+    ``full_design``'s."""
+    shape = (n_models, len(scaffolds), n_prompts, replicates)
+    model, scaffold, prompt, replicate = (
+        axis.ravel().astype(np.int64) for axis in np.indices(shape)
+    )
+    return Design(
+        models=tuple(f"m{m}" for m in range(n_models)),
+        scaffolds=tuple(scaffolds),
+        prompts=tuple(f"p{p:03d}" for p in range(n_prompts)),
+        replicates=tuple(range(replicates)),
+        model=model,
+        scaffold=scaffold,
+        prompt=prompt,
+        replicate=replicate,
+        row_of={},
+    )
 
 
 def matrix(

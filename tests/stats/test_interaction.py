@@ -1,4 +1,4 @@
-"""Tests for harness/stats/interaction.py: Holm by hand, the degenerate runs (one scaffold, one
+"""Tests for harness/stats/interaction.py: the degenerate runs (one scaffold, one
 model), and simulation checks of the permutation test (false-positive rate near nominal under a
 common effect, power against a real interaction, agreement with exact enumeration)."""
 
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from harness.stats import Design, ScoreMatrix
-from harness.stats.interaction import holm_adjust, interaction_tests
+from harness.stats.interaction import interaction_tests
 from tests.stats.designs import draw_levels, expected_level, full_design, matrix, no_nan_fields
 
 
@@ -21,16 +21,6 @@ def test_one_scaffold_or_one_model_has_no_interaction_test() -> None:
     (row,) = interaction_tests(one_model, matrix([0, 1, 2, 1, 1, 1]), baseline="bare")
     assert row.p_value is None and row.statistic is None and "single model" in row.note
     no_nan_fields([row])
-
-
-def test_holm_hand_computed() -> None:
-    assert holm_adjust([0.01, 0.04, 0.03, None]) == [
-        pytest.approx(0.03),
-        pytest.approx(0.06),
-        pytest.approx(0.06),
-        None,
-    ]
-    assert holm_adjust([0.5, 0.9]) == [pytest.approx(1.0), pytest.approx(1.0)]
 
 
 # Three models with different baselines but the same scaffold effect (+0.2 in expectation on

@@ -16,6 +16,13 @@ from harness.report.context import ReportContext
 
 __all__ = ["methods_section", "reporting_template_section"]
 
+_ADJUST_WORDS = {
+    "holm": "Holm's method, which keeps the chance of even one false `improved` or `worsened` "
+    "in the table below 5%",
+    "bh": "the Benjamini-Hochberg method, which keeps the expected share of false ones among "
+    "the `improved` and `worsened` effects below 5%",
+}
+
 
 def _template_sections(ctx: ReportContext) -> dict[str, str]:
     text = (Path(__file__).parents[1] / "template.md").read_text(encoding="utf-8")
@@ -55,6 +62,10 @@ def _template_sections(ctx: ReportContext) -> dict[str, str]:
         "baseline": ctx.baseline,
         "n_tests": sum(1 for i in ctx.interactions if i.p_value is not None),
         "n_estimates": sum(1 for e in ctx.effects if e.ci_low is not None),
+        # The effect rules' settings travel on the rows (every row of a table has the same).
+        "margin": f"{ctx.effects[0].equivalence_margin:g}" if ctx.effects else "0.25",
+        "adjust_method": _ADJUST_WORDS[ctx.effects[0].adjust if ctx.effects else "holm"],
+        "n_effect_tests": sum(1 for e in ctx.effects if e.p_value is not None),
         "evidence_statement": evidence,
         "users": ctx.users,
     }

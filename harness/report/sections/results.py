@@ -1,9 +1,10 @@
 """The report's result sections: the header (the simulated-models and heuristic-only
-banners, the run in one paragraph), "Findings at a glance", the alignment profiles, the scaffold
-effects, and "Does the effect depend on the model?". Each is a function of the
-``ReportContext`` that returns blocks; the profile and effect sections also add their figures
-(drawn by ``plots.py``) to the figures written. It computes no statistic (``harness.stats``)
-and renders nothing (``blocks.py``, ``html.py``).
+banners, the run in one paragraph), "Findings at a glance", the alignment profiles, and "Does
+the effect depend on the model?", and the per-scaffold tables of estimates that the profile and
+effect sections share (``estimate_tables``; the scaffold effects section is ``effects.py``'s).
+Each section is a function of the ``ReportContext`` that returns blocks; the profile section
+also adds its figures (drawn by ``plots.py``) to the figures written. It computes no statistic
+(``harness.stats``) and renders nothing (``blocks.py``, ``html.py``).
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ from harness.report.blocks import Block, Bullets, Figure, Heading, Paragraph, Ta
 from harness.report.coders import JUDGES_MEAN
 from harness.report.context import ReportContext
 from harness.report.tables import format_interval, format_number, format_p_value, p_value_phrase
-from harness.stats import EffectRow, ProfileRow
+from harness.stats import ADJUST_NAMES, EffectRow, ProfileRow
 
 __all__ = [
-    "effects_section",
+    "Estimate",
+    "estimate_tables",
     "findings_section",
     "header_section",
     "interaction_section",
@@ -107,13 +109,20 @@ def findings_section(ctx: ReportContext) -> list[Block]:
     ]
     tag = "[simulated]" if ctx.facts.simulated else "[interaction level]"
     items: list[str] = []
-    labelled = [e for e in ctx.effects if e.label in ("improved", "worsened")]
+    labelled = [e for e in ctx.effects if _is_finding(e)]
     labelled.sort(key=lambda e: -abs(e.effect or 0.0))
     for e in labelled[:10]:
+        change = (
+            f"reached ceiling (from {format_number(e.baseline_mean)} to "
+            f"{format_number(e.scaffold_mean)}), up"
+            if e.label == "reached ceiling"
+            else e.label
+        )
         items.append(
-            f"{e.scaffold} vs {e.baseline}, {e.model}, {_dim(ctx, e.dimension)}: {e.label} by "
+            f"{e.scaffold} vs {e.baseline}, {e.model}, {_dim(ctx, e.dimension)}: {change} by "
             f"{format_number(e.effect, signed=True)} "
-            f"{format_interval(e.ci_low, e.ci_high, signed=True)} "
+            f"{format_interval(e.ci_low, e.ci_high, signed=True)}, "
+            f"{ADJUST_NAMES[e.adjust]} {p_value_phrase(e.p_adjusted)} "
             f"{tag}"
         )
     if len(labelled) > 10:
@@ -133,7 +142,8 @@ def findings_section(ctx: ReportContext) -> list[Block]:
     elif not items:
         tested = any(i.p_value is not None for i in ctx.interactions)
         items.append(
-            "no scaffold effect's 95% interval excludes 0"
+            "no scaffold effect is improved or worsened (an interval that excludes 0 and an "
+            f"adjusted p-value below 0.05, {ADJUST_NAMES[ctx.effects[0].adjust]})"
             + (
                 " and no model-dependence test is significant after Holm adjustment"
                 if tested
@@ -144,7 +154,15 @@ def findings_section(ctx: ReportContext) -> list[Block]:
     counts: Counter[str] = Counter(e.label or "not estimable" for e in ctx.effects)
     blocks.append(Bullets(tuple(items)))
     if ctx.effects:
-        order = ("improved", "worsened", "unchanged", "inconclusive", "ceiling", "not estimable")
+        order = (
+            "improved",
+            "worsened",
+            "reached ceiling",
+            "unchanged",
+            "inconclusive",
+            "ceiling",
+            "not estimable",
+        )
         blocks.append(
             Paragraph(
                 "Effect labels over all models, scaffolds and dimensions: "
@@ -155,6 +173,20 @@ def findings_section(ctx: ReportContext) -> list[Block]:
     return blocks
 
 
+def _is_finding(effect: EffectRow) -> bool:
+    """Improved or worsened, or reached the ceiling with an interval above 0 and an adjusted
+    p-value that would have made it ``improved``."""
+    if effect.label in ("improved", "worsened"):
+        return True
+    return (
+        effect.label == "reached ceiling"
+        and effect.ci_low is not None
+        and effect.ci_low > 0
+        and effect.p_adjusted is not None
+        and effect.p_adjusted < 0.05
+    )
+
+
 def profiles_section(ctx: ReportContext, figures: dict[str, bytes]) -> list[Block]:
     """The alignment profiles: heatmaps (added to ``figures``) and a table per scaffold."""
     from harness.report import plots
@@ -163,8 +195,8 @@ def profiles_section(ctx: ReportContext, figures: dict[str, bytes]) -> list[Bloc
     blocks: list[Block] = [
         Heading(2, "Alignment profiles"),
         Paragraph(
-            "Mean level (0-2) per model, scaffold and dimension, with 95% cluster-"
-            "bootstrap intervals. Grey cells could not be estimated. The full table, "
+            "Mean level (0-2) per model, scaffold and dimension, with 95% prompt-cluster "
+            "t intervals. Grey cells could not be estimated. The full table, "
             "with level counts, is profiles.csv."
         ),
     ]
@@ -193,60 +225,13 @@ def profiles_section(ctx: ReportContext, figures: dict[str, bytes]) -> list[Bloc
             *args, simulated=ctx.facts.simulated, dimension_names=ctx.dimension_names
         )
         blocks.append(Figure(filename, figures[filename], alt))
-    blocks += _estimate_tables(
+    blocks += estimate_tables(
         ctx, "profile", ctx.profiles, design.scaffolds, lambda s: f"Scaffold {s}", _profile_cell
     )
     return blocks
 
 
-def effects_section(ctx: ReportContext, figures: dict[str, bytes]) -> list[Block]:
-    """The scaffold effects vs the baseline: a plot (added to ``figures``) and tables."""
-    from harness.report import plots
-
-    blocks: list[Block] = [Heading(2, f"Scaffold effects vs {ctx.baseline}")]
-    if not ctx.effects:
-        blocks.append(
-            Paragraph(
-                f"Not estimable: this run has one scaffold ({', '.join(ctx.design.scaffolds)}), so "
-                "there is nothing to compare it with."
-            )
-        )
-        return blocks
-    blocks.append(
-        Paragraph(
-            "Mean paired difference (scaffold minus baseline, same prompt and replicate) with its "
-            '95% interval and label (rules under "How to read the numbers"). Full table: '
-            "effects.csv."
-        )
-    )
-    figures["effects.png"] = plots.effect_plot(
-        ctx.effects,
-        ctx.design.models,
-        ctx.other_scaffolds,
-        ctx.dimensions,
-        baseline=ctx.baseline,
-        simulated=ctx.facts.simulated,
-        dimension_names=ctx.dimension_names,
-    )
-    blocks.append(
-        Figure(
-            "effects.png",
-            figures["effects.png"],
-            "Scaffold effects per model and dimension with 95% intervals",
-        )
-    )
-    blocks += _estimate_tables(
-        ctx,
-        "effect",
-        ctx.effects,
-        ctx.other_scaffolds,
-        lambda s: f"{s} vs {ctx.baseline}",
-        _effect_cell,
-    )
-    return blocks
-
-
-class _Estimate(Protocol):
+class Estimate(Protocol):
     """A profile or effect row: one model x scaffold x dimension estimate with its note."""
 
     @property
@@ -259,10 +244,10 @@ class _Estimate(Protocol):
     def note(self) -> str: ...
 
 
-_EstimateT = TypeVar("_EstimateT", bound=_Estimate)
+_EstimateT = TypeVar("_EstimateT", bound=Estimate)
 
 
-def _estimate_tables(
+def estimate_tables(
     ctx: ReportContext,
     what: str,
     records: Sequence[_EstimateT],
@@ -292,17 +277,6 @@ def _profile_cell(row: ProfileRow) -> str:
     if row.mean is None:
         return f"n/a (n={row.n})"
     return f"{format_number(row.mean)} {format_interval(row.ci_low, row.ci_high)} n={row.n}"
-
-
-def _effect_cell(effect: EffectRow) -> str:
-    if effect.effect is None:
-        return "n/a"
-    parts = (
-        format_number(effect.effect, signed=True),
-        format_interval(effect.ci_low, effect.ci_high, signed=True),
-        effect.label,
-    )
-    return " ".join(filter(None, parts))
 
 
 def interaction_section(ctx: ReportContext) -> list[Block]:
