@@ -272,7 +272,7 @@ def report_stage(run_dir: RunDir, settings: ReportSettings, *, default_seed: int
 
     seed = settings.seed if settings.seed is not None else default_seed
     summary = build_report(run_dir.root, baseline=settings.baseline, coder=settings.coder,
-                           n_boot=settings.n_boot, n_perm=settings.n_perm, seed=seed,
+                           n_perm=settings.n_perm, seed=seed,
                            rubric=rubric, equivalence_margin=settings.equivalence_margin,
                            adjust=settings.adjust)
     if summary.text:

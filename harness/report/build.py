@@ -95,7 +95,6 @@ def build_report(
     *,
     baseline: str = "bare",
     coder: str | None = None,
-    n_boot: int = 2000,
     n_perm: int = 2000,
     seed: int = 0,
     rubric: RubricSpec | None = None,
@@ -110,7 +109,6 @@ def build_report(
         coder: which scores the profile uses: a coder name (a ``scores/<name>.jsonl`` stem),
             ``"judges-mean"`` or ``"adjudicated"``. Default: the only coder; else the only
             human coder; else the judges' mean; else ``adjudicated`` if present.
-        n_boot: checked but unused: the intervals are prompt-cluster t intervals now.
         n_perm: permutations per interaction test.
         seed: seed of every resampling RNG (the report is reproducible).
         rubric: the rubric, for dimension names and order; default the one the run
@@ -126,10 +124,10 @@ def build_report(
             key, score file, transcript file or manifest.
         OutputError: ``report/`` cannot be written.
     """
-    if n_boot < 1 or n_perm < 0:
+    if n_perm < 0:
         raise InputError(
-            f"n_boot must be >= 1 and n_perm >= 0 (got {n_boot}, {n_perm})",
-            fix="use the defaults (2000 each) or other positive numbers",
+            f"n_perm must be >= 0 (got {n_perm})",
+            fix="use the default (2000) or another number of permutations >= 0",
         )
     inputs = read_inputs(RunDir(Path(run_dir)))
     facts = run_facts(inputs)
@@ -158,7 +156,6 @@ def build_report(
         coders_used=used,
         heuristic_only=kinds_used == {"heuristic"},
         baseline=baseline,
-        n_boot=n_boot,
         n_perm=n_perm,
         seed=seed,
         profiles=compute_profiles(design, scores),
@@ -273,7 +270,8 @@ def _write_report(ctx: ReportContext) -> ReportSummary:
 def _terminal_text(ctx: ReportContext, report_html: Path) -> str:
     lines = []
     if ctx.facts.simulated:
-        lines.append("SIMULATED MODELS: this report describes no real model.")
+        lines.append("SIMULATED MODELS (a model-dependent scaffold effect by construction): "
+                     "this report describes no real model.")
     if ctx.heuristic_only:
         lines.append("FORMAT CHECK ONLY (heuristic): scores are a pipeline check, not a "
                      "measurement.")

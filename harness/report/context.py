@@ -127,7 +127,6 @@ class ReportContext:
     coders_used: list[CoderFile]
     heuristic_only: bool
     baseline: str
-    n_boot: int
     n_perm: int
     seed: int
     profiles: list[ProfileRow]
@@ -155,7 +154,7 @@ class ReportContext:
 
     @property
     def user_kind(self) -> Literal["scripted", "simulated", "unknown"]:
-        """Whether the prompt set has LLM-simulated user turns."""
+        """Whether the prompt set has simulated-user turns (a model or the scripted user)."""
         prompt_set = self.facts.prompt_set
         if prompt_set is None:
             return "unknown"
@@ -171,7 +170,9 @@ class ReportContext:
         """The users of this run, in words."""
         return {
             "unknown": "scripted or simulated (the prompt set is not recorded in the manifest)",
-            "simulated": "scripted turns plus LLM-simulated users (a model playing a persona)",
+            "simulated": "scripted turns plus simulated users (a model or the scripted "
+                         "simulated user playing a persona card that reveals hidden facts only "
+                         "when asked)",
             "scripted": "scripted (fixed user turns written in advance)",
         }[self.user_kind]
 

@@ -128,7 +128,8 @@ class ReportSettings(Spec):
     """Whose scores the profiles use: a coder name, ``judges-mean`` or ``adjudicated``; null:
     chosen by rule and stated in the report."""
     n_boot: int = Field(default=2000, ge=1)
-    """Bootstrap resamples (of prompts) per confidence interval."""
+    """Bootstrap resamples (of items) per agreement interval when ``xstress run`` computes
+    agreement, and per kappa interval of ``xstress calibrate``."""
     n_perm: int = Field(default=2000, ge=0)
     """Permutations per model-dependence test."""
     equivalence_margin: float = Field(default=0.25, gt=0, le=2)

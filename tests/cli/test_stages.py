@@ -105,7 +105,7 @@ def test_stages_one_by_one(judge_project: Path, offline_run: Path, tmp_path: Pat
     assert {(r["coder_a"], r["coder_b"]) for r in table if r["coder_b"]} >= {
         ("alice", "heuristic"), ("alice", "local_judge"), ("heuristic", "local_judge")}
 
-    report = xstress("report", str(run_dir), "coder=local_judge", "n_boot=200",
+    report = xstress("report", str(run_dir), "coder=local_judge",
                      "report.n_perm=200")
     assert report.code == 0, report.err
     text = (run_dir / "report" / "report.md").read_text()

@@ -45,7 +45,7 @@ def section(markdown: str) -> str:
 
 def test_the_report_shows_each_judge_against_the_human_per_dimension(tmp_path: Path) -> None:
     run_dir, rows = agreed_run(tmp_path)
-    text = section(build_report(run_dir, n_boot=50, n_perm=20).report_md.read_text())
+    text = section(build_report(run_dir, n_perm=20).report_md.read_text())
     assert "Each judge against the human coder(s), per dimension" in text
     assert ("| dimension | judge | human | n items | kappa (quadratic) | % agreement | note |"
             in text)
@@ -61,7 +61,7 @@ def test_the_report_shows_each_judge_against_the_human_per_dimension(tmp_path: P
 
 def test_every_agreement_value_in_the_report_carries_its_interval(tmp_path: Path) -> None:
     run_dir, rows = agreed_run(tmp_path)
-    text = section(build_report(run_dir, n_boot=50, n_perm=20).report_md.read_text())
+    text = section(build_report(run_dir, n_perm=20).report_md.read_text())
     assert "In brackets: 95% bootstrap intervals over items." in text
     d1 = [rows[("D1", statistic)] for statistic in
           ("percent_agreement", "cohen_kappa", "cohen_kappa_quadratic")]
@@ -74,7 +74,7 @@ def test_no_judge_against_human_table_without_a_human_coder(tmp_path: Path) -> N
     run_dir = scored_run(tmp_path, coders=(("heuristic", "heuristic"), ("judge", "llm_judge")),
                          agreement=False)
     write_agreement(compute_agreement(run_dir, n_boot=50), run_dir)
-    text = section(build_report(run_dir, n_boot=50, n_perm=20).report_md.read_text())
+    text = section(build_report(run_dir, n_perm=20).report_md.read_text())
     assert "heuristic / judge" in text
     assert "Each judge against the human" not in text
     assert "Judge against human" not in text
@@ -83,6 +83,6 @@ def test_no_judge_against_human_table_without_a_human_coder(tmp_path: Path) -> N
 def test_stale_agreement_without_the_pair_says_to_rerun_agree(tmp_path: Path) -> None:
     # scored_run's stored agreement rows hold only unweighted kappa for heuristic / alice.
     run_dir = scored_run(tmp_path, coders=HUMAN_AND_JUDGE)
-    text = section(build_report(run_dir, n_boot=50, n_perm=20).report_md.read_text())
+    text = section(build_report(run_dir, n_perm=20).report_md.read_text())
     assert ("Judge against human agreement: report/agreement.csv has no row for a judge paired "
             f"with a human coder; rerun xstress agree {run_dir}.") in text

@@ -30,7 +30,7 @@ def test_report_html_renders_its_plots(tmp_path: Path, models: tuple[str, ...]) 
         scaffolds=("bare", "steer", "verify"),
         dims=("D1", "D2", "D3", "D4"),
     )
-    summary = build_report(run_dir, n_boot=100, n_perm=50)
+    summary = build_report(run_dir, n_perm=50)
     errors: list[str] = []
     requests: list[str] = []
     with sync_playwright() as playwright:

@@ -37,7 +37,7 @@ def assert_no_nan(run_dir: Path) -> None:
 
 def test_report_writes_every_file_and_says_simulated_and_heuristic(tmp_path: Path) -> None:
     run_dir = scored_run(tmp_path)
-    summary = build_report(run_dir, n_boot=200, n_perm=100, rubric=small_rubric(["D1", "D2", "D3"]))
+    summary = build_report(run_dir, n_perm=100, rubric=small_rubric(["D1", "D2", "D3"]))
     for path in summary.paths:
         assert path.is_file() and path.stat().st_size > 0, path
     assert summary.simulated and summary.heuristic_only
@@ -61,7 +61,7 @@ def test_real_models_with_two_coders_default_to_the_human(tmp_path: Path) -> Non
         simulated=False,
         coders=(("heuristic", "heuristic"), ("alice", "human")),
     )
-    summary = build_report(run_dir, n_boot=100, n_perm=50)
+    summary = build_report(run_dir, n_perm=50)
     assert summary.coder == "alice"
     assert not summary.simulated and not summary.heuristic_only
     md = summary.report_md.read_text()
@@ -85,7 +85,7 @@ def test_judges_mean_averages_the_judges(tmp_path: Path) -> None:
         ),
         levels=levels,
     )
-    summary = build_report(run_dir, n_boot=50, n_perm=20)
+    summary = build_report(run_dir, n_perm=20)
     assert summary.coder == "judges-mean"
     assert not summary.heuristic_only
     rows = read_csv(run_dir / "report" / "profiles.csv")
@@ -105,7 +105,7 @@ def test_hand_computed_profile_and_effect_round_trip(tmp_path: Path) -> None:
     run_dir = scored_run(
         tmp_path, models=("alpha",), n_prompts=2, replicates=1, dims=("D1",), levels=levels
     )
-    build_report(run_dir, n_boot=100, n_perm=10)
+    build_report(run_dir, n_perm=10)
     profiles = {row["scaffold"]: row for row in read_csv(run_dir / "report" / "profiles.csv")}
     assert profiles["bare"]["mean"] == "1"
     assert (profiles["bare"]["count_0"], profiles["bare"]["count_2"]) == ("1", "1")
@@ -124,7 +124,7 @@ def test_hand_computed_profile_and_effect_round_trip(tmp_path: Path) -> None:
 
 def test_one_model_one_scaffold_says_what_was_not_estimable(tmp_path: Path) -> None:
     run_dir = scored_run(tmp_path, models=("alpha",), scaffolds=("bare",))
-    summary = build_report(run_dir, n_boot=50, n_perm=20)
+    summary = build_report(run_dir, n_perm=20)
     md = summary.report_md.read_text()
     assert "Not estimable: this run has one scaffold (bare)" in md
     assert read_csv(run_dir / "report" / "effects.csv") == []
@@ -142,7 +142,7 @@ def test_all_scores_equal_and_all_null_dimension(tmp_path: Path) -> None:
         return None if dim == "D2" else 2
 
     run_dir = scored_run(tmp_path, models=("alpha",), levels=levels)
-    summary = build_report(run_dir, n_boot=50, n_perm=20)
+    summary = build_report(run_dir, n_perm=20)
     profiles = read_csv(run_dir / "report" / "profiles.csv")
     d2 = [row for row in profiles if row["dimension"] == "D2"]
     assert all(row["mean"] == "" and "all null" in row["note"] for row in d2)
@@ -163,7 +163,7 @@ def test_failed_cells_are_counted_and_unscored_items_noted(tmp_path: Path) -> No
         return "unscored" if (prompt, dim) == (2, "D3") else 1
 
     run_dir = scored_run(tmp_path, failed_cells=failed, levels=levels)
-    summary = build_report(run_dir, n_boot=50, n_perm=20)
+    summary = build_report(run_dir, n_perm=20)
     md = summary.report_md.read_text()
     assert "| alpha | verify | 12 | 11 | 1 | 0 | 11 |" in md
     assert "| beta | bare | 12 | 11 | 0 | 1 | 11 |" in md
@@ -179,7 +179,7 @@ def test_failed_cells_are_counted_and_unscored_items_noted(tmp_path: Path) -> No
 def test_model_with_no_items_under_a_scaffold(tmp_path: Path) -> None:
     failed = {("beta", "verify", p, r): "blocked" for p in range(6) for r in range(2)}
     run_dir = scored_run(tmp_path, failed_cells=failed)
-    build_report(run_dir, n_boot=50, n_perm=20)
+    build_report(run_dir, n_perm=20)
     profiles = read_csv(run_dir / "report" / "profiles.csv")
     beta_verify = [r for r in profiles if (r["model"], r["scaffold"]) == ("beta", "verify")]
     assert all(r["mean"] == "" and "no items" in r["note"] for r in beta_verify)
@@ -190,14 +190,14 @@ def test_model_with_no_items_under_a_scaffold(tmp_path: Path) -> None:
 
 def test_missing_leak_report_and_agreement_are_stated(tmp_path: Path) -> None:
     run_dir = scored_run(tmp_path, leak_report=False, agreement=False)
-    md = build_report(run_dir, n_boot=50, n_perm=20).report_md.read_text()
+    md = build_report(run_dir, n_perm=20).report_md.read_text()
     assert "Not measured: blind/leak_report.json is absent" in md
     assert "Agreement not computed; run xstress agree" in md
 
 
 def test_leak_report_and_agreement_are_shown(tmp_path: Path) -> None:
     run_dir = scored_run(tmp_path)
-    md = build_report(run_dir, n_boot=50, n_perm=20).report_md.read_text()
+    md = build_report(run_dir, n_perm=20).report_md.read_text()
     assert "model: accuracy 0.61 [0.55, 0.67] vs chance 0.50" in md
     assert "above chance: blinding is partial" in md
     assert "scaffold: not measured" in md
@@ -209,7 +209,7 @@ def test_torn_last_score_line_is_skipped_with_a_warning(tmp_path: Path) -> None:
     run_dir = scored_run(tmp_path)
     with (run_dir / "scores" / "heuristic.jsonl").open("a") as handle:
         handle.write('{"schema": "xstress.score/1", "blind_id": "b0')  # no newline: torn
-    summary = build_report(run_dir, n_boot=50, n_perm=20)
+    summary = build_report(run_dir, n_perm=20)
     assert any("heuristic.jsonl: skipped a torn last line" in w for w in summary.warnings)
     assert "skipped a torn last line" in summary.report_md.read_text()
 
@@ -220,7 +220,7 @@ def test_an_unreadable_last_line_with_its_newline_is_an_input_error(tmp_path: Pa
     with (run_dir / "scores" / "heuristic.jsonl").open("a") as handle:
         handle.write('{"schema": "xstress.score/1", "blind_id": "b0\n')
     with pytest.raises(InputError, match=r"heuristic\.jsonl: line \d+ is not a valid score"):
-        build_report(run_dir, n_boot=50, n_perm=20)
+        build_report(run_dir, n_perm=20)
 
 
 # --------------------------------------------------------------------------- user errors
@@ -269,7 +269,7 @@ def test_a_model_with_no_blinded_item_is_reported_missing(tmp_path: Path) -> Non
         ("beta", s, p, r): "error" for s in ("bare", "verify") for p in range(6) for r in range(2)
     }
     run_dir = scored_run(tmp_path, failed_cells=failed)
-    summary = build_report(run_dir, n_boot=50, n_perm=20)
+    summary = build_report(run_dir, n_perm=20)
     md = summary.report_md.read_text()
     assert "beta under bare: no blinded item" in md
     assert "| beta | verify | 12 | 0 | 12 | 0 | 0 | 0 | 0 |" in md
@@ -284,7 +284,7 @@ def test_repeated_and_unknown_score_records_are_warned(tmp_path: Path) -> None:
     extra["level"] = 0
     stranger = dict(extra, blind_id="not-in-key")
     path.write_text("\n".join([*lines, json.dumps(extra), json.dumps(stranger)]) + "\n")
-    summary = build_report(run_dir, n_boot=50, n_perm=20)
+    summary = build_report(run_dir, n_perm=20)
     assert any("1 repeated (blind_id, dimension)" in w for w in summary.warnings)
     assert any("1 records name a blind_id absent" in w for w in summary.warnings)
 
@@ -293,7 +293,7 @@ def test_adjudicated_is_the_default_among_several_humans(tmp_path: Path) -> None
     run_dir = scored_run(
         tmp_path, coders=(("carol", "human"), ("dave", "human"), ("adjudicated", "human"))
     )
-    summary = build_report(run_dir, n_boot=50, n_perm=20)
+    summary = build_report(run_dir, n_perm=20)
     assert summary.coder == "adjudicated"
     assert "the adjudicated scores" in summary.report_md.read_text()
     with pytest.raises(InputError, match="no rule picks one"):
@@ -301,8 +301,8 @@ def test_adjudicated_is_the_default_among_several_humans(tmp_path: Path) -> None
 
 
 def test_bad_resampling_counts_are_input_errors(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match="n_boot must be"):
-        build_report(tmp_path, n_boot=0)
+    with pytest.raises(InputError, match="n_perm must be"):
+        build_report(tmp_path, n_perm=-1)
 
 
 # --------------------------------------------------------------------------- the rubric
@@ -310,7 +310,7 @@ def test_bad_resampling_counts_are_input_errors(tmp_path: Path) -> None:
 
 def test_the_rubric_the_run_directory_stores_names_the_dimensions(tmp_path: Path) -> None:
     rubric = small_rubric(("D1", "D2", "D3"))
-    md = build_report(scored_run(tmp_path), n_boot=50, n_perm=20).report_md.read_text()
+    md = build_report(scored_run(tmp_path), n_perm=20).report_md.read_text()
     assert f"| rubric | mini | {content_hash(rubric)} |" in md
     assert "Dimensions: D1 dimension D1; D2 dimension D2; D3 dimension D3." in md
 
@@ -322,25 +322,25 @@ def test_the_manifest_rubric_is_used_when_the_scores_were_made_with_it(tmp_path:
     prompt_ids = [f"scenario-{p:02d}" for p in range(6)]
     write_manifest(run_dir, models=models, scaffolds=scaffolds, prompt_ids=prompt_ids,
                    replicates=2, rubric=rubric)
-    md = build_report(run_dir, n_boot=50, n_perm=20).report_md.read_text()
+    md = build_report(run_dir, n_perm=20).report_md.read_text()
     assert f"| rubric | configured | {content_hash(rubric)} |" in md
     other = small_rubric(("D1", "D2", "D3"), name="not-the-one")
     write_manifest(run_dir, models=models, scaffolds=scaffolds, prompt_ids=prompt_ids,
                    replicates=2, rubric=other)
-    md = build_report(run_dir, n_boot=50, n_perm=20).report_md.read_text()
+    md = build_report(run_dir, n_perm=20).report_md.read_text()
     assert "| rubric | (not loaded: dimension ids only) |" in md
 
 
 def test_without_a_matching_rubric_the_report_uses_dimension_ids(tmp_path: Path) -> None:
     run_dir = scored_run(tmp_path, rubric_hash="0" * 64)
-    md = build_report(run_dir, n_boot=50, n_perm=20).report_md.read_text()
+    md = build_report(run_dir, n_perm=20).report_md.read_text()
     assert f"| rubric | (not loaded: dimension ids only) | {'0' * 64} |" in md
     assert "D3 (" not in md
 
 
 def test_a_rubric_given_wins_and_a_mismatch_is_a_warning(tmp_path: Path) -> None:
     given = small_rubric(("D1", "D2", "D3"), name="given")
-    summary = build_report(scored_run(tmp_path), n_boot=50, n_perm=20, rubric=given)
+    summary = build_report(scored_run(tmp_path), n_perm=20, rubric=given)
     assert "| rubric | given |" in summary.report_md.read_text()
     assert any("the rubric given (given) is not the one the scores were made with" in w
                for w in summary.warnings)
@@ -350,6 +350,6 @@ def test_a_stored_rubric_that_does_not_match_its_hash_is_ignored(tmp_path: Path)
     run_dir = scored_run(tmp_path)
     stored = RunDir(run_dir).rubric(content_hash(small_rubric(("D1", "D2", "D3"))))
     write_record_atomic(stored, small_rubric(("D1", "D2", "D3"), name="edited"))
-    summary = build_report(run_dir, n_boot=50, n_perm=20)
+    summary = build_report(run_dir, n_perm=20)
     assert "| rubric | (not loaded: dimension ids only) |" in summary.report_md.read_text()
     assert any("does not match its hash; ignored" in w for w in summary.warnings)

@@ -66,7 +66,7 @@ def read_csv(path: Path) -> list[dict[str, str]]:
 
 
 def test_paper_preset_prints_the_published_figures_in_their_own_table(tmp_path: Path) -> None:
-    summary = build_report(paper_run(tmp_path), n_boot=200, n_perm=50)
+    summary = build_report(paper_run(tmp_path), n_perm=50)
     text = section(summary.report_md.read_text(encoding="utf-8"))
     assert "This run used preset paper" in text
     assert ("\"Deployment-Relevant Alignment Cannot Be Inferred from Model-Level Evaluation "
@@ -91,7 +91,7 @@ def test_paper_preset_prints_the_published_figures_in_their_own_table(tmp_path: 
 
 def test_this_run_s_figures_are_the_profiles_and_effects_of_the_run(tmp_path: Path) -> None:
     run_dir = paper_run(tmp_path)
-    summary = build_report(run_dir, n_boot=200, n_perm=50)
+    summary = build_report(run_dir, n_perm=50)
     rows = table_after(section(summary.report_md.read_text(encoding="utf-8")), "### This run")
     assert rows[0] == ["model (this run)", "D3 under bare (C1)", "95% CI", "D3 under verify (C4)",
                        "95% CI", "effect verify - bare", "95% CI", "label"]
@@ -113,7 +113,7 @@ def test_this_run_s_figures_are_the_profiles_and_effects_of_the_run(tmp_path: Pa
 
 
 def test_the_run_s_agreement_is_its_own_table(tmp_path: Path) -> None:
-    summary = build_report(paper_run(tmp_path), n_boot=200, n_perm=50)
+    summary = build_report(paper_run(tmp_path), n_perm=50)
     text = section(summary.report_md.read_text(encoding="utf-8"))
     agreement = table_after(text, "per dimension and per pair.")
     assert agreement[0][0] == "coders (this run)"
@@ -124,37 +124,37 @@ def test_the_run_s_agreement_is_its_own_table(tmp_path: Path) -> None:
 def test_no_agreement_file_says_not_computed(tmp_path: Path) -> None:
     run_dir = paper_run(tmp_path)
     RunDir(run_dir).agreement.unlink()
-    text = section(build_report(run_dir, n_boot=50, n_perm=0).report_md.read_text())
+    text = section(build_report(run_dir, n_perm=0).report_md.read_text())
     assert "Agreement: not computed for this run" in text
 
 
 def test_html_carries_the_same_section(tmp_path: Path) -> None:
-    summary = build_report(paper_run(tmp_path), n_boot=50, n_perm=0)
+    summary = build_report(paper_run(tmp_path), n_perm=0)
     page = summary.report_html.read_text(encoding="utf-8")
     assert "Published (the paper)" in page and "0.42 -&gt; 2.00" in page
 
 
 def test_no_section_without_the_preset_or_the_design(tmp_path: Path) -> None:
-    summary = build_report(paper_run(tmp_path, preset=None), n_boot=50, n_perm=0)
+    summary = build_report(paper_run(tmp_path, preset=None), n_perm=0)
     assert "The paper's published figures" not in summary.report_md.read_text()
 
 
 def test_a_run_with_the_paper_s_design_gets_the_section(tmp_path: Path) -> None:
     run_dir = paper_run(tmp_path, preset=None, models=("gpt4o", "claude", "gemini"),
                         simulated=False, prompt_set="stress15", n_prompts=15)
-    text = section(build_report(run_dir, n_boot=50, n_perm=0).report_md.read_text())
+    text = section(build_report(run_dir, n_perm=0).report_md.read_text())
     assert "This run has the paper's design" in text and "SIMULATED" not in text
 
 
 def test_simulated_models_never_count_as_the_paper_s_design(tmp_path: Path) -> None:
     run_dir = paper_run(tmp_path / "a", preset=None, prompt_set="stress15", n_prompts=15)
-    assert HEADING not in build_report(run_dir, n_boot=50, n_perm=0).report_md.read_text()
+    assert HEADING not in build_report(run_dir, n_perm=0).report_md.read_text()
 
 
 def test_a_broken_figures_file_is_named_not_fatal(tmp_path: Path, project: Path) -> None:
     path = project / "configs" / "paper" / "published.yaml"
     path.write_text(path.read_text().replace("year: 2026", "year: soon"))
-    text = build_report(paper_run(tmp_path), n_boot=50, n_perm=0).report_md.read_text()
+    text = build_report(paper_run(tmp_path), n_perm=0).report_md.read_text()
     assert ("This run used preset paper, but the paper's figures cannot be shown: "
             "configs/paper/published.yaml: field 'source.year'") in text
 

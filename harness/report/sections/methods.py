@@ -56,7 +56,6 @@ def _template_sections(ctx: ReportContext) -> dict[str, str]:
             "profiles as a check of the pipeline."
         )
     values = {
-        "n_boot": ctx.n_boot,
         "n_perm": ctx.n_perm,
         "seed": ctx.seed,
         "baseline": ctx.baseline,

@@ -55,8 +55,10 @@ def header_section(ctx: ReportContext) -> list[Block]:
     if ctx.facts.simulated:
         blocks.append(
             Paragraph(
-                "SIMULATED MODELS: this run used xstress's built-in simulated models. Nothing in "
-                "this report describes a real model; it shows the pipeline and how to read it.",
+                "SIMULATED MODELS: this run used xstress's built-in simulated models, scripted "
+                "to show a model-dependent scaffold effect by construction. Nothing in this "
+                "report describes a real model: it shows what the analysis detects in a pattern "
+                "built in on purpose, and how to read it.",
                 banner=True,
             )
         )
