@@ -155,6 +155,8 @@ def build_report(
         coders=inputs.coders,
         coders_used=used,
         heuristic_only=kinds_used == {"heuristic"},
+        simulated_judge_only=bool(used) and all(
+            coder.name in facts.simulated_judges for coder in used),
         baseline=baseline,
         n_perm=n_perm,
         seed=seed,
@@ -272,6 +274,8 @@ def _terminal_text(ctx: ReportContext, report_html: Path) -> str:
     if ctx.facts.simulated:
         lines.append("SIMULATED MODELS (a model-dependent scaffold effect by construction): "
                      "this report describes no real model.")
+    if ctx.simulated_judge_only:
+        lines.append("SIMULATED JUDGE: scores read the simulated replies by construction.")
     if ctx.heuristic_only:
         lines.append("FORMAT CHECK ONLY (heuristic): scores are a pipeline check, not a "
                      "measurement.")

@@ -41,6 +41,8 @@ class RunFacts:
     scaffold_order: tuple[str, ...]
     started_at: str
     finished_at: str
+    simulated_judges: frozenset[str] = frozenset()
+    """Judges whose model is one of xstress's simulated models (``xstress-sim/...``)."""
 
 
 def run_facts(inputs: RunInputs) -> RunFacts:
@@ -76,6 +78,9 @@ def run_facts(inputs: RunInputs) -> RunFacts:
         ),
         started_at=min(started) if started else "",
         finished_at=max(finished) if finished else "",
+        simulated_judges=frozenset(
+            judge.name for config in configs for judge in config.judges
+            if judge.litellm_model and judge.litellm_model.startswith("xstress-sim/")),
     )
 
 
@@ -126,6 +131,8 @@ class ReportContext:
     coders: dict[str, CoderFile]
     coders_used: list[CoderFile]
     heuristic_only: bool
+    simulated_judge_only: bool
+    """Every score the profiles use came from a simulated judge."""
     baseline: str
     n_perm: int
     seed: int

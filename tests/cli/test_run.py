@@ -203,7 +203,8 @@ def test_offline_preset_runs_the_whole_pipeline(offline_run: Path) -> None:
     assert len(scores) == 180 * 8
     report = (offline_run / "report" / "report.md").read_text()
     assert "**SIMULATED MODELS" in report.split("\n\n")[1]
-    assert "FORMAT CHECK ONLY" in report
+    assert "**SIMULATED JUDGE" in report and "FORMAT CHECK ONLY" not in report
+    assert (offline_run / "scores" / "sim_judge.jsonl").is_file()
     for name in ("profiles.csv", "effects.csv", "interaction.csv", "report.html"):
         assert (offline_run / "report" / name).stat().st_size > 0
 

@@ -62,6 +62,17 @@ def header_section(ctx: ReportContext) -> list[Block]:
                 banner=True,
             )
         )
+    if ctx.simulated_judge_only:
+        blocks.append(
+            Paragraph(
+                "SIMULATED JUDGE: every score in the profiles comes from xstress's simulated "
+                "judge, which codes the simulated models' replies by construction (it knows "
+                "their phrases and gives null to any other text), through the real LLM-judge "
+                "path. It measures nothing about real text; its calibration is under Coder "
+                "calibration.",
+                banner=True,
+            )
+        )
     if ctx.heuristic_only:
         blocks.append(
             Paragraph(
