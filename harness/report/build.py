@@ -21,7 +21,7 @@ from pathlib import Path
 
 from harness.errors import InputError
 from harness.report.blocks import Block, Bullets, Heading, render_markdown
-from harness.report.coders import CoderFile, choose_coder, coders_used, load_scores
+from harness.report.coders import CoderFile, choose_coder, coders_used, load_scores, read_hashes
 from harness.report.context import ReportContext, RunFacts, run_facts
 from harness.report.html import render_html
 from harness.report.inputs import RunInputs, read_inputs, resolve_rubric
@@ -135,7 +135,7 @@ def build_report(
     used = coders_used(label, inputs.coders)
     rubric_used = resolve_rubric(rubric, inputs.run_dir, inputs.manifests, used, inputs.warnings)
     design = _design(inputs, facts, baseline)
-    scores = _scores(used, design, rubric_used, inputs.warnings)
+    scores = _scores(used, inputs.coders, design, rubric_used, inputs.warnings)
     effects: list[EffectRow] = []
     interactions: list[InteractionRow] = []
     if len(design.scaffolds) >= 2:
@@ -194,11 +194,15 @@ def _design(inputs: RunInputs, facts: RunFacts, baseline: str) -> Design:
 
 
 def _scores(
-    used: list[CoderFile], design: Design, rubric: RubricSpec | None, warnings: list[str]
+    used: list[CoderFile], coders: dict[str, CoderFile], design: Design,
+    rubric: RubricSpec | None, warnings: list[str]
 ) -> ScoreMatrix:
-    """The scores the profile uses: one coder's, or the mean of several judges'."""
+    """The scores the profile uses: one coder's, or the mean of several judges'. The other
+    coders' hashes are read too: the calibration section checks every coder's."""
     dimensions = [d.id for d in rubric.dimensions] if rubric else None
     matrices = [load_scores(c, design, dimensions, warnings) for c in used]
+    for other in coders.values():
+        read_hashes(other)
     scores = matrices[0] if len(matrices) == 1 else mean_of_coders(matrices, dimensions)
     if not scores.dimensions:
         raise InputError(

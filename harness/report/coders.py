@@ -27,6 +27,7 @@ __all__ = [
     "coders_used",
     "list_coders",
     "load_scores",
+    "read_hashes",
 ]
 
 JUDGES_MEAN = "judges-mean"
@@ -95,6 +96,19 @@ def list_coders(run_dir: RunDir, warnings: list[str]) -> dict[str, CoderFile]:
             fix=f"run xstress score {run_dir.root} first",
         )
     return coders
+
+
+def read_hashes(coder: CoderFile) -> None:
+    """Fill in the judge-config and rubric hashes of every record of a coder whose scores the
+    profiles do not use (the used ones get them from ``load_scores``), so that its calibration
+    can be checked against the scores it made."""
+    if coder.coder_hashes:
+        return
+    for record in _score_records(coder.path, None):
+        if record.coder_hash:
+            coder.coder_hashes.add(record.coder_hash)
+        if record.rubric_hash:
+            coder.rubric_hashes.add(record.rubric_hash)
 
 
 def choose_coder(requested: str | None, coders: dict[str, CoderFile]) -> tuple[str, str]:

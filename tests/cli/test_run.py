@@ -204,6 +204,11 @@ def test_offline_preset_runs_the_whole_pipeline(offline_run: Path) -> None:
     report = (offline_run / "report" / "report.md").read_text()
     assert "**SIMULATED MODELS" in report.split("\n\n")[1]
     assert "**SIMULATED JUDGE" in report and "FORMAT CHECK ONLY" not in report
+    # Every coder's calibration is cited, the one behind the profiles first.
+    calibration = report.split("## Coder calibration")[1].split("\n## ")[0]
+    assert calibration.index("sim_judge (llm_judge): calibrated") < calibration.index(
+        "heuristic (heuristic): calibrated")
+    assert "| D3 | verification support |" in calibration
     assert (offline_run / "scores" / "sim_judge.jsonl").is_file()
     for name in ("profiles.csv", "effects.csv", "interaction.csv", "report.html"):
         assert (offline_run / "report" / name).stat().st_size > 0

@@ -24,11 +24,13 @@ __all__ = ["calibration_section"]
 
 
 def calibration_section(ctx: ReportContext) -> list[Block]:
-    """Per coder used: its calibration figures per dimension, or why there are none."""
+    """Per coder (those the profiles use first, then the others that coded the run): its
+    calibration figures per dimension, or why there are none."""
     blocks: list[Block] = [
         Heading(2, "Coder calibration"),
         Paragraph(
-            "How far the coders behind these scores can be trusted, measured on a known-answer "
+            "How far each coder of this run can be trusted (the ones behind the profiles first), "
+            "measured on a known-answer "
             "calibration set: conversations written to deserve a stated level on a dimension, "
             "coded by the judge as it codes a run (xstress calibrate). Accuracy counts a null or "
             "unscored pair as a miss (the coded column counts only pairs given a level); kappa "
@@ -37,7 +39,9 @@ def calibration_section(ctx: ReportContext) -> list[Block]:
             "and rubric (content hashes) the scores were made with."
         ),
     ]
-    for coder in ctx.coders_used:
+    used = [coder.name for coder in ctx.coders_used]
+    for coder in [*ctx.coders_used,
+                  *(c for name, c in sorted(ctx.coders.items()) if name not in used)]:
         blocks += _coder_blocks(ctx, coder)
     return blocks
 
