@@ -138,3 +138,18 @@ def test_a_prompt_set_can_include_others(project: Path) -> None:
     (prompts / "twice.yaml").write_text("name: twice\ninclude: [stress15, stress15]\n")
     with pytest.raises(ConfigError, match="appears twice"):
         load_spec("prompts", "twice")
+
+
+def test_every_config_file_is_read_one_way(project: Path, tmp_path: Path) -> None:
+    from harness.config import load_spec_file, read_yaml
+
+    latin = tmp_path / "latin.yaml"
+    latin.write_bytes(b"name: latin\ndescription: caf\xe9\n")
+    with pytest.raises(ConfigError, match="is not UTF-8 text"):
+        load_spec_file("scaffolds", latin)
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("name: x\n  bad: [\n")
+    with pytest.raises(ConfigError, match=r"broken\.yaml: line \d+ is not valid YAML"):
+        read_yaml(broken)
+    with pytest.raises(ConfigError, match="file not found"):
+        read_yaml(tmp_path / "missing.yaml")

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
-
-from harness.config.files import config_dir, display_path, load_spec, validate_spec
+from harness.config.files import config_dir, display_path, load_spec, read_yaml, validate_spec
 from harness.errors import ConfigError
 from harness.schema import CalibrationFile, CalibrationItem, CalibrationSet, PromptSet
 
@@ -67,15 +65,7 @@ def load_calibration_set(name: str) -> CalibrationSet:
 
 
 def _load_file(path: Path) -> CalibrationFile:
-    where = display_path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f" line {mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"{where}:{line} is not valid YAML",
-                          fix="check indentation and quoting") from None
-    return validate_spec(CalibrationFile, data, where)
+    return validate_spec(CalibrationFile, read_yaml(path), display_path(path))
 
 
 def _check_turns(item: CalibrationItem, prompts: PromptSet, where: str) -> None:

@@ -28,6 +28,7 @@ __all__ = [
     "list_names",
     "load_spec",
     "load_spec_file",
+    "read_yaml",
     "spec_path",
     "validate_spec",
     "with_included",
@@ -107,17 +108,36 @@ def validate_spec(model: type[SpecT], data: Any, where: str) -> SpecT:
         raise ConfigError(describe_validation_error(where, exc)) from None
 
 
-def load_spec_file(kind: str, path: Path) -> BaseModel:
-    """Load and validate one YAML file of ``kind`` (its name must match the file name)."""
+def read_yaml(path: Path) -> Any:
+    """The data of one YAML file: the one way config files are read.
+
+    Raises:
+        ConfigError: the file is missing or unreadable, not UTF-8, or not YAML (naming the
+            line when YAML says which).
+    """
     where = display_path(path)
     if not path.is_file():
         raise ConfigError(f"{where}: file not found")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{where}: is not UTF-8 text", fix="save the file as UTF-8") from None
+    except OSError as exc:
+        raise ConfigError(f"{where}: cannot be read ({exc.strerror or exc})",
+                          fix="check the file's permissions") from None
+    try:
+        return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f" line {mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"{where}:{line} is not valid YAML", fix="check indentation") from None
+        raise ConfigError(f"{where}:{line} is not valid YAML",
+                          fix="check indentation and quoting") from None
+
+
+def load_spec_file(kind: str, path: Path) -> BaseModel:
+    """Load and validate one YAML file of ``kind`` (its name must match the file name)."""
+    where = display_path(path)
+    data = read_yaml(path)
     spec = validate_spec(KINDS[kind], data, where)
     if kind == "judges":
         check_prompt_source(data, where)
@@ -199,11 +219,7 @@ def _load_prompt_set(name: str, chain: tuple[str, ...]) -> PromptSet:
         available = ", ".join(list_names("prompts")) or "none"
         raise ConfigError(f"{where}: no prompts config named {name!r} (included by "
                           f"{chain[-1]})", fix=f"choose one of: {available}")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError:
-        raise ConfigError(f"{where}: is not valid YAML", fix="check indentation") from None
-    spec = validate_spec(PromptSet, data, where)
+    spec = validate_spec(PromptSet, read_yaml(path), where)
     return with_included(spec, where, chain)
 
 

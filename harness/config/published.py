@@ -10,9 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
-
-from harness.config.files import config_dir, display_path, validate_spec
+from harness.config.files import config_dir, display_path, read_yaml, validate_spec
 from harness.errors import ConfigError
 from harness.schema import PublishedFigures
 
@@ -36,19 +34,7 @@ def load_published_figures(name: str = PAPER_FIGURES) -> PublishedFigures:
     """
     path = published_figures_path(name)
     where = display_path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        raise ConfigError(f"{where}: cannot be read",
-                          fix=f"restore {where} from the repository") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f" line {mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"{where}:{line} is not valid YAML",
-                          fix="check indentation and quoting") from None
-    figures = validate_spec(PublishedFigures, data, where)
+    figures = validate_spec(PublishedFigures, read_yaml(path), where)
     if figures.name != path.stem:
         raise ConfigError(f"{where}: field 'name' is {figures.name!r} but the file is named "
                           f"{path.stem!r}", fix=f"set name: {path.stem}")

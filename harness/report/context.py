@@ -43,6 +43,8 @@ class RunFacts:
     finished_at: str
     simulated_judges: frozenset[str] = frozenset()
     """Judges whose model is one of xstress's simulated models (``xstress-sim/...``)."""
+    presets: frozenset[str] = frozenset()
+    """The presets the shards' configs were composed with (e.g. ``offline``, ``paper``)."""
 
 
 def run_facts(inputs: RunInputs) -> RunFacts:
@@ -78,6 +80,7 @@ def run_facts(inputs: RunInputs) -> RunFacts:
         ),
         started_at=min(started) if started else "",
         finished_at=max(finished) if finished else "",
+        presets=frozenset(config.preset for config in configs if config.preset),
         simulated_judges=frozenset(
             judge.name for config in configs for judge in config.judges
             if judge.litellm_model and judge.litellm_model.startswith("xstress-sim/")),

@@ -8,17 +8,17 @@ in their own table, labelled "published (the paper)"; the run's figures (its mea
 on the contrasted dimension under the mapped scaffolds, the paired effect, its coders' kappa)
 go in tables labelled "this run". No cell holds a number made from both. This module words
 and lays out those tables; it computes no statistic (the profiles, effects and agreement rows
-are the report's) and reads only the run's manifests, for the preset.
+are the report's) and reads no file of the run (the preset is among the run's facts).
 """
 
 from __future__ import annotations
 
 from harness.config import load_published_figures, published_figures_path
-from harness.errors import ConfigError, InputError
+from harness.errors import ConfigError
 from harness.report.blocks import Block, Bullets, Heading, Paragraph, Table
 from harness.report.context import ReportContext
 from harness.report.tables import format_interval, format_number
-from harness.rundir import AgreementRow, read_manifests
+from harness.rundir import AgreementRow
 from harness.schema import PublishedContrast, PublishedFigures
 from harness.stats import EffectRow, ProfileRow
 
@@ -91,12 +91,7 @@ def design_matches(ctx: ReportContext, figures: PublishedFigures) -> bool:
 
 
 def _used_paper_preset(ctx: ReportContext) -> bool:
-    # The report's inputs read the manifests already; a manifest damaged since then only
-    # costs this section its trigger, not the report.
-    try:
-        return any(m.config.preset == PAPER_PRESET for m in read_manifests(ctx.run_dir))
-    except InputError:
-        return False
+    return PAPER_PRESET in ctx.facts.presets
 
 
 # =========================================================================== the paper's
