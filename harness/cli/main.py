@@ -47,6 +47,9 @@ commands:
                                   code the known-answer calibration set with a judge: accuracy
                                   and kappa per dimension -> calibration/<judge>.json
   report RUN_DIR                  profiles, scaffold effects, model-dependence, report.md/html
+  protocol export [RUN_DIR] [out=FILE] | verify RUN_DIR FILE | show FILE
+                                  fixed-scaffolding protocols: what a study holds fixed, as a
+                                  file any lab can run (run protocol=FILE models=[...])
 
 Every command takes settings as key=value and actions as --flags; 'xstress <command> --help'
 lists both. Exit codes: 0 all cells ok or blocked, 1 some cell ended error, 2 usage or
@@ -54,7 +57,7 @@ configuration error, 3 stopped at the budget gate, 130 interrupted.
 """
 
 COMMANDS = ("run", "plan", "scaffolds", "prompts", "blind", "score", "code", "agree",
-            "calibrate", "report")
+            "calibrate", "report", "protocol")
 
 
 def handler(command: str) -> Callable[[list[str]], int]:
@@ -71,6 +74,10 @@ def handler(command: str) -> Callable[[list[str]], int]:
         from harness.cli import prompts
 
         return prompts.cmd_prompts
+    if command == "protocol":
+        from harness.cli import protocol
+
+        return protocol.cmd_protocol
     if command == "calibrate":
         from harness.cli import calibrate
 

@@ -35,6 +35,9 @@ SELECTIONS = (
     Setting("replay.from=RUN_DIR", "the run whose recordings a replay serves"),
     Setting("replay.strict=true", "a missing recording is an error, never a live call"),
     Setting("pipeline.stages=[...]", "stages to run, in order (default sweep,blind,score,report)"),
+    Setting("protocol=FILE", "run a protocol file (xstress protocol export): it fixes scaffolds, "
+                             "scenarios, rubric, coders, sampling, replicates, users; choose "
+                             "models=[...]"),
 )
 RUN_SETTINGS = (*SELECTIONS, *describe(RunSettings, "run"), *describe(BlindSettings, "blind"),
                 *describe(ReportSettings, "report"))
@@ -100,9 +103,15 @@ def _multirun(overrides: list[str]) -> int:
     """Hand the sweep to Hydra's multirun so its launchers (joblib, submitit) distribute it."""
     import hydra
 
-    from harness.config import config_dir, expand_all_selections, resolve
+    from harness.config import (
+        check_protocol_overrides,
+        config_dir,
+        expand_all_selections,
+        resolve,
+    )
     from harness.pipeline import run_pipeline
 
+    check_protocol_overrides(overrides)
     os.environ.setdefault("XSTRESS_SWEEP_STAMP", datetime.now().strftime("%Y%m%d-%H%M%S-%f"))
     codes: list[int] = []
 

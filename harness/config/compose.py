@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from harness.config.files import KINDS, config_dir, display_path, kind_dir, list_names, spec_path
+from harness.config.protocol import check_protocol_overrides
 from harness.errors import ConfigError
 
 __all__ = ["compose", "expand_all_selections", "hydra_context"]
@@ -77,6 +78,7 @@ def compose(overrides: Sequence[str]) -> Any:
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
+    check_protocol_overrides(overrides)
     overrides = expand_all_selections(overrides)
     try:
         with hydra_context():

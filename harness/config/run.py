@@ -7,6 +7,7 @@ the file and the field. It does not compose (``compose.py``) or run anything.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -21,6 +22,7 @@ from harness.config.files import (
     with_included,
     with_prompt,
 )
+from harness.config.protocol import build_protocol, load_protocol_setting, local_settings
 from harness.errors import ConfigError
 from harness.schema import (
     BlindSettings,
@@ -28,6 +30,7 @@ from harness.schema import (
     ModelSpec,
     PipelineSettings,
     PromptSet,
+    ProtocolFile,
     ProviderSettings,
     ReplaySettings,
     ReportSettings,
@@ -37,7 +40,13 @@ from harness.schema import (
     content_hash,
 )
 
-__all__ = ["SIMULATED_BANNER", "RunConfig", "resolve"]
+__all__ = [
+    "SIMULATED_BANNER",
+    "RunConfig",
+    "apply_protocol",
+    "protocol_of_config",
+    "resolve",
+]
 
 SpecT = TypeVar("SpecT", bound=BaseModel)
 
@@ -68,6 +77,8 @@ class RunConfig:
     blind: BlindSettings = field(default_factory=BlindSettings)
     report: ReportSettings = field(default_factory=ReportSettings)
     preset: str | None = None
+    protocol: str | None = None
+    """The protocol file this run follows (``protocol=FILE``), as given; None: none named."""
 
     @property
     def simulated(self) -> bool:
@@ -75,7 +86,8 @@ class RunConfig:
         return all(m.simulated for m in self.models)
 
     def hashes(self) -> dict[str, Any]:
-        """Content hashes of every protocol element (the fixed-scaffolding protocol)."""
+        """Content hashes of every config object in full (they identify files; what a study
+        holds fixed is the protocol's, ``harness.config.protocol``)."""
         return {
             "models": {m.name: content_hash(m) for m in self.models},
             "scaffolds": {s.name: content_hash(s) for s in self.scaffolds},
@@ -119,6 +131,7 @@ class RunConfig:
             "blind": dump(self.blind),
             "report": dump(self.report),
             "preset": self.preset,
+            "protocol": self.protocol,
         }
 
 
@@ -151,7 +164,7 @@ def resolve(cfg: Any) -> RunConfig:
     assert isinstance(tree, dict)
     tree.pop("hydra", None)
     known = {"models", "scaffolds", "prompts", "rubric", "judges", "provider", "run", "pipeline",
-             "replay", "blind", "report", "preset", "users"}
+             "replay", "blind", "report", "preset", "users", "protocol"}
     unknown = sorted(set(tree) - known)
     if unknown:
         raise ConfigError(
@@ -190,7 +203,8 @@ def resolve(cfg: Any) -> RunConfig:
                             for turn in scenario.turns
                             if turn.simulated_user is not None and turn.simulated_user.model})
     )
-    return RunConfig(
+    protocol = load_protocol_setting(tree.get("protocol"))
+    config = RunConfig(
         models=models,
         scaffolds=scaffolds,
         prompts=prompts,
@@ -208,4 +222,35 @@ def resolve(cfg: Any) -> RunConfig:
         report=validate_spec(ReportSettings, tree.get("report") or {},
                              "report (configs/config.yaml)"),
         preset=preset if isinstance(preset, str) else None,
+        protocol=str(tree["protocol"]) if protocol is not None else None,
+    )
+    return apply_protocol(config, protocol) if protocol is not None else config
+
+
+def protocol_of_config(config: RunConfig, *, run_id: str | None = None) -> ProtocolFile:
+    """The protocol of a resolved run config."""
+    return build_protocol(
+        models=config.models, scaffolds=config.scaffolds, prompts=config.prompts,
+        rubric=config.rubric, judges=config.judges, replicates=config.run.replicates,
+        users=config.user_model, user_models=config.simulated_user_models, run_id=run_id,
+        where="the run configuration")
+
+
+def apply_protocol(config: RunConfig, protocol: ProtocolFile) -> RunConfig:
+    """``config`` running ``protocol``: its scaffolds, scenarios, rubric, coders, sampling,
+    replicates and users; the models under test (with the protocol's sampling) and every local
+    setting (endpoints, keys, rate limits, output folder) stay the run's own."""
+    models = tuple(m.model_copy(update={"params": protocol.sampling}) for m in config.models)
+    return dataclasses.replace(
+        config,
+        models=models,
+        scaffolds=tuple(protocol.scaffolds),
+        prompts=protocol.prompts,
+        rubric=protocol.rubric,
+        judges=tuple(local_settings(j, "judges") for j in protocol.judges),
+        run=config.run.model_copy(update={"replicates": protocol.replicates}),
+        user_model=(local_settings(protocol.users, "users")
+                    if protocol.users is not None else None),
+        simulated_user_models=tuple(local_settings(m, "models")
+                                    for m in protocol.user_models),
     )

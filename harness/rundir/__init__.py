@@ -3,7 +3,8 @@ and read.
 
 ``RunDir`` (``layout``) names every file; ``records`` defines each file's pydantic model;
 ``files`` holds the one reading policy (``read_jsonl``, ``read_json``) and the atomic
-writers; ``stores`` the durable appenders (transcripts, the write-ahead response cache).
+writers; ``stores`` the durable appenders (transcripts, the write-ahead response cache);
+``protocol`` the protocol a run followed, rebuilt from its manifest.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from harness.rundir.files import (
     write_record_atomic,
 )
 from harness.rundir.layout import RunDir, shard_suffix
+from harness.rundir.protocol import protocol_of_run, run_manifest
 from harness.rundir.records import (
     AGREEMENT_COLUMNS,
     CONFUSION_COLUMNS,
@@ -90,10 +92,12 @@ __all__ = [
     "TranscriptStore",
     "Usage",
     "iter_transcripts",
+    "protocol_of_run",
     "read_json",
     "read_jsonl",
     "read_manifests",
     "repair_torn_tail",
+    "run_manifest",
     "shard_suffix",
     "write_bytes_atomic",
     "write_json_atomic",

@@ -2,7 +2,8 @@
 
 ``specs`` (models, scaffolds, prompt sets, rubrics, judges), ``published`` (a study's published
 figures), ``settings`` (``run.*`` and the other sections of ``configs/config.yaml``) and
-``base`` (names, dimension ids, content hashes).
+``base`` (names, dimension ids, content hashes), ``protocol`` (a fixed-scaffolding protocol
+file: what a study holds fixed).
 Records written to a run directory are ``harness.rundir``'s. Loading files is
 ``harness.config``'s.
 """
@@ -24,6 +25,12 @@ from harness.schema.calibration import (
     CalibrationMessage,
     CalibrationSet,
     IntendedLevel,
+)
+from harness.schema.protocol import (
+    PROTOCOL_SCHEMA,
+    ProtocolFile,
+    ProtocolSource,
+    TreatmentHashes,
 )
 from harness.schema.published import (
     ConditionId,
@@ -64,6 +71,7 @@ __all__ = [
     "DEFAULT_STAGES",
     "DIMENSION_IDS",
     "NAME_PATTERN",
+    "PROTOCOL_SCHEMA",
     "BlindSettings",
     "CalibrationFile",
     "CalibrationItem",
@@ -82,6 +90,8 @@ __all__ = [
     "PassSpec",
     "PipelineSettings",
     "PromptSet",
+    "ProtocolFile",
+    "ProtocolSource",
     "ProviderSettings",
     "PublishedContrast",
     "PublishedDesign",
@@ -98,6 +108,7 @@ __all__ = [
     "SimulatedUser",
     "Spec",
     "Stage",
+    "TreatmentHashes",
     "Turn",
     "canonical_json",
     "content_hash",

@@ -51,6 +51,17 @@ def versions() -> dict[str, str]:
     return found
 
 
+def _protocol_hash(config: RunConfig) -> str | None:
+    """The run's protocol hash; None when its models differ in sampling (no single protocol)."""
+    from harness.config import protocol_of_config
+    from harness.errors import ConfigError
+
+    try:
+        return protocol_of_config(config).protocol_hash
+    except ConfigError:
+        return None
+
+
 @dataclass
 class ManifestWriter:
     """Writes one shard's manifest (``RunDir.manifest``) as the sweep goes."""
@@ -86,6 +97,7 @@ class ManifestWriter:
             simulated_models=sorted(m.name for m in config.models if m.simulated),
             config=ManifestConfig.model_validate(config.to_manifest()),
             hashes=ManifestHashes.model_validate(config.hashes()),
+            protocol_hash=_protocol_hash(config),
             versions=versions(),
             git_commit=git_commit(),
             shard=config.run.shard,

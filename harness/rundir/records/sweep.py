@@ -237,10 +237,12 @@ class ManifestConfig(StrictRecord):
     """Report settings."""
     preset: str | None = None
     """The preset selected, if any."""
+    protocol: str | None = None
+    """The protocol file the run was told to follow (``protocol=FILE``), as given."""
 
 
 class ManifestHashes(StrictRecord):
-    """Content hashes (sha256 of canonical JSON) of every protocol element."""
+    """Content hashes (sha256 of canonical JSON) of every config object in full."""
 
     models: dict[str, str]
     """Per model name."""
@@ -284,7 +286,12 @@ class Manifest(Record):
     config: ManifestConfig
     """The resolved configuration."""
     hashes: ManifestHashes
-    """Content hashes of the protocol elements."""
+    """Content hashes of the full config objects (descriptions, rate limits and key variable
+    names included): they identify files, not treatments."""
+    protocol_hash: str | None = None
+    """The fixed-scaffolding protocol's hash (``harness.schema.protocol``): two runs followed
+    the same protocol exactly when it matches. Null when the models differ in sampling
+    parameters (no single protocol) or for runs made before protocols existed."""
     versions: dict[str, str]
     """Versions of python, xstress, litellm, hydra-core and pydantic."""
     git_commit: str | None
