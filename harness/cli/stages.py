@@ -230,10 +230,25 @@ def cmd_report(argv: list[str]) -> int:
     settings, selection = chosen["report"], chosen[""]
     assert isinstance(settings, ReportSettings) and isinstance(selection, _Selection)
     run_dir = RunDir(existing_run_dir(parsed.positionals[0]))
-    report_stage(run_dir, settings, rubric=_rubric(selection.rubric, default=None),
-                 announce=say)
+    settings, seed = _run_report_settings(run_dir, settings)
+    report_stage(run_dir, settings, default_seed=seed,
+                 rubric=_rubric(selection.rubric, default=None), announce=say)
     say(f"report: {run_dir.report_file('report.html')}")
     return 0
+
+
+def _run_report_settings(run_dir: RunDir, given: ReportSettings) -> tuple[ReportSettings, int]:
+    """The report settings the run was made with (its manifest), overridden by those given on
+    the command line, and the run's seed: ``xstress report RUN`` rebuilds the pipeline's report
+    (e.g. the offline preset's ``report.coder``) unless told otherwise."""
+    from harness.rundir import read_manifests
+
+    manifests = read_manifests(run_dir)
+    if not manifests:
+        return given, 0
+    recorded = manifests[0].config
+    merged = {**recorded.report.model_dump(), **given.model_dump(exclude_unset=True)}
+    return ReportSettings.model_validate(merged), recorded.run.seed
 
 
 def _usage(command: str, problem: str, fix: str | None = None) -> Exception:

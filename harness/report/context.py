@@ -1,9 +1,9 @@
 """What the report knows before any wording: the run's facts merged from its manifests
-(configuration hashes, versions, model and scaffold order, the prompt set, whether the models
-were simulated) and ``ReportContext``, the bundle of inputs, choices and results that every
-section reads. It owns how the manifests of several shards are merged and which disagreements
-between them become warnings. It reads no file (``inputs.py`` does), computes no statistic and
-words nothing (the section modules under ``sections/`` do).
+(configuration hashes, the protocol, versions, model and scaffold order, the prompt set,
+whether the models were simulated) and ``ReportContext``, the bundle of inputs, choices and
+results that every section reads. It owns how the manifests of several shards are merged and
+which disagreements between them become warnings. It reads no file (``inputs.py`` does),
+computes no statistic and words nothing (the section modules under ``sections/`` do).
 """
 
 from __future__ import annotations
@@ -11,10 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from harness.errors import XstressError
 from harness.report.coders import CoderFile
 from harness.report.inputs import RunInputs, TranscriptCounts
-from harness.rundir import AgreementRow, LeakReport, Manifest, RunDir
-from harness.schema import PromptSet, RubricSpec
+from harness.rundir import AgreementRow, LeakReport, Manifest, RunDir, protocol_of_manifest
+from harness.schema import PromptSet, ProtocolFile, RubricSpec
 from harness.stats import Design, EffectRow, InteractionRow, ProfileRow, ScoreMatrix
 
 __all__ = ["ReportContext", "RunFacts", "run_facts"]
@@ -45,6 +46,10 @@ class RunFacts:
     """Judges whose model is one of xstress's simulated models (``xstress-sim/...``)."""
     presets: frozenset[str] = frozenset()
     """The presets the shards' configs were composed with (e.g. ``offline``, ``paper``)."""
+    protocol: ProtocolFile | None = None
+    """The fixed-scaffolding protocol the run followed (None: see ``protocol_problem``)."""
+    protocol_problem: str = ""
+    """Why the run has no single protocol (e.g. its models differ in sampling)."""
 
 
 def run_facts(inputs: RunInputs) -> RunFacts:
@@ -60,6 +65,7 @@ def run_facts(inputs: RunInputs) -> RunFacts:
         or any(spec.simulated for config in configs for spec in config.models)
         or (inputs.transcripts is not None and inputs.transcripts.simulated)
     )
+    protocol, problem = _protocol(inputs)
     started = [m.started_at for m in manifests if m.started_at]
     finished = [m.finished_at for m in manifests if m.finished_at]
     return RunFacts(
@@ -81,10 +87,27 @@ def run_facts(inputs: RunInputs) -> RunFacts:
         started_at=min(started) if started else "",
         finished_at=max(finished) if finished else "",
         presets=frozenset(config.preset for config in configs if config.preset),
+        protocol=protocol,
+        protocol_problem=problem,
         simulated_judges=frozenset(
             judge.name for config in configs for judge in config.judges
             if judge.litellm_model and judge.litellm_model.startswith("xstress-sim/")),
     )
+
+
+def _protocol(inputs: RunInputs) -> tuple[ProtocolFile | None, str]:
+    """The run's protocol, from its manifest (the same hash the sweep recorded)."""
+    if not inputs.manifests:
+        return None, "no manifest"
+    try:
+        protocol = protocol_of_manifest(inputs.manifests[0])
+    except XstressError as exc:
+        return None, exc.message
+    recorded = {m.protocol_hash for m in inputs.manifests if m.protocol_hash}
+    if recorded - {protocol.protocol_hash}:
+        inputs.warnings.append("the manifest's protocol hash differs from the one its "
+                               "configuration gives now (written by another xstress version?)")
+    return protocol, ""
 
 
 def _merged_hashes(

@@ -19,7 +19,7 @@ from harness.rundir.files import (
     write_record_atomic,
 )
 from harness.rundir.layout import RunDir, shard_suffix
-from harness.rundir.protocol import protocol_of_run, run_manifest
+from harness.rundir.protocol import protocol_of_manifest, protocol_of_run, run_manifest
 from harness.rundir.records import (
     AGREEMENT_COLUMNS,
     CONFUSION_COLUMNS,
@@ -92,6 +92,7 @@ __all__ = [
     "TranscriptStore",
     "Usage",
     "iter_transcripts",
+    "protocol_of_manifest",
     "protocol_of_run",
     "read_json",
     "read_jsonl",

@@ -15,7 +15,7 @@ from harness.rundir.records import Manifest
 from harness.rundir.stores import read_manifests
 from harness.schema import ModelParams, ProtocolFile
 
-__all__ = ["protocol_of_run", "run_manifest"]
+__all__ = ["protocol_of_manifest", "protocol_of_run", "run_manifest"]
 
 
 def run_manifest(run_dir: RunDir) -> Manifest:
@@ -39,10 +39,15 @@ def protocol_of_run(run_dir: RunDir, *, sampling: ModelParams | None = None) -> 
         InputError: no manifest.
         ConfigError: the run's models differ in sampling and no ``sampling`` is given.
     """
-    manifest = run_manifest(run_dir)
+    return protocol_of_manifest(run_manifest(run_dir), sampling=sampling)
+
+
+def protocol_of_manifest(manifest: Manifest, *,
+                         sampling: ModelParams | None = None) -> ProtocolFile:
+    """The protocol of the configuration a manifest records (see :func:`protocol_of_run`)."""
     config = manifest.config
     return build_protocol(
         models=config.models, scaffolds=config.scaffolds, prompts=config.prompts,
         rubric=config.rubric, judges=config.judges, replicates=config.run.replicates,
         users=config.users, user_models=config.simulated_user_models, run_id=manifest.run_id,
-        where=f"{run_dir.root}/manifest.json", sampling=sampling)
+        where=f"run {manifest.run_id}", sampling=sampling)

@@ -109,3 +109,23 @@ def test_the_report_command_passes_the_settings_through(
         ("bh", "0.4")
     }
     assert "Benjamini-Hochberg-adjusted over 6 tests" in ran.out + ran.err
+
+
+def test_the_report_command_starts_from_the_runs_own_settings(
+    offline_run: Path, tmp_path: Path, xstress: Callable[..., Ran]
+) -> None:
+    """The offline preset chose report.coder=sim_judge: 'xstress report RUN' keeps that choice
+    (and the run's seed) unless the command line says otherwise."""
+    import shutil
+
+    run_dir = tmp_path / offline_run.name
+    shutil.copytree(offline_run, run_dir)
+    ran = xstress("report", str(run_dir))
+    assert ran.code == 0, ran.err
+    report = (run_dir / "report" / "report.md").read_text(encoding="utf-8")
+    assert "Scores used: **sim_judge** (requested)" in report
+    assert report == (offline_run / "report" / "report.md").read_text(encoding="utf-8")
+    ran = xstress("report", str(run_dir), "coder=heuristic")
+    assert ran.code == 0, ran.err
+    assert "Scores used: **heuristic** (requested)" in (
+        run_dir / "report" / "report.md").read_text(encoding="utf-8")

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from harness.report.blocks import Block, Bullets, Heading, Paragraph, Table
 from harness.report.context import ReportContext
+from harness.schema import content_hash
 
 __all__ = ["methods_section", "reporting_template_section"]
 
@@ -106,43 +107,59 @@ def _parse_template(text: str) -> list[Block]:
 
 def _held_fixed(ctx: ReportContext) -> list[Block]:
     facts = ctx.facts
+    protocol = facts.protocol
     rows: list[tuple[str, ...]] = []
+    if protocol is not None:
+        hashes = protocol.hashes
+        rows.append(("protocol", protocol.prompts.name, protocol.protocol_hash,
+                     "the treatment below, as one hash"))
+        for name, value in hashes.scaffolds.items():
+            rows.append(("scaffold", name, value, "system prompt, user template, passes"))
+        rows.append(("scenarios", f"{len(hashes.scenarios)} of {protocol.prompts.name}",
+                     _hash_of(hashes.scenarios), "turns, persona cards, targets, notes"))
+        if protocol.rubric is not None and hashes.rubric is not None:
+            rows.append(("rubric", protocol.rubric.name, _hash_of(hashes.rubric),
+                         "definitions and level anchors"))
+        for name, value in hashes.judges.items():
+            rows.append(("coder", name, value, "kind, model, prompt template, parameters"))
+        sampling = ", ".join(f"{k} {v}" for k, v in
+                             protocol.sampling.model_dump(mode="json").items())
+        rows.append(("sampling", f"replicates {hashes.replicates}", hashes.sampling, sampling))
+        if hashes.users is not None and protocol.users is not None:
+            rows.append(("users", protocol.users.name, hashes.users, "model string, sampling"))
+    for coder in ctx.coders_used:
+        rows.append((f"scores by ({coder.kind})", coder.name,
+                     ", ".join(sorted(coder.coder_hashes)) or "none (human coder)",
+                     "the coder's full config, as its score file records it"))
     for model in ctx.design.models:
         versions = ", ".join(facts.model_versions.get(model, [])) or "not reported"
-        rows.append(("model", model, facts.model_hashes.get(model, "not recorded"), versions))
-    for scaffold in ctx.design.scaffolds:
-        rows.append(("scaffold", scaffold, facts.scaffold_hashes.get(scaffold, "not recorded"), ""))
-    prompt_name = facts.prompt_set.name if facts.prompt_set else ""
-    rows.append(("prompt set", prompt_name, ", ".join(facts.prompts_hashes) or "not recorded", ""))
-    rubric_hashes = sorted({h for c in ctx.coders_used for h in c.rubric_hashes})
-    rows.append(
-        (
-            "rubric",
-            ctx.rubric.name if ctx.rubric else "(not loaded: dimension ids only)",
-            ", ".join(rubric_hashes) or "not recorded",
-            "",
-        )
-    )
-    for coder in ctx.coders_used:
-        rows.append(
-            (
-                f"coder ({coder.kind})",
-                coder.name,
-                ", ".join(sorted(coder.coder_hashes)) or "none (human coder)",
-                "",
-            )
-        )
+        rows.append(("model (varies)", model, facts.model_hashes.get(model, "not recorded"),
+                     f"versions reported: {versions}"))
     software = ", ".join(f"{k} {v}" for k, v in sorted(facts.versions.items()))
     rows.append(("software", software or "not recorded", facts.git_commit or "", ""))
+    if protocol is not None:
+        intro = (
+            "The protocol hash identifies what this run held fixed: scaffold texts and passes, "
+            "the scenarios in full, rubric anchors, the coders' prompts and parameters, the "
+            "sampling parameters, replicates and who played the users. Descriptions, rate "
+            "limits, endpoints and key names are not part of it. Two runs followed the same "
+            "protocol exactly when their protocol hashes match ('xstress protocol verify', "
+            "'xstress compare'); 'xstress protocol export' writes it as a file another lab can "
+            "run on its own models. The models are what varies: each model's hash identifies "
+            "its model string, endpoint and sampling; versions are as the providers reported.")
+    else:
+        intro = (f"This run has no single protocol ({facts.protocol_problem}); the hashes "
+                 "below identify the models. Model versions are as the providers reported.")
     return [
         Heading(3, "What was held fixed"),
-        Paragraph(
-            "Each configuration is identified by the sha256 of its canonical JSON; two "
-            "runs are comparable exactly when these hashes match. Model versions are as "
-            "reported by the providers in their responses."
-        ),
-        Table(("what", "name", "hash", "versions reported"), tuple(rows)),
+        Paragraph(intro),
+        Table(("what", "name", "hash", "covers"), tuple(rows)),
     ]
+
+
+def _hash_of(hashes: dict[str, str]) -> str:
+    """One hash for a group of element hashes (as the protocol hash is made)."""
+    return content_hash(hashes)
 
 
 def _population(ctx: ReportContext) -> list[Block]:

@@ -92,9 +92,12 @@ def header_section(ctx: ReportContext) -> list[Block]:
     if ctx.facts.started_at:
         period = f" Sweep started {ctx.facts.started_at}"
         period += f", finished {ctx.facts.finished_at}." if ctx.facts.finished_at else "."
+    protocol = (f" Protocol `{ctx.facts.protocol.protocol_hash[:12]}` (what was held fixed is "
+                f"under Methods)." if ctx.facts.protocol else "")
     blocks.append(
         Paragraph(
-            f"Run directory `{ctx.run_dir.name}`. Models: {', '.join(ctx.design.models)}. "
+            f"Run directory `{ctx.run_dir.name}`.{protocol} "
+            f"Models: {', '.join(ctx.design.models)}. "
             f"Scaffolds: {', '.join(ctx.design.scaffolds)} (baseline `{ctx.baseline}`). "
             f"{population}. Scores used: **{coder}** ({ctx.coder_reason}).{period}"
         )
