@@ -247,7 +247,14 @@ def _run_report_settings(run_dir: RunDir, given: ReportSettings) -> tuple[Report
     if not manifests:
         return given, 0
     recorded = manifests[0].config
-    merged = {**recorded.report.model_dump(), **given.model_dump(exclude_unset=True)}
+    inherited = recorded.report.model_dump()
+    coder = inherited.get("coder")
+    if coder and "coder" not in given.model_fields_set and coder not in (
+            "judges-mean", "adjudicated") and not run_dir.scores(coder).is_file():
+        say(f"report: the run chose report.coder={coder}, which has no scores here; choosing "
+            f"by rule (set coder=NAME to choose)")
+        inherited["coder"] = None
+    merged = {**inherited, **given.model_dump(exclude_unset=True)}
     return ReportSettings.model_validate(merged), recorded.run.seed
 
 
