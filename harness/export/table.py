@@ -10,7 +10,6 @@ through ``frames.py`` (which reads through ``reading.py``).
 
 from __future__ import annotations
 
-import importlib.util
 import io
 from dataclasses import dataclass
 from pathlib import Path
@@ -117,10 +116,8 @@ def export_table(path: str | Path, *, table_format: TableFormat = "csv",
         InputError: no run, transcripts, key or scores; a damaged file.
         OutputError: the file cannot be written.
     """
-    if table_format == "parquet" and importlib.util.find_spec("pyarrow") is None:
-        raise ConfigError("format=parquet needs pyarrow, which is not installed",
-                          fix="install the parquet extra (uv sync --extra parquet, or pip "
-                              "install 'xstress[parquet]'), or write format=csv")
+    if table_format == "parquet":
+        _require_pyarrow()
     run = frames_of(read_run(path, unblind=True))
     table = build_table(run)
     target = Path(out) if out is not None else (
@@ -136,3 +133,13 @@ def export_table(path: str | Path, *, table_format: TableFormat = "csv",
     return TableSummary(target, len(run.key) if run.key is not None else 0,
                         table["dimension"].nunique(), table["coder"].nunique(), run.simulated,
                         run.warnings)
+
+
+def _require_pyarrow() -> None:
+    """Fail before reading anything when Parquet cannot be written."""
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        raise ConfigError("format=parquet needs pyarrow, which is not installed",
+                          fix="install the parquet extra (uv sync --extra parquet, or pip "
+                              "install 'xstress[parquet]'), or write format=csv") from None
