@@ -100,10 +100,12 @@ def export_inspect(path: str | Path, out: str | Path | None = None) -> InspectEx
 
 
 def log_file_name(log: InspectEvalLog) -> str:
-    """``<created, Inspect's style>_<task slug>_<eval_id>.json``."""
+    """``<created, Inspect's style>_<task>_<eval_id>.json`` (e.g.
+    ``2026-11-29T18-14-58+00-00_xstress-verify_<id>.json``)."""
     created = datetime.fromisoformat(log.eval.created).astimezone(UTC)
-    task = "-".join(part.replace("_", "-").replace(".", "-") for part in (
-        "xstress", str(log.eval.metadata["model"]), str(log.eval.metadata["scaffold"])))
+    # Inspect's listing reads the task from the file name: the same name as the header's, with
+    # its separators replaced (the model is in the header, as in Inspect's own logs).
+    task = log.eval.task.replace("/", "-").replace("_", "-")
     return f"{created.strftime('%Y-%m-%dT%H-%M-%S+00-00')}_{task}_{log.eval.eval_id}.json"
 
 
@@ -161,7 +163,7 @@ def _sample(cell: TranscriptRecord, records: RunRecords, blind_id: str | None,
                              usage=usage),
         scores=scores,
         metadata=InspectSampleMetadata(
-            cell_id=cell.cell_id, blind_id=blind_id or "", model=cell.model,
+            cell_id=cell.cell_id, blind_id=blind_id, model=cell.model,
             scaffold=cell.scaffold, prompt_set=cell.prompt_set, domain=cell.domain,
             probe=cell.probe, replicate=cell.replicate,
             targets=list(item.targets) if item is not None else [], simulated=cell.simulated,

@@ -120,8 +120,8 @@ class InspectSampleMetadata(_Part):
 
     cell_id: str
     """Stable id of (model, scaffold, scenario, replicate)."""
-    blind_id: str
-    """The cell's blinded item (its scores' key)."""
+    blind_id: str | None = None
+    """The cell's blinded item (its scores' key); absent when the run is not blinded."""
     model: str
     """xstress model name."""
     scaffold: str

@@ -52,10 +52,14 @@ def test_every_log_reads_back_and_samples_are_the_ok_cells(
 def test_samples_carry_the_conversation_usage_and_cell(
         offline_run: Path, offline_logs: tuple[Path, list[EvalLog]]) -> None:
     cells = last_per_cell(offline_run)
+    items = {i["blind_id"]: i for i in json_lines(offline_run / "blind" / "items.jsonl")}
     for log in offline_logs[1]:
         for sample in log.samples or []:
             cell = cells[sample.metadata["cell_id"]]
             assert (sample.id, sample.epoch) == (cell["prompt_id"], cell["replicate"] + 1)
+            item = items[sample.metadata["blind_id"]]
+            assert sample.target == item["reference_notes"] and item["reference_notes"]
+            assert sample.input == cell["messages"][0]["content"]
             assert [(m.role, m.text) for m in sample.messages] == [
                 (m["role"], m["content"]) for m in cell["messages"]]
             assert sample.output.completion == cell["messages"][-1]["content"]
@@ -156,7 +160,8 @@ def test_a_run_not_yet_blinded_exports_samples_without_scores(
     assert "not blinded and scored yet" in ran.err
     logs = _read_all(run_dir / "export" / "inspect")
     assert sum(len(log.samples or []) for log in logs) == 2 * 2 * 6 * 2
-    assert all(not s.scores for log in logs for s in log.samples or [])
+    assert all(not s.scores and "blind_id" not in s.metadata
+               for log in logs for s in log.samples or [])
 
 
 def test_exporting_again_replaces_the_same_files(tmp_path: Path,
