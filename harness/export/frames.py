@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = ["CELL_COLUMNS", "KEY_COLUMNS", "SCORE_COLUMNS", "TURN_COLUMNS", "RunData",
-           "load_run"]
+           "frames_of", "load_run"]
 
 CELL_COLUMNS = {
     "run_id": "the run directory's name",

@@ -44,7 +44,8 @@ from harness.export.inspect_records import (
 from harness.export.reading import RunRecords, read_run
 from harness.rundir import RunDir, ScoreRecord, TranscriptRecord, write_bytes_atomic
 
-__all__ = ["InspectExportSummary", "InspectLogFile", "build_logs", "export_inspect"]
+__all__ = ["InspectExportSummary", "InspectLogFile", "build_logs", "export_inspect",
+           "log_file_name"]
 
 SIMULATED_NOTE = ("SIMULATED models (xstress's scripted personas): these samples describe no "
                   "real model")
