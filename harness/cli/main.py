@@ -4,10 +4,10 @@ Exit codes: 0 every cell ``ok`` or ``blocked``; 1 some cell ended ``error`` (the
 how many and why); 2 usage or configuration error (one line, no traceback); 3 the sweep stopped
 early at the budget gate (rerun with a higher ``run.max_cost_usd`` to resume); 130 interrupted.
 
-Commands live in ``run.py`` (run, plan), ``stages.py`` (blind, score, code, agree, report),
-``calibrate.py``, ``scaffolds.py`` and ``prompts.py``, each imported only when its command
-runs, and they import the pipeline and the stages only when called, so ``xstress --help``
-stays fast and ``plan`` never imports litellm.
+Commands live in ``run.py`` (run, plan), ``stages.py`` (blind, score, code, agree, report)
+and one module per other command (``HANDLERS``), each imported only when its command runs;
+they import the pipeline and the stages only when called, so ``xstress --help`` stays fast and
+``plan`` never imports litellm.
 """
 
 from __future__ import annotations
@@ -50,44 +50,43 @@ commands:
   protocol export [RUN_DIR] [out=FILE] | verify RUN_DIR FILE | show FILE
                                   fixed-scaffolding protocols: what a study holds fixed, as a
                                   file any lab can run (run protocol=FILE models=[...])
+  export inspect RUN_DIR [out=DIR]
+                                  Inspect AI eval logs (one per model x scaffold)
+  export table RUN_DIR [format=csv|parquet] [out=FILE]
+                                  tidy table: one row per cell x dimension x coder
 
 Every command takes settings as key=value and actions as --flags; 'xstress <command> --help'
 lists both. Exit codes: 0 all cells ok or blocked, 1 some cell ended error, 2 usage or
 configuration error, 3 stopped at the budget gate, 130 interrupted.
 """
 
-COMMANDS = ("run", "plan", "scaffolds", "prompts", "blind", "score", "code", "agree",
-            "calibrate", "report", "protocol")
+HANDLERS: dict[str, tuple[str, str]] = {
+    "run": ("run", "cmd_run"),
+    "plan": ("run", "cmd_plan"),
+    "scaffolds": ("scaffolds", "cmd_scaffolds"),
+    "prompts": ("prompts", "cmd_prompts"),
+    "blind": ("stages", "cmd_blind"),
+    "score": ("stages", "cmd_score"),
+    "code": ("stages", "cmd_code"),
+    "agree": ("stages", "cmd_agree"),
+    "calibrate": ("calibrate", "cmd_calibrate"),
+    "report": ("stages", "cmd_report"),
+    "protocol": ("protocol", "cmd_protocol"),
+    "export": ("export", "cmd_export"),
+}
+"""Each command's module under ``harness.cli`` and its function."""
+
+COMMANDS = tuple(HANDLERS)
 
 
 def handler(command: str) -> Callable[[list[str]], int]:
     """The function of one command (its module is imported only now: ``--help`` stays fast)."""
-    if command in ("run", "plan"):
-        from harness.cli import run
+    import importlib
 
-        return run.cmd_run if command == "run" else run.cmd_plan
-    if command == "scaffolds":
-        from harness.cli import scaffolds
-
-        return scaffolds.cmd_scaffolds
-    if command == "prompts":
-        from harness.cli import prompts
-
-        return prompts.cmd_prompts
-    if command == "protocol":
-        from harness.cli import protocol
-
-        return protocol.cmd_protocol
-    if command == "calibrate":
-        from harness.cli import calibrate
-
-        return calibrate.cmd_calibrate
-    from harness.cli import stages
-
-    commands: dict[str, Callable[[list[str]], int]] = {
-        "blind": stages.cmd_blind, "score": stages.cmd_score, "code": stages.cmd_code,
-        "agree": stages.cmd_agree, "report": stages.cmd_report}
-    return commands[command]
+    module, function = HANDLERS[command]
+    found: Callable[[list[str]], int] = getattr(
+        importlib.import_module(f"harness.cli.{module}"), function)
+    return found
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -38,7 +38,8 @@ from harness.rundir import (
 )
 from harness.schema import RubricSpec, content_hash
 
-__all__ = ["RunInputs", "TranscriptCounts", "TranscriptStatus", "read_inputs", "resolve_rubric"]
+__all__ = ["RunInputs", "TranscriptCounts", "TranscriptStatus", "read_inputs", "read_key",
+           "resolve_rubric"]
 
 
 class TranscriptStatus(BaseModel):
@@ -94,7 +95,7 @@ def read_inputs(run_dir: RunDir) -> RunInputs:
             fix="give the path of a run (e.g. transcripts/<run_name>)",
         )
     warnings: list[str] = []
-    key_entries = _read_key(run_dir, warnings)
+    key_entries = read_key(run_dir, warnings)
     coders = list_coders(run_dir, warnings)
     return RunInputs(
         run_dir=run_dir,
@@ -108,7 +109,13 @@ def read_inputs(run_dir: RunDir) -> RunInputs:
     )
 
 
-def _read_key(run_dir: RunDir, warnings: list[str]) -> list[KeyEntry]:
+def read_key(run_dir: RunDir, warnings: list[str]) -> list[KeyEntry]:
+    """The blinding key (``blind/key.jsonl``): which cell each blind_id stands for. The one
+    reader of the key; the report and the export (which unblinds on request) both use it.
+
+    Raises:
+        InputError: no key, an empty key, or a damaged line.
+    """
     path = run_dir.key
     if not path.is_file():
         raise InputError(f"{path}: no blinding key", fix=f"run xstress blind {run_dir.root} first")

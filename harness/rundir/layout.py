@@ -18,6 +18,7 @@ reads and writes nothing (``files.py`` does) and does not know the records' shap
       scores/calibration/<coder>.json  the coder's calibration figures, when they apply
       coding/<coder>.html|csv       human coding packets
       report/                       report.md, report.html, *.csv, *.png, agreement files
+      export/                       inspect/*.json (Inspect eval logs), table.csv|parquet
 """
 
 from __future__ import annotations
@@ -157,3 +158,10 @@ class RunDir:
     def adjudication(self) -> Path:
         """Items on which two coders are two levels apart."""
         return self.report_dir / "adjudication.csv"
+
+    # ----------------------------------------------------------------------- export
+
+    @property
+    def export_dir(self) -> Path:
+        """What ``xstress export`` writes by default: Inspect logs and the tidy table."""
+        return self.root / "export"
