@@ -5,9 +5,9 @@ how many and why); 2 usage or configuration error (one line, no traceback); 3 th
 early at the budget gate (rerun with a higher ``run.max_cost_usd`` to resume); 130 interrupted.
 
 Commands live in ``run.py`` (run, plan), ``stages.py`` (blind, score, code, agree, report),
-``calibrate.py``, ``scaffolds.py`` and ``prompts.py``, each imported only when its command
-runs, and they import the pipeline and the stages only when called, so ``xstress --help``
-stays fast and ``plan`` never imports litellm.
+``calibrate.py``, ``scaffolds.py``, ``prompts.py`` and ``audit.py``, each imported only when
+its command runs, and they import the pipeline and the stages only when called, so ``xstress
+--help`` stays fast and ``plan`` never imports litellm.
 """
 
 from __future__ import annotations
@@ -47,6 +47,11 @@ commands:
                                   code the known-answer calibration set with a judge: accuracy
                                   and kappa per dimension -> calibration/<judge>.json
   report RUN_DIR                  profiles, scaffold effects, model-dependence, report.md/html
+  audit template [benchmarks=FILE] [out=FILE] [coder=NAME]
+                                  an empty benchmark-audit sheet (study 1): sources, no codes
+  audit SHEETS... [adjudicated=FILE] [out=DIR]
+                                  the benchmark audit: kappa/alpha between coders,
+                                  disagreements, coverage matrix by evidence level, audit.html
 
 Every command takes settings as key=value and actions as --flags; 'xstress <command> --help'
 lists both. Exit codes: 0 all cells ok or blocked, 1 some cell ended error, 2 usage or
@@ -54,7 +59,7 @@ configuration error, 3 stopped at the budget gate, 130 interrupted.
 """
 
 COMMANDS = ("run", "plan", "scaffolds", "prompts", "blind", "score", "code", "agree",
-            "calibrate", "report")
+            "calibrate", "report", "audit")
 
 
 def handler(command: str) -> Callable[[list[str]], int]:
@@ -75,6 +80,10 @@ def handler(command: str) -> Callable[[list[str]], int]:
         from harness.cli import calibrate
 
         return calibrate.cmd_calibrate
+    if command == "audit":
+        from harness.cli import audit
+
+        return audit.cmd_audit
     from harness.cli import stages
 
     commands: dict[str, Callable[[list[str]], int]] = {

@@ -11,8 +11,8 @@ score reading and its files under ``report/``.
 
 from __future__ import annotations
 
-from harness.stats.agreement import AgreementResult, compute_agreement
-from harness.stats.agreement_intervals import AgreementInterval, pair_intervals
+from harness.stats.agreement import AgreementResult, compute_agreement, prevalence_warning
+from harness.stats.agreement_intervals import AgreementInterval, alpha_interval, pair_intervals
 from harness.stats.agreement_output import format_agreement_table, write_agreement
 from harness.stats.effects import EffectLabel, EffectRow, compute_effects
 from harness.stats.interaction import InteractionRow, interaction_tests
@@ -46,6 +46,7 @@ __all__ = [
     "ProfileRow",
     "ScoreMatrix",
     "ScoreMatrixBuilder",
+    "alpha_interval",
     "compute_agreement",
     "compute_effects",
     "compute_profiles",
@@ -55,6 +56,7 @@ __all__ = [
     "mean_of_coders",
     "natural_dimension_order",
     "pair_intervals",
+    "prevalence_warning",
     "smallest_p_value",
     "write_agreement",
 ]

@@ -1,0 +1,159 @@
+"""Agreement between the audit's coders, per dimension and pooled over dimensions.
+
+The items are benchmarks: for each dimension, every pair of coders gets percentage agreement
+and Cohen's kappa (unweighted and quadratic-weighted) over the benchmarks both coded, and all
+coders together get Krippendorff's alpha (ordinal; a benchmark a coder did not code is a
+missing value). The pooled rows (dimension ``all``) take every benchmark x dimension cell as an
+item. Point estimates come from scikit-learn and ``krippendorff``, as in ``xstress agree``;
+the per-dimension intervals are ``harness.stats``'s bootstrap over items (benchmarks). The
+pooled rows get no interval: the cells of one benchmark are not independent, and resampling
+them as if they were would make the interval too narrow. Rows are
+``harness.rundir.AgreementRow``, the columns of ``agreement.csv`` in both commands.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import warnings
+from collections.abc import Sequence
+
+from harness.audit.records import SheetRow
+from harness.rundir import AgreementRow, AgreementStatistic
+from harness.stats import AgreementInterval, alpha_interval, pair_intervals, prevalence_warning
+
+__all__ = ["POOLED", "audit_agreement"]
+
+POOLED = "all"
+"""The ``dimension`` of the rows pooled over every dimension."""
+_LEVELS = (0, 1, 2)
+_PAIR_STATISTICS: tuple[AgreementStatistic, ...] = (
+    "percent_agreement", "cohen_kappa", "cohen_kappa_quadratic")
+_POOLED_NOTE = ("no interval: the pooled cells of one benchmark are not independent (see the "
+                "per-dimension intervals)")
+
+Codes = dict[str, dict[tuple[str, str], int]]
+"""coder -> (benchmark key, dimension) -> level."""
+
+
+def audit_agreement(rows: Sequence[SheetRow], dimensions: Sequence[str], *, n_boot: int,
+                    seed: int) -> list[AgreementRow]:
+    """Kappa for every pair of coders and alpha across all, per dimension, then pooled.
+
+    Args:
+        rows: every coder's rows (checked by ``read_sheets``).
+        dimensions: the rubric's dimension ids, in order.
+        n_boot: bootstrap resamples per interval.
+        seed: the resampling's seed.
+
+    Returns:
+        The rows of ``agreement.csv``: per dimension, then ``all``; within each, the pairs in
+        coder-name order, then alpha.
+    """
+    codes: Codes = {}
+    for row in rows:
+        for dimension, level in row.levels.items():
+            codes.setdefault(row.coder, {})[(row.benchmark.casefold(), dimension)] = level
+    coders = sorted(codes)
+    estimates: list[AgreementRow] = []
+    for dimension in (*dimensions, POOLED):
+        wanted = set(dimensions) if dimension == POOLED else {dimension}
+        for coder_a, coder_b in itertools.combinations(coders, 2):
+            estimates.extend(_pair(dimension, wanted, codes, coder_a, coder_b, n_boot, seed))
+        if len(coders) >= 2:
+            estimates.append(_alpha(dimension, wanted, codes, coders, n_boot, seed))
+    return estimates
+
+
+def _row(dimension: str, coder_a: str, coder_b: str, statistic: AgreementStatistic,
+         n_items: int, value: float | None, interval: AgreementInterval | None,
+         notes: Sequence[str]) -> AgreementRow:
+    if value is None or interval is None:
+        interval = AgreementInterval(None, None, "")
+    note = "; ".join(part for part in (*notes, interval.note) if part)
+    return AgreementRow(dimension=dimension, coder_a=coder_a, coder_b=coder_b,
+                        statistic=statistic, n_items=n_items, value=value, ci_low=interval.low,
+                        ci_high=interval.high, note=note)
+
+
+def _pair(dimension: str, wanted: set[str], codes: Codes, coder_a: str, coder_b: str,
+          n_boot: int, seed: int) -> list[AgreementRow]:
+    from sklearn.metrics import cohen_kappa_score
+
+    shared = sorted(key for key in codes[coder_a].keys() & codes[coder_b].keys()
+                    if key[1] in wanted)
+    levels_a = [codes[coder_a][key] for key in shared]
+    levels_b = [codes[coder_b][key] for key in shared]
+    n_items = len(shared)
+    if not shared:
+        why = "not estimable: no benchmark coded by both coders"
+        return [_row(dimension, coder_a, coder_b, s, 0, None, None, [why])
+                for s in _PAIR_STATISTICS]
+    pooled = dimension == POOLED
+    intervals: dict[AgreementStatistic, AgreementInterval] = (
+        dict.fromkeys(_PAIR_STATISTICS, AgreementInterval(None, None, _POOLED_NOTE)) if pooled
+        else pair_intervals(levels_a, levels_b, n_boot=n_boot, seed=seed))
+    agreement = sum(a == b for a, b in zip(levels_a, levels_b, strict=True)) / n_items
+    result = [_row(dimension, coder_a, coder_b, "percent_agreement", n_items, agreement,
+                   intervals["percent_agreement"], [])]
+    given = set(levels_a) | set(levels_b)
+    prevalence = prevalence_warning([*levels_a, *levels_b], "kappa")
+    kappas: tuple[tuple[AgreementStatistic, str | None], ...] = (
+        ("cohen_kappa", None), ("cohen_kappa_quadratic", "quadratic"))
+    for statistic, weights in kappas:
+        if len(given) == 1:
+            why = f"not estimable: no variation (both coders gave level {min(given)} throughout)"
+            result.append(_row(dimension, coder_a, coder_b, statistic, n_items, None, None,
+                               [why]))
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            value = float(cohen_kappa_score(levels_a, levels_b, labels=list(_LEVELS),
+                                            weights=weights))
+        finite = math.isfinite(value)
+        result.append(_row(dimension, coder_a, coder_b, statistic, n_items,
+                           value if finite else None, intervals[statistic],
+                           ["" if finite else "not estimable", prevalence]))
+    return result
+
+
+def _alpha(dimension: str, wanted: set[str], codes: Codes, coders: Sequence[str], n_boot: int,
+           seed: int) -> AgreementRow:
+    import krippendorff
+    import numpy as np
+
+    units = sorted({key for coder in coders for key in codes[coder] if key[1] in wanted})
+    matrix = np.full((len(coders), len(units)), np.nan)
+    for i, coder in enumerate(coders):
+        for j, key in enumerate(units):
+            if key in codes[coder]:
+                matrix[i, j] = codes[coder][key]
+    pairable = np.sum(~np.isnan(matrix), axis=0) >= 2
+    remarks = [f"{len(coders)} coders"]
+    if int(np.sum(~pairable)):
+        remarks.append(f"{int(np.sum(~pairable))} cells coded by one coder only, not pairable")
+    n_items = int(np.sum(pairable))
+    given = matrix[:, pairable]
+    values = [int(v) for v in given.T.ravel() if not np.isnan(v)]
+
+    def result(value: float | None, notes: list[str],
+               interval: AgreementInterval | None = None) -> AgreementRow:
+        return _row(dimension, "all", "", "krippendorff_alpha_ordinal", n_items, value,
+                    interval, [*notes, *remarks])
+
+    if not values:
+        return result(None, ["not estimable: no benchmark coded by two coders"])
+    if len(set(values)) == 1:
+        return result(None, [f"not estimable: no variation (every level given is {values[0]})"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        value = float(krippendorff.alpha(reliability_data=matrix, level_of_measurement="ordinal",
+                                         value_domain=list(_LEVELS)))
+    if not math.isfinite(value):
+        return result(None, ["not estimable"])
+    if dimension == POOLED:
+        interval = AgreementInterval(None, None, _POOLED_NOTE)
+    else:
+        value_counts = np.stack([(given == level).sum(axis=0) for level in _LEVELS], axis=1)
+        interval = alpha_interval(value_counts, n_boot=n_boot, seed=seed)
+    return result(value, [prevalence_warning(values, "alpha")], interval)

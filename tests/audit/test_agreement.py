@@ -1,0 +1,151 @@
+"""The audit's agreement (harness/audit/agreement.py): kappa and alpha from synthetic coder
+sheets, checked against values worked out by hand below and against scikit-learn and
+``krippendorff``."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import krippendorff
+import numpy as np
+import pytest
+from sklearn.metrics import cohen_kappa_score
+
+from harness.audit import run_audit
+from harness.rundir import AgreementRow
+from harness.schema import RubricSpec
+
+# Six benchmarks; a two-dimension rubric so that the pooled rows can be worked out by hand.
+BENCHMARKS = ("b1", "b2", "b3", "b4", "b5", "b6")
+ALICE = (0, 1, 2, 2, 1, 0)
+BOB = (0, 2, 2, 1, 1, 0)
+CAROL = (0, 1, 2, 1, 1, 0)
+
+
+def rubric(dimensions: tuple[str, ...] = ("D1", "D2")) -> RubricSpec:
+    return RubricSpec.model_validate({
+        "name": "tiny",
+        "dimensions": [{"id": d, "name": f"dimension {d}", "definition": "what it measures",
+                        "levels": {0: "none", 1: "some", 2: "full"}} for d in dimensions],
+    })
+
+
+def write_sheet(path: Path, coder: str, levels: tuple[int, ...],
+                dimensions: tuple[str, ...] = ("D1", "D2")) -> Path:
+    """A coder's sheet: every dimension gets the same levels (D2 repeats D1)."""
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["benchmark", "source", "evidence_level", "coder", *dimensions, "note"])
+        for benchmark, level in zip(BENCHMARKS, levels, strict=True):
+            writer.writerow([benchmark, "", "response", coder, *([level] * len(dimensions)), ""])
+    return path
+
+
+def estimate(rows: tuple[AgreementRow, ...], dimension: str, statistic: str,
+             pair: tuple[str, str] = ("all", "")) -> AgreementRow:
+    if statistic != "krippendorff_alpha_ordinal" and pair == ("all", ""):
+        pair = ("alice", "bob")
+    (row,) = [r for r in rows if r.dimension == dimension and r.statistic == statistic
+              and (r.coder_a, r.coder_b) == pair]
+    return row
+
+
+def test_two_coders_kappa_and_alpha_equal_hand_computed_values(tmp_path: Path) -> None:
+    sheets = [write_sheet(tmp_path / "alice.csv", "alice", ALICE),
+              write_sheet(tmp_path / "bob.csv", "bob", BOB)]
+    summary = run_audit(sheets, rubric=rubric(), out_dir=tmp_path / "out", n_boot=50)
+    rows = summary.agreement
+    # Confusion matrix (rows alice, columns bob) on D1:
+    #   [[2, 0, 0],
+    #    [0, 1, 1],
+    #    [0, 1, 1]]      N = 6
+    # observed agreement p_o = (2 + 1 + 1) / 6 = 2/3
+    # marginals are 2, 2, 2 for both coders: p_e = 3 * (2 * 2) / 36 = 1/3
+    # kappa = (2/3 - 1/3) / (1 - 1/3) = 1/2
+    assert estimate(rows, "D1", "percent_agreement").value == pytest.approx(2 / 3)
+    assert estimate(rows, "D1", "cohen_kappa").value == pytest.approx(1 / 2)
+    # Quadratic weights (i - j)^2: observed disagreement = (1 + 1) / 6 = 1/3 (the two
+    # one-apart cells); expected counts are 2 * 2 / 6 = 2/3 in every cell, weights sum to
+    # 0+1+4 + 1+0+1 + 4+1+0 = 12, so expected disagreement = 12 * (2/3) / 6 = 4/3;
+    # kappa_q = 1 - (1/3) / (4/3) = 3/4
+    assert estimate(rows, "D1", "cohen_kappa_quadratic").value == pytest.approx(3 / 4)
+    # Krippendorff's alpha (ordinal). Coincidences (each unit's pair counted both ways):
+    #   o = [[4, 0, 0], [0, 2, 2], [0, 2, 2]], value totals n_c = 4, 4, 4, n = 12.
+    # Ordinal distances: d(0,1) = (n0 + n1 - (n0 + n1)/2)^2 = 4^2 = 16, d(1,2) = 16,
+    #   d(0,2) = (12 - (4 + 4)/2)^2 = 64.
+    # observed: sum o*d = 2*16 + 2*16 = 64; expected: sum n_c n_k d = 2*(16*16 + 16*16 +
+    #   16*64) = 3072; alpha = 1 - (n - 1) * 64 / 3072 = 1 - 11/48 = 37/48
+    assert estimate(rows, "D1", "krippendorff_alpha_ordinal").value == pytest.approx(37 / 48)
+    # Pooled over D1 and D2 (identical codes): the confusion matrix doubles, so both kappas
+    # stay 1/2 and 3/4; alpha's n becomes 24, the distances 4x, observed 2*4*64 = 512,
+    # expected 16*3072 = 49152: alpha = 1 - 23 * 512 / 49152 = 1 - 23/96 = 73/96
+    assert estimate(rows, "all", "cohen_kappa").value == pytest.approx(1 / 2)
+    assert estimate(rows, "all", "cohen_kappa_quadratic").value == pytest.approx(3 / 4)
+    assert estimate(rows, "all", "krippendorff_alpha_ordinal").value == pytest.approx(73 / 96)
+    assert estimate(rows, "all", "cohen_kappa").n_items == 12
+
+
+def test_three_coders_alpha_equals_hand_computed_value_and_the_libraries(tmp_path: Path) -> None:
+    sheets = [write_sheet(tmp_path / f"{name}.csv", name, levels)
+              for name, levels in (("alice", ALICE), ("bob", BOB), ("carol", CAROL))]
+    summary = run_audit(sheets, rubric=rubric(), out_dir=tmp_path / "out", n_boot=50)
+    rows = summary.agreement
+    # Units (alice, bob, carol): (0,0,0) (1,2,1) (2,2,2) (2,1,1) (1,1,1) (0,0,0). With three
+    # codes a unit adds each ordered pair of codes with weight 1/(3 - 1):
+    #   o00 = 3 + 3, o22 = 3, o11 = 1 + 1 + 3, o12 = o21 = 1 + 1
+    #   o = [[6, 0, 0], [0, 5, 2], [0, 2, 3]], n_c = 6, 7, 5, n = 18
+    # d(0,1) = (13 - 13/2)^2 = 42.25, d(1,2) = (12 - 6)^2 = 36, d(0,2) = (18 - 11/2)^2 = 156.25
+    # observed: 2 * 2 * 36 = 144; expected: 2 * (6*7*42.25 + 7*5*36 + 6*5*156.25) = 15444
+    # alpha = 1 - 17 * 144 / 15444 = 1 - 68/429 = 361/429
+    alpha = estimate(rows, "D1", "krippendorff_alpha_ordinal")
+    assert alpha.value == pytest.approx(361 / 429)
+    reference = krippendorff.alpha(reliability_data=np.array([ALICE, BOB, CAROL], dtype=float),
+                                   level_of_measurement="ordinal", value_domain=[0, 1, 2])
+    assert alpha.value == pytest.approx(reference)
+    assert alpha.n_items == 6 and "3 coders" in alpha.note
+    for (name_a, levels_a), (name_b, levels_b) in (
+            (("alice", ALICE), ("bob", BOB)), (("alice", ALICE), ("carol", CAROL)),
+            (("bob", BOB), ("carol", CAROL))):
+        for statistic, weights in (("cohen_kappa", None), ("cohen_kappa_quadratic", "quadratic")):
+            expected = cohen_kappa_score(levels_a, levels_b, labels=[0, 1, 2], weights=weights)
+            row = estimate(rows, "D2", statistic, (name_a, name_b))
+            assert row.value == pytest.approx(expected)
+
+
+def test_a_dimension_without_variation_is_not_estimable_rather_than_a_number(
+        tmp_path: Path) -> None:
+    sheets = [write_sheet(tmp_path / "alice.csv", "alice", (2,) * 6, ("D1",)),
+              write_sheet(tmp_path / "bob.csv", "bob", (2,) * 6, ("D1",))]
+    summary = run_audit(sheets, rubric=rubric(("D1",)), out_dir=tmp_path / "out", n_boot=50)
+    kappa = estimate(summary.agreement, "D1", "cohen_kappa")
+    alpha = estimate(summary.agreement, "D1", "krippendorff_alpha_ordinal")
+    assert kappa.value is None and "no variation" in kappa.note
+    assert alpha.value is None and "no variation" in alpha.note
+    assert estimate(summary.agreement, "D1", "percent_agreement").value == 1.0
+
+
+def test_intervals_come_from_the_agreement_bootstrap_over_benchmarks(tmp_path: Path) -> None:
+    # Twelve benchmarks (at least the ten an interval needs): the interval must be the one
+    # harness.stats gives for the same two columns of levels.
+    from harness.stats import pair_intervals
+
+    levels_a = (*ALICE, *BOB)
+    levels_b = (*BOB, *CAROL)
+    paths = []
+    for name, levels in (("alice", levels_a), ("bob", levels_b)):
+        path = tmp_path / f"{name}.csv"
+        with path.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["benchmark", "evidence_level", "coder", "D1"])
+            for index, level in enumerate(levels):
+                writer.writerow([f"b{index:02d}", "model", name, level])
+        paths.append(path)
+    summary = run_audit(paths, rubric=rubric(("D1",)), out_dir=tmp_path / "out", n_boot=200,
+                        seed=7)
+    expected = pair_intervals(levels_a, levels_b, n_boot=200, seed=7)["cohen_kappa"]
+    kappa = estimate(summary.agreement, "D1", "cohen_kappa")
+    assert (kappa.ci_low, kappa.ci_high) == (expected.low, expected.high)
+    assert kappa.ci_low is not None and kappa.ci_low <= kappa.value <= kappa.ci_high  # type: ignore[operator]
+    pooled = estimate(summary.agreement, "all", "cohen_kappa")
+    assert pooled.ci_low is None and "not independent" in pooled.note
