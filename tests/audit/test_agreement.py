@@ -146,6 +146,7 @@ def test_intervals_come_from_the_agreement_bootstrap_over_benchmarks(tmp_path: P
     expected = pair_intervals(levels_a, levels_b, n_boot=200, seed=7)["cohen_kappa"]
     kappa = estimate(summary.agreement, "D1", "cohen_kappa")
     assert (kappa.ci_low, kappa.ci_high) == (expected.low, expected.high)
-    assert kappa.ci_low is not None and kappa.ci_low <= kappa.value <= kappa.ci_high  # type: ignore[operator]
+    assert kappa.value is not None and kappa.ci_low is not None and kappa.ci_high is not None
+    assert kappa.ci_low <= kappa.value <= kappa.ci_high
     pooled = estimate(summary.agreement, "all", "cohen_kappa")
     assert pooled.ci_low is None and "not independent" in pooled.note
