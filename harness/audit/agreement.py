@@ -5,10 +5,10 @@ and Cohen's kappa (unweighted and quadratic-weighted) over the benchmarks both c
 coders together get Krippendorff's alpha (ordinal; a benchmark a coder did not code is a
 missing value). The pooled rows (dimension ``all``) take every benchmark x dimension cell as an
 item. Point estimates come from scikit-learn and ``krippendorff``, as in ``xstress agree``;
-the per-dimension intervals are ``harness.stats``'s bootstrap over items (benchmarks). The
-pooled rows get no interval: the cells of one benchmark are not independent, and resampling
-them as if they were would make the interval too narrow. Rows are
-``harness.rundir.AgreementRow``, the columns of ``agreement.csv`` in both commands.
+the per-dimension intervals are ``harness.stats``'s bootstrap over items (benchmarks), the
+pooled rows' resample benchmarks with all their cells (``pooled.py``), since the cells of one
+benchmark are not independent. Rows are ``harness.rundir.AgreementRow``, the columns of
+``agreement.csv`` in both commands.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import math
 import warnings
 from collections.abc import Sequence
 
+from harness.audit.pooled import pooled_alpha_interval, pooled_pair_intervals
 from harness.audit.records import SheetRow
 from harness.rundir import AgreementRow, AgreementStatistic
 from harness.stats import AgreementInterval, alpha_interval, pair_intervals, prevalence_warning
@@ -29,8 +30,6 @@ POOLED = "all"
 _LEVELS = (0, 1, 2)
 _PAIR_STATISTICS: tuple[AgreementStatistic, ...] = (
     "percent_agreement", "cohen_kappa", "cohen_kappa_quadratic")
-_POOLED_NOTE = ("no interval: the pooled cells of one benchmark are not independent (see the "
-                "per-dimension intervals)")
 
 Codes = dict[str, dict[tuple[str, str], int]]
 """coder -> (benchmark key, dimension) -> level."""
@@ -90,8 +89,9 @@ def _pair(dimension: str, wanted: set[str], codes: Codes, coder_a: str, coder_b:
         return [_row(dimension, coder_a, coder_b, s, 0, None, None, [why])
                 for s in _PAIR_STATISTICS]
     pooled = dimension == POOLED
-    intervals: dict[AgreementStatistic, AgreementInterval] = (
-        dict.fromkeys(_PAIR_STATISTICS, AgreementInterval(None, None, _POOLED_NOTE)) if pooled
+    intervals = (
+        pooled_pair_intervals(levels_a, levels_b, [key[0] for key in shared], n_boot=n_boot,
+                              seed=seed) if pooled
         else pair_intervals(levels_a, levels_b, n_boot=n_boot, seed=seed))
     agreement = sum(a == b for a, b in zip(levels_a, levels_b, strict=True)) / n_items
     result = [_row(dimension, coder_a, coder_b, "percent_agreement", n_items, agreement,
@@ -151,9 +151,10 @@ def _alpha(dimension: str, wanted: set[str], codes: Codes, coders: Sequence[str]
                                          value_domain=list(_LEVELS)))
     if not math.isfinite(value):
         return result(None, ["not estimable"])
+    value_counts = np.stack([(given == level).sum(axis=0) for level in _LEVELS], axis=1)
     if dimension == POOLED:
-        interval = AgreementInterval(None, None, _POOLED_NOTE)
+        clusters = [key[0] for key, kept in zip(units, pairable, strict=True) if kept]
+        interval = pooled_alpha_interval(value_counts, clusters, n_boot=n_boot, seed=seed)
     else:
-        value_counts = np.stack([(given == level).sum(axis=0) for level in _LEVELS], axis=1)
         interval = alpha_interval(value_counts, n_boot=n_boot, seed=seed)
     return result(value, [prevalence_warning(values, "alpha")], interval)

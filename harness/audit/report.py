@@ -150,8 +150,8 @@ def _agreement_blocks(facts: AuditFacts, agreement: Sequence[AgreementRow]) -> l
         "weights, which count a 0-vs-2 disagreement four times a 0-vs-1 one); all coders: "
         "Krippendorff's alpha (ordinal). The last rows (dimension `all`) pool every benchmark "
         "x dimension cell. Intervals: 95% percentile bootstrap over benchmarks "
-        f"({facts.n_boot} resamples, seed {facts.seed}); none with fewer than 10 benchmarks, "
-        "and none for the pooled rows, whose cells are not independent."))
+        f"({facts.n_boot} resamples, seed {facts.seed}; the pooled rows resample a benchmark "
+        "with all its cells, which are not independent); none with fewer than 10 benchmarks."))
     rows = tuple((row.dimension, row.coder_a if not row.coder_b else
                   f"{row.coder_a} vs {row.coder_b}", _STATISTIC_NAMES[row.statistic],
                   str(row.n_items), _number(row.value),

@@ -12,7 +12,15 @@ score reading and its files under ``report/``.
 from __future__ import annotations
 
 from harness.stats.agreement import AgreementResult, compute_agreement, prevalence_warning
-from harness.stats.agreement_intervals import AgreementInterval, alpha_interval, pair_intervals
+from harness.stats.agreement_intervals import (
+    MIN_ITEMS_FOR_INTERVAL,
+    AgreementInterval,
+    alpha_interval,
+    alpha_replicates,
+    kappa_replicates,
+    pair_intervals,
+    resample_weights,
+)
 from harness.stats.agreement_output import format_agreement_table, write_agreement
 from harness.stats.effects import EffectLabel, EffectRow, compute_effects
 from harness.stats.interaction import InteractionRow, interaction_tests
@@ -34,6 +42,7 @@ from harness.stats.sign_flip import smallest_p_value
 __all__ = [
     "ADJUST_NAMES",
     "LEVEL_MAX",
+    "MIN_ITEMS_FOR_INTERVAL",
     "STATUS_NULL",
     "STATUS_UNSCORED",
     "AdjustMethod",
@@ -47,16 +56,19 @@ __all__ = [
     "ScoreMatrix",
     "ScoreMatrixBuilder",
     "alpha_interval",
+    "alpha_replicates",
     "compute_agreement",
     "compute_effects",
     "compute_profiles",
     "format_agreement_table",
     "index_key",
     "interaction_tests",
+    "kappa_replicates",
     "mean_of_coders",
     "natural_dimension_order",
     "pair_intervals",
     "prevalence_warning",
+    "resample_weights",
     "smallest_p_value",
     "write_agreement",
 ]

@@ -125,28 +125,56 @@ def test_a_dimension_without_variation_is_not_estimable_rather_than_a_number(
     assert estimate(summary.agreement, "D1", "percent_agreement").value == 1.0
 
 
-def test_intervals_come_from_the_agreement_bootstrap_over_benchmarks(tmp_path: Path) -> None:
-    # Twelve benchmarks (at least the ten an interval needs): the interval must be the one
-    # harness.stats gives for the same two columns of levels.
-    from harness.stats import pair_intervals
-
-    levels_a = (*ALICE, *BOB)
-    levels_b = (*BOB, *CAROL)
+def twelve_benchmark_sheets(tmp_path: Path) -> tuple[list[Path], dict[str, np.ndarray]]:
+    """Two coders, twelve benchmarks (at least the ten an interval needs), D1 and D2."""
+    levels = {"alice": np.array([[*ALICE, *BOB], [*BOB, *ALICE]]).T,
+              "bob": np.array([[*BOB, *CAROL], [*CAROL, *CAROL]]).T}
     paths = []
-    for name, levels in (("alice", levels_a), ("bob", levels_b)):
+    for name, table in levels.items():
         path = tmp_path / f"{name}.csv"
         with path.open("w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
-            writer.writerow(["benchmark", "evidence_level", "coder", "D1"])
-            for index, level in enumerate(levels):
-                writer.writerow([f"b{index:02d}", "model", name, level])
+            writer.writerow(["benchmark", "evidence_level", "coder", "D1", "D2"])
+            for index, (d1, d2) in enumerate(table):
+                writer.writerow([f"b{index:02d}", "model", name, d1, d2])
         paths.append(path)
-    summary = run_audit(paths, rubric=rubric(("D1",)), out_dir=tmp_path / "out", n_boot=200,
-                        seed=7)
-    expected = pair_intervals(levels_a, levels_b, n_boot=200, seed=7)["cohen_kappa"]
+    return paths, levels
+
+
+def test_intervals_come_from_the_agreement_bootstrap_over_benchmarks(tmp_path: Path) -> None:
+    from harness.stats import pair_intervals
+
+    paths, levels = twelve_benchmark_sheets(tmp_path)
+    summary = run_audit(paths, rubric=rubric(), out_dir=tmp_path / "out", n_boot=200, seed=7)
+    expected = pair_intervals(levels["alice"][:, 0].tolist(), levels["bob"][:, 0].tolist(),
+                              n_boot=200, seed=7)["cohen_kappa"]
     kappa = estimate(summary.agreement, "D1", "cohen_kappa")
     assert (kappa.ci_low, kappa.ci_high) == (expected.low, expected.high)
     assert kappa.value is not None and kappa.ci_low is not None and kappa.ci_high is not None
     assert kappa.ci_low <= kappa.value <= kappa.ci_high
-    pooled = estimate(summary.agreement, "all", "cohen_kappa")
-    assert pooled.ci_low is None and "not independent" in pooled.note
+
+
+def test_pooled_intervals_resample_benchmarks_with_all_their_cells(tmp_path: Path) -> None:
+    # Redo the pooled bootstrap with the libraries, resample by resample: draw benchmarks
+    # with numpy's generator as harness.stats does (default_rng(seed).integers(0, n, (B, n))),
+    # take both dimensions' cells of every drawn benchmark, and compute kappa and alpha.
+    n_boot, seed = 100, 3
+    paths, levels = twelve_benchmark_sheets(tmp_path)
+    summary = run_audit(paths, rubric=rubric(), out_dir=tmp_path / "out", n_boot=n_boot,
+                        seed=seed)
+    draws = np.random.default_rng(seed).integers(0, 12, size=(n_boot, 12))
+    kappas, alphas = [], []
+    for draw in draws:
+        cells_a = levels["alice"][draw].ravel()
+        cells_b = levels["bob"][draw].ravel()
+        kappas.append(cohen_kappa_score(cells_a, cells_b, labels=[0, 1, 2]))
+        alphas.append(krippendorff.alpha(reliability_data=np.array([cells_a, cells_b], float),
+                                         level_of_measurement="ordinal",
+                                         value_domain=[0, 1, 2]))
+    for statistic, replicates in (("cohen_kappa", kappas),
+                                  ("krippendorff_alpha_ordinal", alphas)):
+        finite = [value for value in replicates if np.isfinite(value)]
+        low, high = np.percentile(finite, [2.5, 97.5])
+        row = estimate(summary.agreement, "all", statistic)
+        assert (row.ci_low, row.ci_high) == (pytest.approx(low), pytest.approx(high))
+        assert "benchmarks resampled" in row.note
