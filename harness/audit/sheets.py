@@ -136,7 +136,9 @@ def _read_one(path: Path, dimensions: Sequence[str],
     if table is None:
         return []
     columns, records = table
-    if not _check_columns(where, columns, dimensions, problems):
+    # A CSV sheet's columns are its first row; a YAML sheet's are the keys of its rows.
+    header = f"{where}: row 1, " if path.suffix.lower() == ".csv" else f"{where}: "
+    if not _check_columns(header, columns, dimensions, problems):
         return []
     rows = []
     for number, record in records:
@@ -195,31 +197,31 @@ def _yaml_table(path: Path, where: str, problems: list[ConfigError]) -> Table | 
                      for number, entry in enumerate(data, start=1)]
 
 
-def _check_columns(where: str, columns: Iterable[str], dimensions: Sequence[str],
+def _check_columns(header: str, columns: Iterable[str], dimensions: Sequence[str],
                    problems: list[ConfigError]) -> bool:
     """Unknown and repeated columns are problems; a missing required column stops the sheet."""
     known = set(sheet_columns(dimensions))
     seen: set[str] = set()
     for column in columns:
         if column in seen:
-            problems.append(ConfigError(f"{where}: row 1, column {column}: appears twice",
+            problems.append(ConfigError(f"{header}column {column}: appears twice",
                                         fix="keep one column of each name"))
         seen.add(column)
         if column in known:
             continue
         if column[:1] in ("D", "d") and column[1:].isdigit():
             problems.append(ConfigError(
-                f"{where}: row 1, column {column}: unknown dimension (the rubric's are "
+                f"{header}column {column}: unknown dimension (the rubric's are "
                 f"{', '.join(dimensions)})", fix=f"remove column {column} or pick the rubric "
                                                  "that defines it (rubric=NAME)"))
         else:
             problems.append(ConfigError(
-                f"{where}: row 1, column {column!r}: unknown column",
+                f"{header}column {column!r}: unknown column",
                 fix=f"columns are {', '.join(sheet_columns(dimensions))}"))
     missing = [c for c in sheet_columns(dimensions) if c not in seen and c not in ("source",
                                                                                    "note")]
     for column in missing:
-        problems.append(ConfigError(f"{where}: row 1, column {column}: missing",
+        problems.append(ConfigError(f"{header}column {column}: missing",
                                     fix="add the column (start from 'xstress audit template')"))
     return not missing
 
