@@ -95,7 +95,13 @@ AUDIT_TEMPLATE = CommandSpec(
 
 def cmd_audit(argv: list[str]) -> int:
     """``xstress audit SHEETS... [key=value ...]`` or ``xstress audit template ...``."""
-    if argv and argv[0] == "template":
+    template = bool(argv) and argv[0] == "template"
+    if "-o" in argv:
+        # The usual spelling elsewhere; here every value is a key=value setting.
+        following = argv[argv.index("-o") + 1:][:1] or ["FILE" if template else "DIR"]
+        raise ConfigError(f"xstress audit{' template' if template else ''}: -o is not an "
+                          "option here", fix=f"write out={following[0]}")
+    if template:
         return _template(argv[1:])
     parsed = parse(AUDIT, argv)
     if parsed.help:
@@ -127,6 +133,8 @@ def cmd_audit(argv: list[str]) -> int:
             pair = row.coder_a if not row.coder_b else f"{row.coder_a} vs {row.coder_b}"
             value = "n/a" if row.value is None else f"{row.value:.3f}"
             print(f"pooled {row.statistic} ({pair}): {value}")
+    apart = sum(1 for d in summary.coverage.disagreements if d.spread == 2)
+    print(f"disagreements: {len(summary.coverage.disagreements)} ({apart} two levels apart)")
     whose = "adjudicated" if summary.adjudicated else "not adjudicated"
     say(f"codes of {', '.join(summary.coders)} ({whose})")
     say(f"audit: {summary.report_html}")

@@ -98,6 +98,8 @@ def test_template_never_overwrites_a_sheet(tmp_path: Path, xstress: Xstress) -> 
     assert sheet.read_text(encoding="utf-8") == "my codes\n"
     ran = xstress("audit", "template", "--benchmarks", "list.yaml")
     assert ran.code == 2 and "benchmarks=list.yaml" in ran.err
+    ran = xstress("audit", "template", "-o", "other.csv")
+    assert ran.code == 2 and "(fix: write out=other.csv)" in ran.err
 
 
 def test_template_to_filled_sheets_to_audit(coded: tuple[Path, Path], tmp_path: Path,
@@ -125,6 +127,7 @@ def test_template_to_filled_sheets_to_audit(coded: tuple[Path, Path], tmp_path: 
     assert len(disagreements) == sum(codes_a[k] != codes_b[k] for k in codes_a)
     report = (out / "audit.md").read_text(encoding="utf-8")
     assert "alice (`" in report and "bob (`" in report and "Adjudicated: no" in report
+    assert f"disagreements: {len(read_rows(out / 'disagreements.csv'))} (" in ran.out
     for count_line in ran.out.splitlines()[:8]:
         dimension = count_line.split(":")[0]
         substantive = sum(1 for k in codes_a if k[1] == dimension
