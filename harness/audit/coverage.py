@@ -97,7 +97,8 @@ def build_coverage(rows: Sequence[SheetRow], adjudicated: Sequence[SheetRow],
                 disagreements.append(Disagreement(
                     benchmark=first.benchmark, field=dimension, codes=_codes(coders, dimension),
                     spread=max(given[dimension]) - min(given[dimension]),
-                    adjudicated="" if judge is None else str(judge.levels[dimension])))
+                    adjudicated="" if judge is None else str(judge.levels[dimension]),
+                    notes=_notes(coders)))
         source = next((row.source for row in (judge, *coders.values()) if row and row.source), "")
         benchmarks.append(BenchmarkCoverage(first.benchmark, source, evidence, levels, given))
     order = {level: rank for rank, level in enumerate((*EVIDENCE_LEVELS, DISPUTED))}
@@ -110,6 +111,10 @@ def _codes(coders: dict[str, SheetRow], dimension: str) -> str:
     return "; ".join(f"{coder}={row.levels[dimension]}" for coder, row in coders.items())
 
 
+def _notes(coders: dict[str, SheetRow]) -> str:
+    return " | ".join(f"{coder}: {row.note}" for coder, row in coders.items() if row.note)
+
+
 def _evidence(coders: dict[str, SheetRow], judge: SheetRow | None,
               disagreements: list[Disagreement], benchmark: str) -> str:
     given = {row.evidence_level for row in coders.values()}
@@ -117,7 +122,8 @@ def _evidence(coders: dict[str, SheetRow], judge: SheetRow | None,
         disagreements.append(Disagreement(
             benchmark=benchmark, field="evidence_level",
             codes="; ".join(f"{coder}={row.evidence_level}" for coder, row in coders.items()),
-            spread=None, adjudicated="" if judge is None else judge.evidence_level))
+            spread=None, adjudicated="" if judge is None else judge.evidence_level,
+            notes=_notes(coders)))
     if judge is not None:
         return judge.evidence_level
     return given.pop() if len(given) == 1 else DISPUTED

@@ -114,3 +114,5 @@ class Disagreement(_Record):
     """Highest minus lowest level (a dimension); empty for the evidence level."""
     adjudicated: str
     """The adjudicated code, or empty when no adjudicated sheet settles it."""
+    notes: str = ""
+    """The coders' notes on this benchmark, ``coder: note`` joined by `` | ``."""

@@ -115,7 +115,7 @@ def audit_blocks(facts: AuditFacts, coverage: AuditCoverage, agreement: Sequence
                  "`agreement.csv`: every agreement estimate with its 95% interval and notes "
                  "(the columns of `xstress agree`'s agreement.csv)",
                  "`disagreements.csv`: every benchmark and field on which coders differ, with "
-                 "their codes and the adjudicated code if any",
+                 "their codes, the adjudicated code if any and the coders' notes",
                  "`coverage.png`: the heatmap above")),
     ]
     return blocks
@@ -175,10 +175,11 @@ def _disagreement_blocks(coverage: AuditCoverage) -> list[Block]:
         f"{len(coverage.disagreements)} benchmark and field pairs on which the coders differ; "
         f"{settled} settled by the adjudicated sheet. Two levels apart (0 vs 2) is the first "
         "thing to discuss."))
-    blocks.append(Table(("benchmark", "field", "codes", "levels apart", "adjudicated"),
+    blocks.append(Table(("benchmark", "field", "codes", "levels apart", "adjudicated",
+                         "coders' notes"),
                         tuple((d.benchmark, d.field, d.codes,
                                "" if d.spread is None else str(d.spread),
-                               d.adjudicated or "not adjudicated")
+                               d.adjudicated or "not adjudicated", d.notes)
                               for d in coverage.disagreements)))
     disputed = [b.name for b in coverage.benchmarks if b.evidence_level == DISPUTED]
     if disputed:

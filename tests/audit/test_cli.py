@@ -89,6 +89,13 @@ def test_template_lists_every_benchmark_with_its_source_and_no_codes(
     assert all(entry[d] is None for entry in entries for d in DIMENSIONS)
 
 
+def test_the_shipped_template_is_what_the_command_writes(xstress: Xstress) -> None:
+    # configs/audit/template.csv is `xstress audit template > configs/audit/template.csv`:
+    # refresh it the same way when the benchmark list or the rubric changes.
+    shipped = (ROOT / "configs" / "audit" / "template.csv").read_text(encoding="utf-8")
+    assert xstress("audit", "template").out == shipped
+
+
 def test_template_never_overwrites_a_sheet(tmp_path: Path, xstress: Xstress) -> None:
     sheet = tmp_path / "alice.csv"
     sheet.write_text("my codes\n", encoding="utf-8")
@@ -105,6 +112,10 @@ def test_template_never_overwrites_a_sheet(tmp_path: Path, xstress: Xstress) -> 
 def test_template_to_filled_sheets_to_audit(coded: tuple[Path, Path], tmp_path: Path,
                                             xstress: Xstress) -> None:
     alice, bob = coded
+    rows = read_rows(alice)
+    for row in rows:
+        row["note"] = f"read the {row['benchmark']} paper"
+    write_rows(alice, rows)
     codes_a = {(r["benchmark"], d): int(r[d]) for r in read_rows(alice) for d in DIMENSIONS}
     codes_b = {(r["benchmark"], d): int(r[d]) for r in read_rows(bob) for d in DIMENSIONS}
     ran = xstress("audit", str(alice), str(bob), "n_boot=50")
@@ -125,6 +136,7 @@ def test_template_to_filled_sheets_to_audit(coded: tuple[Path, Path], tmp_path: 
     disagreements = [r for r in read_rows(out / "disagreements.csv")
                      if r["field"] != "evidence_level"]
     assert len(disagreements) == sum(codes_a[k] != codes_b[k] for k in codes_a)
+    assert all(f"alice: read the {d['benchmark']} paper" in d["notes"] for d in disagreements)
     report = (out / "audit.md").read_text(encoding="utf-8")
     assert "alice (`" in report and "bob (`" in report and "Adjudicated: no" in report
     assert f"disagreements: {len(read_rows(out / 'disagreements.csv'))} (" in ran.out
