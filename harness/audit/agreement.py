@@ -8,7 +8,10 @@ item. Point estimates come from scikit-learn and ``krippendorff``, as in ``xstre
 the per-dimension intervals are ``harness.stats``'s bootstrap over items (benchmarks), the
 pooled rows' resample benchmarks with all their cells (``pooled.py``), since the cells of one
 benchmark are not independent. Rows are ``harness.rundir.AgreementRow``, the columns of
-``agreement.csv`` in both commands.
+``agreement.csv`` in both commands. The coders' evidence levels get the same statistics
+(dimension ``evidence_level``; the four levels in their order, model < response < interaction
+< deployment, so the quadratic kappa and ordinal alpha count model vs deployment as the
+widest disagreement).
 """
 
 from __future__ import annotations
@@ -19,15 +22,19 @@ import warnings
 from collections.abc import Sequence
 
 from harness.audit.pooled import pooled_alpha_interval, pooled_pair_intervals
-from harness.audit.records import SheetRow
+from harness.audit.records import EVIDENCE_LEVELS, SheetRow
 from harness.rundir import AgreementRow, AgreementStatistic
 from harness.stats import AgreementInterval, alpha_interval, pair_intervals, prevalence_warning
 
-__all__ = ["POOLED", "audit_agreement"]
+__all__ = ["EVIDENCE", "POOLED", "audit_agreement"]
 
 POOLED = "all"
 """The ``dimension`` of the rows pooled over every dimension."""
+EVIDENCE = "evidence_level"
+"""The ``dimension`` of the rows on the coders' evidence levels."""
 _LEVELS = (0, 1, 2)
+_EVIDENCE_CODES = tuple(range(len(EVIDENCE_LEVELS)))
+_EVIDENCE_NOTE = "levels in order: " + " < ".join(EVIDENCE_LEVELS)
 _PAIR_STATISTICS: tuple[AgreementStatistic, ...] = (
     "percent_agreement", "cohen_kappa", "cohen_kappa_quadratic")
 
@@ -37,7 +44,8 @@ Codes = dict[str, dict[tuple[str, str], int]]
 
 def audit_agreement(rows: Sequence[SheetRow], dimensions: Sequence[str], *, n_boot: int,
                     seed: int) -> list[AgreementRow]:
-    """Kappa for every pair of coders and alpha across all, per dimension, then pooled.
+    """Kappa for every pair of coders and alpha across all: per dimension, pooled, and on the
+    evidence level.
 
     Args:
         rows: every coder's rows (checked by ``read_sheets``).
@@ -46,21 +54,25 @@ def audit_agreement(rows: Sequence[SheetRow], dimensions: Sequence[str], *, n_bo
         seed: the resampling's seed.
 
     Returns:
-        The rows of ``agreement.csv``: per dimension, then ``all``; within each, the pairs in
-        coder-name order, then alpha.
+        The rows of ``agreement.csv``: per dimension, then ``all``, then ``evidence_level``;
+        within each, the pairs in coder-name order, then alpha.
     """
     codes: Codes = {}
     for row in rows:
+        coded = codes.setdefault(row.coder, {})
         for dimension, level in row.levels.items():
-            codes.setdefault(row.coder, {})[(row.benchmark.casefold(), dimension)] = level
+            coded[(row.benchmark.casefold(), dimension)] = level
+        coded[(row.benchmark.casefold(), EVIDENCE)] = EVIDENCE_LEVELS.index(row.evidence_level)
     coders = sorted(codes)
+    groups = [*((dimension, {dimension}, _LEVELS) for dimension in dimensions),
+              (POOLED, set(dimensions), _LEVELS), (EVIDENCE, {EVIDENCE}, _EVIDENCE_CODES)]
     estimates: list[AgreementRow] = []
-    for dimension in (*dimensions, POOLED):
-        wanted = set(dimensions) if dimension == POOLED else {dimension}
+    for dimension, wanted, labels in groups:
         for coder_a, coder_b in itertools.combinations(coders, 2):
-            estimates.extend(_pair(dimension, wanted, codes, coder_a, coder_b, n_boot, seed))
+            estimates.extend(_pair(dimension, wanted, labels, codes, (coder_a, coder_b),
+                                   n_boot, seed))
         if len(coders) >= 2:
-            estimates.append(_alpha(dimension, wanted, codes, coders, n_boot, seed))
+            estimates.append(_alpha(dimension, wanted, labels, codes, coders, n_boot, seed))
     return estimates
 
 
@@ -75,9 +87,12 @@ def _row(dimension: str, coder_a: str, coder_b: str, statistic: AgreementStatist
                         ci_high=interval.high, note=note)
 
 
-def _pair(dimension: str, wanted: set[str], codes: Codes, coder_a: str, coder_b: str,
-          n_boot: int, seed: int) -> list[AgreementRow]:
+def _pair(dimension: str, wanted: set[str], labels: tuple[int, ...], codes: Codes,
+          pair: tuple[str, str], n_boot: int, seed: int) -> list[AgreementRow]:
     from sklearn.metrics import cohen_kappa_score
+
+    coder_a, coder_b = pair
+    remark = _EVIDENCE_NOTE if dimension == EVIDENCE else ""
 
     shared = sorted(key for key in codes[coder_a].keys() & codes[coder_b].keys()
                     if key[1] in wanted)
@@ -86,16 +101,16 @@ def _pair(dimension: str, wanted: set[str], codes: Codes, coder_a: str, coder_b:
     n_items = len(shared)
     if not shared:
         why = "not estimable: no benchmark coded by both coders"
-        return [_row(dimension, coder_a, coder_b, s, 0, None, None, [why])
+        return [_row(dimension, coder_a, coder_b, s, 0, None, None, [why, remark])
                 for s in _PAIR_STATISTICS]
-    pooled = dimension == POOLED
     intervals = (
         pooled_pair_intervals(levels_a, levels_b, [key[0] for key in shared], n_boot=n_boot,
-                              seed=seed) if pooled
+                              seed=seed, n_levels=len(labels))
+        if dimension in (POOLED, EVIDENCE)
         else pair_intervals(levels_a, levels_b, n_boot=n_boot, seed=seed))
     agreement = sum(a == b for a, b in zip(levels_a, levels_b, strict=True)) / n_items
     result = [_row(dimension, coder_a, coder_b, "percent_agreement", n_items, agreement,
-                   intervals["percent_agreement"], [])]
+                   intervals["percent_agreement"], [remark])]
     given = set(levels_a) | set(levels_b)
     prevalence = prevalence_warning([*levels_a, *levels_b], "kappa")
     kappas: tuple[tuple[AgreementStatistic, str | None], ...] = (
@@ -104,21 +119,21 @@ def _pair(dimension: str, wanted: set[str], codes: Codes, coder_a: str, coder_b:
         if len(given) == 1:
             why = f"not estimable: no variation (both coders gave level {min(given)} throughout)"
             result.append(_row(dimension, coder_a, coder_b, statistic, n_items, None, None,
-                               [why]))
+                               [why, remark]))
             continue
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            value = float(cohen_kappa_score(levels_a, levels_b, labels=list(_LEVELS),
+            value = float(cohen_kappa_score(levels_a, levels_b, labels=list(labels),
                                             weights=weights))
         finite = math.isfinite(value)
         result.append(_row(dimension, coder_a, coder_b, statistic, n_items,
                            value if finite else None, intervals[statistic],
-                           ["" if finite else "not estimable", prevalence]))
+                           ["" if finite else "not estimable", prevalence, remark]))
     return result
 
 
-def _alpha(dimension: str, wanted: set[str], codes: Codes, coders: Sequence[str], n_boot: int,
-           seed: int) -> AgreementRow:
+def _alpha(dimension: str, wanted: set[str], labels: tuple[int, ...], codes: Codes,
+           coders: Sequence[str], n_boot: int, seed: int) -> AgreementRow:
     import krippendorff
     import numpy as np
 
@@ -129,7 +144,7 @@ def _alpha(dimension: str, wanted: set[str], codes: Codes, coders: Sequence[str]
             if key in codes[coder]:
                 matrix[i, j] = codes[coder][key]
     pairable = np.sum(~np.isnan(matrix), axis=0) >= 2
-    remarks = [f"{len(coders)} coders"]
+    remarks = [f"{len(coders)} coders", _EVIDENCE_NOTE if dimension == EVIDENCE else ""]
     if int(np.sum(~pairable)):
         remarks.append(f"{int(np.sum(~pairable))} cells coded by one coder only, not pairable")
     n_items = int(np.sum(pairable))
@@ -148,11 +163,11 @@ def _alpha(dimension: str, wanted: set[str], codes: Codes, coders: Sequence[str]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         value = float(krippendorff.alpha(reliability_data=matrix, level_of_measurement="ordinal",
-                                         value_domain=list(_LEVELS)))
+                                         value_domain=list(labels)))
     if not math.isfinite(value):
         return result(None, ["not estimable"])
-    value_counts = np.stack([(given == level).sum(axis=0) for level in _LEVELS], axis=1)
-    if dimension == POOLED:
+    value_counts = np.stack([(given == level).sum(axis=0) for level in labels], axis=1)
+    if dimension in (POOLED, EVIDENCE):
         clusters = [key[0] for key, kept in zip(units, pairable, strict=True) if kept]
         interval = pooled_alpha_interval(value_counts, clusters, n_boot=n_boot, seed=seed)
     else:

@@ -8,6 +8,8 @@ replacement (the same draws as ``harness.stats``'s bootstrap over items:
 computed from the resample's summed confusion (kappa) or coincidence (alpha) counts by
 ``harness.stats``'s replicate functions, which the stats tests check against scikit-learn and
 ``krippendorff``. The percentile step and the notes follow ``xstress agree``'s intervals.
+The same functions, with four ordered levels and one item per benchmark, give the intervals on
+agreement about benchmarks' evidence levels.
 """
 
 from __future__ import annotations
@@ -29,19 +31,19 @@ from harness.stats import (
 __all__ = ["pooled_alpha_interval", "pooled_pair_intervals"]
 
 FloatArray = npt.NDArray[np.float64]
-_LEVELS = 3
 
 
 def pooled_pair_intervals(levels_a: Sequence[int], levels_b: Sequence[int],
-                          clusters: Sequence[str], *, n_boot: int,
-                          seed: int) -> dict[AgreementStatistic, AgreementInterval]:
+                          clusters: Sequence[str], *, n_boot: int, seed: int,
+                          n_levels: int = 3) -> dict[AgreementStatistic, AgreementInterval]:
     """Intervals for agreement and both kappas, resampling the cells' clusters (benchmarks).
 
     Args:
-        levels_a, levels_b: the two coders' levels, cell by cell.
+        levels_a, levels_b: the two coders' levels (0 to ``n_levels - 1``), cell by cell.
         clusters: each cell's benchmark.
         n_boot: resamples.
         seed: the generator's seed.
+        n_levels: how many ordered levels a code can take.
     """
     names = sorted(set(clusters))
     statistics: tuple[AgreementStatistic, ...] = (
@@ -49,12 +51,12 @@ def pooled_pair_intervals(levels_a: Sequence[int], levels_b: Sequence[int],
     if len(names) < MIN_ITEMS_FOR_INTERVAL:
         return dict.fromkeys(statistics, _too_few(len(names)))
     index = {name: i for i, name in enumerate(names)}
-    counts = np.zeros((len(names), _LEVELS * _LEVELS))
+    counts = np.zeros((len(names), n_levels * n_levels))
     for a, b, cluster in zip(levels_a, levels_b, clusters, strict=True):
-        counts[index[cluster], a * _LEVELS + b] += 1
+        counts[index[cluster], a * n_levels + b] += 1
     confusions = np.concatenate(
         [weights @ counts for weights in resample_weights(len(names), n_boot, seed)]
-    ).reshape(n_boot, _LEVELS, _LEVELS)
+    ).reshape(n_boot, n_levels, n_levels)
     totals = confusions.sum(axis=(1, 2))
     return {
         "percent_agreement": _interval(np.trace(confusions, axis1=1, axis2=2) / totals),
@@ -68,7 +70,8 @@ def pooled_alpha_interval(value_counts: npt.NDArray[np.int64], clusters: Sequenc
     """The interval for pooled Krippendorff's alpha (ordinal), resampling benchmarks.
 
     Args:
-        value_counts: (cells, levels): how many coders gave each level to each pairable cell.
+        value_counts: (cells, levels): how many coders gave each level to each pairable cell
+            (any number of ordered levels).
         clusters: each cell's benchmark.
         n_boot: resamples.
         seed: the generator's seed.
@@ -78,15 +81,16 @@ def pooled_alpha_interval(value_counts: npt.NDArray[np.int64], clusters: Sequenc
         return _too_few(len(names))
     counts = value_counts.astype(np.float64)
     # A cell's coincidences: every ordered pair of its codes, weighted 1 / (codes - 1).
-    per_cell = counts[:, :, None] * counts[:, None, :] - counts[:, :, None] * np.eye(_LEVELS)
+    n_levels = counts.shape[1]
+    per_cell = counts[:, :, None] * counts[:, None, :] - counts[:, :, None] * np.eye(n_levels)
     per_cell /= (counts.sum(axis=1) - 1)[:, None, None]
     index = {name: i for i, name in enumerate(names)}
-    per_benchmark = np.zeros((len(names), _LEVELS * _LEVELS))
+    per_benchmark = np.zeros((len(names), n_levels * n_levels))
     for cell, cluster in zip(per_cell.reshape(len(counts), -1), clusters, strict=True):
         per_benchmark[index[cluster]] += cell
     coincidences = np.concatenate(
         [weights @ per_benchmark for weights in resample_weights(len(names), n_boot, seed)]
-    ).reshape(n_boot, _LEVELS, _LEVELS)
+    ).reshape(n_boot, n_levels, n_levels)
     return _interval(alpha_replicates(coincidences))
 
 

@@ -148,8 +148,10 @@ def _agreement_blocks(facts: AuditFacts, agreement: Sequence[AgreementRow]) -> l
         "The items are benchmarks. For each dimension, each pair of coders: the share of "
         "benchmarks given the same level and Cohen's kappa (unweighted, and with quadratic "
         "weights, which count a 0-vs-2 disagreement four times a 0-vs-1 one); all coders: "
-        "Krippendorff's alpha (ordinal). The last rows (dimension `all`) pool every benchmark "
-        "x dimension cell. Intervals: 95% percentile bootstrap over benchmarks "
+        "Krippendorff's alpha (ordinal). The rows `all` pool every benchmark x dimension "
+        "cell; the rows `evidence_level` compare the evidence levels the coders gave, in "
+        "their order (model < response < interaction < deployment). Intervals: 95% "
+        "percentile bootstrap over benchmarks "
         f"({facts.n_boot} resamples, seed {facts.seed}; the pooled rows resample a benchmark "
         "with all its cells, which are not independent); none with fewer than 10 benchmarks."))
     rows = tuple((row.dimension, row.coder_a if not row.coder_b else

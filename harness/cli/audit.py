@@ -129,10 +129,13 @@ def cmd_audit(argv: list[str]) -> int:
         print(f"{count.dimension}: measured substantively by {count.substantive} of "
               f"{count.n_benchmarks}{disputed}")
     for row in summary.agreement:
-        if row.dimension == "all" and row.statistic != "percent_agreement":
+        if row.dimension in ("all", "evidence_level") and row.statistic != "percent_agreement":
             pair = row.coder_a if not row.coder_b else f"{row.coder_a} vs {row.coder_b}"
             value = "n/a" if row.value is None else f"{row.value:.3f}"
-            print(f"pooled {row.statistic} ({pair}): {value}")
+            interval = ("" if row.ci_low is None or row.ci_high is None
+                        else f" [{row.ci_low:.3f}, {row.ci_high:.3f}]")
+            what = "pooled" if row.dimension == "all" else "evidence level"
+            print(f"{what} {row.statistic} ({pair}): {value}{interval}")
     apart = sum(1 for d in summary.coverage.disagreements if d.spread == 2)
     print(f"disagreements: {len(summary.coverage.disagreements)} ({apart} two levels apart)")
     whose = "adjudicated" if summary.adjudicated else "not adjudicated"

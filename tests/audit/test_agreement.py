@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import cohen_kappa_score
 
-from harness.audit import run_audit
+from harness.audit import EVIDENCE_LEVELS, run_audit
 from harness.rundir import AgreementRow
 from harness.schema import RubricSpec
 
@@ -111,6 +111,43 @@ def test_three_coders_alpha_equals_hand_computed_value_and_the_libraries(tmp_pat
             expected = cohen_kappa_score(levels_a, levels_b, labels=[0, 1, 2], weights=weights)
             row = estimate(rows, "D2", statistic, (name_a, name_b))
             assert row.value == pytest.approx(expected)
+
+
+def test_evidence_level_agreement_equals_hand_computed_kappas(tmp_path: Path) -> None:
+    evidence = {"alice": ("model", "response", "interaction", "deployment", "model", "response"),
+                "bob": ("model", "response", "interaction", "interaction", "response",
+                        "response")}
+    paths = []
+    for name, levels in evidence.items():
+        path = tmp_path / f"{name}.csv"
+        with path.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["benchmark", "evidence_level", "coder", "D1"])
+            writer.writerows([b, level, name, 1] for b, level in zip(BENCHMARKS, levels,
+                                                                     strict=True))
+        paths.append(path)
+    summary = run_audit(paths, rubric=rubric(("D1",)), out_dir=tmp_path / "out", n_boot=50)
+    # Codes 0..3 (model < response < interaction < deployment): alice 0 1 2 3 0 1, bob
+    # 0 1 2 2 1 1. Agreement on 4 of 6: p_o = 2/3. Marginals alice (2, 2, 1, 1), bob
+    # (1, 3, 2, 0): p_e = (2*1 + 2*3 + 1*2 + 1*0) / 36 = 5/18;
+    # kappa = (2/3 - 5/18) / (1 - 5/18) = (7/18) / (13/18) = 7/13
+    # Quadratic: observed (1 + 1) / 6 = 1/3 (3 vs 2, 0 vs 1); expected
+    #   sum (i - j)^2 a_i b_j / 36 = (22 + 6 + 7 + 23) / 36 = 29/18 (rows i = 0..3);
+    # kappa_q = 1 - (1/3) / (29/18) = 1 - 6/29 = 23/29
+    rows = summary.agreement
+    assert estimate(rows, "evidence_level", "percent_agreement").value == pytest.approx(2 / 3)
+    kappa = estimate(rows, "evidence_level", "cohen_kappa")
+    assert kappa.value == pytest.approx(7 / 13)
+    assert "model < response < interaction < deployment" in kappa.note
+    assert estimate(rows, "evidence_level", "cohen_kappa_quadratic").value == pytest.approx(
+        23 / 29)
+    codes = [[EVIDENCE_LEVELS.index(level) for level in evidence[name]] for name in evidence]
+    assert estimate(rows, "evidence_level", "krippendorff_alpha_ordinal").value == (
+        pytest.approx(krippendorff.alpha(reliability_data=np.array(codes, dtype=float),
+                                         level_of_measurement="ordinal",
+                                         value_domain=[0, 1, 2, 3])))
+    # The pooled rows are the rubric's dimensions only.
+    assert estimate(rows, "all", "cohen_kappa").n_items == 6
 
 
 def test_a_dimension_without_variation_is_not_estimable_rather_than_a_number(
