@@ -135,9 +135,17 @@ def _read_one(path: Path, dimensions: Sequence[str],
         table = _yaml_table(path, where, problems)
     if table is None:
         return []
-    columns, records = table
+    # Column names are matched whatever their case (a spreadsheet may write "Benchmark", "d1").
+    canonical = {column.casefold(): column for column in sheet_columns(dimensions)}
+    columns = [canonical.get(column.casefold(), column) for column in table[0]]
+    records = [(number, {canonical.get(key.casefold(), key): value
+                         for key, value in record.items()}) for number, record in table[1]]
     # A CSV sheet's columns are its first row; a YAML sheet's are the keys of its rows.
     header = f"{where}: row 1, " if path.suffix.lower() == ".csv" else f"{where}: "
+    if len(columns) == 1 and ";" in columns[0]:
+        problems.append(ConfigError(f"{header}cells are separated by ';', not ','",
+                                    fix="save the sheet as comma-separated CSV"))
+        return []
     if not _check_columns(header, columns, dimensions, problems):
         return []
     rows = []

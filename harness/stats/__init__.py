@@ -5,7 +5,8 @@ the baseline; ``profiles``, ``effects`` and ``interaction`` are the report's est
 (intervals from ``intervals``, effect p-values from ``sign_flip``, adjusted by
 ``multiple_comparisons``); ``coder_scores``, ``agreement``, ``agreement_intervals`` (bootstrap
 intervals over items, also usable for any two columns of levels, e.g. a judge against intended
-levels) and ``agreement_output`` are ``xstress agree``. Pure maths apart from agreement's own
+levels; its resampling and replicate functions also serve the benchmark audit's intervals over
+benchmarks) and ``agreement_output`` are ``xstress agree``. Pure maths apart from agreement's own
 score reading and its files under ``report/``.
 """
 

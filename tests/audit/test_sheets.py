@@ -89,3 +89,17 @@ def test_a_benchmark_list_names_each_benchmark_once(tmp_path: Path) -> None:
                     encoding="utf-8")
     with pytest.raises(ConfigError, match=r"benchmarks\.0\.evidence_level"):
         read_benchmark_list(path)
+
+
+def test_column_names_match_whatever_their_case_and_semicolons_are_named(tmp_path: Path) -> None:
+    sheet = tmp_path / "excel.csv"
+    sheet.write_text("Benchmark,Evidence_Level,Coder,d1,D2,d3\nalpha,model,eve,0,1,2\n",
+                     encoding="utf-8")
+    (row,) = read_sheets([sheet], DIMENSIONS)
+    assert (row.benchmark, row.coder, row.levels) == ("alpha", "eve", {"D1": 0, "D2": 1, "D3": 2})
+    sheet.write_text("benchmark;evidence_level;coder;D1;D2;D3\nalpha;model;eve;0;1;2\n",
+                     encoding="utf-8")
+    with pytest.raises(SheetProblems) as caught:
+        read_sheets([sheet], DIMENSIONS)
+    (problem,) = caught.value.problems
+    assert "excel.csv: row 1, cells are separated by ';'" in problem.one_line()
