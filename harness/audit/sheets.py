@@ -105,8 +105,17 @@ def read_sheets(paths: Sequence[Path], dimensions: Sequence[str]) -> list[SheetR
     problems: list[ConfigError] = []
     rows: list[SheetRow] = []
     first_seen: dict[tuple[str, str], SheetRow] = {}
+    spelling: dict[str, SheetRow] = {}
     for path in paths:
         for row in _read_one(path, dimensions, problems):
+            # "Alice" and "alice" are one coder misspelt, not two coders to compare.
+            first = spelling.setdefault(row.coder.casefold(), row)
+            if first.coder != row.coder:
+                problems.append(ConfigError(
+                    f"{row.file}: row {row.row}, column coder: {row.coder!r} differs from "
+                    f"{first.coder!r} ({first.file} row {first.row}) only in case",
+                    fix="spell each coder's name the same way everywhere"))
+                spelling[row.coder.casefold()] = row
             key = (row.benchmark.casefold(), row.coder.casefold())
             if key in first_seen:
                 earlier = first_seen[key]

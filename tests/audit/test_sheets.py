@@ -69,12 +69,17 @@ def test_every_problem_is_one_error_naming_file_row_and_column(tmp_path: Path) -
 
 def test_a_benchmark_may_be_coded_once_per_coder_across_sheets(tmp_path: Path) -> None:
     first = filled_yaml(tmp_path / "one.yaml", "cy", [[0, 0, 0], [1, 1, 1]])
-    second = filled_yaml(tmp_path / "two.yaml", "CY", [[2, 2, 2], [1, 1, 1]])
+    second = filled_yaml(tmp_path / "two.yaml", "cy", [[2, 2, 2], [1, 1, 1]])
     with pytest.raises(SheetProblems) as caught:
         read_sheets([first, second], DIMENSIONS)
     assert len(caught.value.problems) == 2
-    assert "two.yaml: row 1, column benchmark: 'alpha' coded again by coder 'CY' (first at" \
+    assert "two.yaml: row 1, column benchmark: 'alpha' coded again by coder 'cy' (first at" \
         in caught.value.problems[0].one_line()
+    misspelt = filled_yaml(tmp_path / "four.yaml", "CY", [[2, 2, 2], [1, 1, 1]])
+    with pytest.raises(SheetProblems) as caught:
+        read_sheets([first, misspelt], DIMENSIONS)
+    assert "four.yaml: row 1, column coder: 'CY' differs from 'cy'" in (
+        caught.value.problems[0].one_line())
     other = filled_yaml(tmp_path / "three.yaml", "dee", [[2, 2, 2], [1, 1, 1]])
     assert len(read_sheets([first, other], DIMENSIONS)) == 4
 
