@@ -44,7 +44,7 @@ class AuditFacts:
 
 
 def provenance(facts: AuditFacts) -> str:
-    """Whose codes these are, in one paragraph (the report's banner and the figure's title)."""
+    """Whose codes these are, in one paragraph (the report's banner)."""
     sheets: dict[str, dict[str, int]] = {}
     for row in facts.rows:
         sheets.setdefault(row.coder, {}).setdefault(row.file, 0)
@@ -52,13 +52,15 @@ def provenance(facts: AuditFacts) -> str:
     coders = "; ".join(
         f"{coder} ({', '.join(f'`{file}`, {_benchmarks(n)}' for file, n in files.items())})"
         for coder, files in sorted(sheets.items()))
-    text = (f"Every code in this report was given by a coder in the sheets named here; xstress "
-            f"adds, averages and infers none. Coders: {coders}.")
+    text = (f"Every code in this report was given in the sheets named here, by a coder or the "
+            f"adjudicator; xstress adds, averages and infers none. Coders: {coders}.")
     if facts.adjudicated:
         adjudicators = ", ".join(sorted({row.coder for row in facts.adjudicated}))
         text += (f" Adjudicated: yes, by {adjudicators} (`{facts.adjudicated_file}`, "
                  f"{_benchmarks(len(facts.adjudicated))}); the coverage matrix shows the "
-                 "adjudicated codes for those benchmarks.")
+                 "adjudicated codes for those benchmarks and, for any other, a code where the "
+                 "coders agree and a disputed cell where they differ. Agreement is the "
+                 "coders', before adjudication.")
     else:
         text += (" Adjudicated: no. The coverage matrix shows a code where the coders agree "
                  "(or only one coded the benchmark) and marks the cell disputed, with each "
