@@ -102,7 +102,9 @@ def build_coverage(rows: Sequence[SheetRow], adjudicated: Sequence[SheetRow],
         source = next((row.source for row in (judge, *coders.values()) if row and row.source), "")
         benchmarks.append(BenchmarkCoverage(first.benchmark, source, evidence, levels, given))
     order = {level: rank for rank, level in enumerate((*EVIDENCE_LEVELS, DISPUTED))}
+    # Stable sorts: sheet order within an evidence level, the same in the figure and the CSV.
     benchmarks.sort(key=lambda b: order[b.evidence_level])
+    cells.sort(key=lambda c: order[c.evidence_level])
     return AuditCoverage(tuple(benchmarks), tuple(cells), tuple(disagreements),
                          tuple(_count(dimension, benchmarks) for dimension in dimensions))
 
