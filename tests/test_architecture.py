@@ -3,7 +3,8 @@ modules and functions stay small.
 
 Layers, lowest first (a module may import its own layer or lower ones, never a higher one):
 errors/paths -> schema -> config -> rundir -> providers -> sweep -> blind -> score -> stats ->
-calibrate -> report -> export -> pipeline -> cli. One lower layer is also out of bounds: the
+calibrate -> report -> {audit, compare, export, view} -> pipeline -> cli (the four after the
+report are one layer: readers of finished runs). One lower layer is also out of bounds: the
 report reads a judge's calibration from the run directory, never through ``calibrate``
 (``APART``).
 ``harness.testing`` is test support: it may import anything, and nothing else imports it.
@@ -21,13 +22,15 @@ import pytest
 
 HARNESS = Path(__file__).resolve().parents[1] / "harness"
 LAYERS = ["errors", "paths", "schema", "config", "rundir", "providers", "sweep", "blind",
-          "score", "stats", "calibrate", "report", "export", "pipeline", "cli"]
+          "score", "stats", "calibrate", "report", "audit", "compare", "export", "view",
+          "pipeline", "cli"]
 RANK = {"errors": 0, "paths": 0, "schema": 1, "config": 2, "rundir": 3, "providers": 4,
         "sweep": 5, "blind": 6, "score": 7, "stats": 8, "calibrate": 9, "report": 10,
-        "export": 11, "pipeline": 12, "cli": 13}
+        "audit": 11, "compare": 11, "export": 11, "view": 11, "pipeline": 12, "cli": 13}
 APART = {"report": {"calibrate"}}
 """Lower layers a layer must not import all the same."""
-PACKAGES = ["blind", "calibrate", "cli", "config", "export", "providers", "report", "rundir",
+PACKAGES = ["audit", "blind", "calibrate", "cli", "compare", "config", "export", "providers",
+            "report", "rundir", "view",
             "schema", "score", "stats", "sweep"]
 MAX_MODULE_LINES = 400
 MAX_FUNCTION_LINES = 80

@@ -54,6 +54,11 @@ commands:
                                   Inspect AI eval logs (one per model x scaffold)
   export table RUN_DIR [format=csv|parquet] [out=FILE]
                                   tidy table: one row per cell x dimension x coder
+  audit template [benchmarks=FILE] [out=FILE] [coder=NAME]
+                                  an empty benchmark-audit sheet (study 1): sources, no codes
+  audit SHEETS... [adjudicated=FILE] [out=DIR]
+                                  the benchmark audit: kappa/alpha between coders,
+                                  disagreements, coverage matrix by evidence level, audit.html
 
 Every command takes settings as key=value and actions as --flags; 'xstress <command> --help'
 lists both. Exit codes: 0 all cells ok or blocked, 1 some cell ended error, 2 usage or
@@ -73,6 +78,7 @@ HANDLERS: dict[str, tuple[str, str]] = {
     "report": ("stages", "cmd_report"),
     "protocol": ("protocol", "cmd_protocol"),
     "export": ("export", "cmd_export"),
+    "audit": ("audit", "cmd_audit"),
 }
 """Each command's module under ``harness.cli`` and its function."""
 

@@ -5,14 +5,23 @@ the baseline; ``profiles``, ``effects`` and ``interaction`` are the report's est
 (intervals from ``intervals``, effect p-values from ``sign_flip``, adjusted by
 ``multiple_comparisons``); ``coder_scores``, ``agreement``, ``agreement_intervals`` (bootstrap
 intervals over items, also usable for any two columns of levels, e.g. a judge against intended
-levels) and ``agreement_output`` are ``xstress agree``. Pure maths apart from agreement's own
+levels; its resampling and replicate functions also serve the benchmark audit's intervals over
+benchmarks) and ``agreement_output`` are ``xstress agree``. Pure maths apart from agreement's own
 score reading and its files under ``report/``.
 """
 
 from __future__ import annotations
 
-from harness.stats.agreement import AgreementResult, compute_agreement
-from harness.stats.agreement_intervals import AgreementInterval, pair_intervals
+from harness.stats.agreement import AgreementResult, compute_agreement, prevalence_warning
+from harness.stats.agreement_intervals import (
+    MIN_ITEMS_FOR_INTERVAL,
+    AgreementInterval,
+    alpha_interval,
+    alpha_replicates,
+    kappa_replicates,
+    pair_intervals,
+    resample_weights,
+)
 from harness.stats.agreement_output import format_agreement_table, write_agreement
 from harness.stats.effects import EffectLabel, EffectRow, compute_effects
 from harness.stats.interaction import InteractionRow, interaction_tests
@@ -34,6 +43,7 @@ from harness.stats.sign_flip import smallest_p_value
 __all__ = [
     "ADJUST_NAMES",
     "LEVEL_MAX",
+    "MIN_ITEMS_FOR_INTERVAL",
     "STATUS_NULL",
     "STATUS_UNSCORED",
     "AdjustMethod",
@@ -46,15 +56,20 @@ __all__ = [
     "ProfileRow",
     "ScoreMatrix",
     "ScoreMatrixBuilder",
+    "alpha_interval",
+    "alpha_replicates",
     "compute_agreement",
     "compute_effects",
     "compute_profiles",
     "format_agreement_table",
     "index_key",
     "interaction_tests",
+    "kappa_replicates",
     "mean_of_coders",
     "natural_dimension_order",
     "pair_intervals",
+    "prevalence_warning",
+    "resample_weights",
     "smallest_p_value",
     "write_agreement",
 ]
