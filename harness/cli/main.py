@@ -5,8 +5,8 @@ how many and why); 2 usage or configuration error (one line, no traceback); 3 th
 early at the budget gate (rerun with a higher ``run.max_cost_usd`` to resume); 130 interrupted.
 
 Commands live in ``run.py`` (run, plan), ``stages.py`` (blind, score, code, agree, report),
-``calibrate.py``, ``scaffolds.py`` and ``prompts.py``, each imported only when its command
-runs, and they import the pipeline and the stages only when called, so ``xstress --help``
+``calibrate.py``, ``scaffolds.py``, ``prompts.py`` and ``view.py``, each imported only when its
+command runs, and they import the pipeline and the stages only when called, so ``xstress --help``
 stays fast and ``plan`` never imports litellm.
 """
 
@@ -47,6 +47,9 @@ commands:
                                   code the known-answer calibration set with a judge: accuracy
                                   and kappa per dimension -> calibration/<judge>.json
   report RUN_DIR                  profiles, scaffold effects, model-dependence, report.md/html
+  view [RUN_DIR] [--static] [--blind]
+                                  browse a run's cells, levels and evidence in a browser
+                                  (served on 127.0.0.1, or written as RUN_DIR/view.html)
 
 Every command takes settings as key=value and actions as --flags; 'xstress <command> --help'
 lists both. Exit codes: 0 all cells ok or blocked, 1 some cell ended error, 2 usage or
@@ -54,7 +57,7 @@ configuration error, 3 stopped at the budget gate, 130 interrupted.
 """
 
 COMMANDS = ("run", "plan", "scaffolds", "prompts", "blind", "score", "code", "agree",
-            "calibrate", "report")
+            "calibrate", "report", "view")
 
 
 def handler(command: str) -> Callable[[list[str]], int]:
@@ -75,6 +78,10 @@ def handler(command: str) -> Callable[[list[str]], int]:
         from harness.cli import calibrate
 
         return calibrate.cmd_calibrate
+    if command == "view":
+        from harness.cli import view
+
+        return view.cmd_view
     from harness.cli import stages
 
     commands: dict[str, Callable[[list[str]], int]] = {

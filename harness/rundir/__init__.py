@@ -53,6 +53,7 @@ from harness.rundir.stores import (
     ResponseCache,
     TranscriptStore,
     iter_transcripts,
+    read_key,
     read_manifests,
 )
 
@@ -92,6 +93,7 @@ __all__ = [
     "iter_transcripts",
     "read_json",
     "read_jsonl",
+    "read_key",
     "read_manifests",
     "repair_torn_tail",
     "shard_suffix",

@@ -18,6 +18,7 @@ reads and writes nothing (``files.py`` does) and does not know the records' shap
       scores/calibration/<coder>.json  the coder's calibration figures, when they apply
       coding/<coder>.html|csv       human coding packets
       report/                       report.md, report.html, *.csv, *.png, agreement files
+      view.html  view.blind.html    the run browser as static pages
 """
 
 from __future__ import annotations
@@ -90,7 +91,7 @@ class RunDir:
 
     @property
     def key(self) -> Path:
-        """blind_id -> cell (mode 0600); only the report reads it."""
+        """blind_id -> cell (mode 0600); only the report and the unblinded run browser read it."""
         return self.blind_dir / "key.jsonl"
 
     @property
@@ -157,3 +158,16 @@ class RunDir:
     def adjudication(self) -> Path:
         """Items on which two coders are two levels apart."""
         return self.report_dir / "adjudication.csv"
+
+    # ----------------------------------------------------------------------- view
+
+    @property
+    def view(self) -> Path:
+        """The run browser as a static page (``xstress view --static``; the report links
+        its numbers to it)."""
+        return self.root / "view.html"
+
+    @property
+    def blinded_view(self) -> Path:
+        """The blinded run browser as a static page (``xstress view --blind --static``)."""
+        return self.root / "view.blind.html"
