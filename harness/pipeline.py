@@ -53,6 +53,10 @@ log = logging.getLogger("xstress.pipeline")
 Announce = Callable[[str], None]
 """Takes one finished line for the user."""
 
+VIEW_MAX_CELLS = 5000
+"""Above this many cells the report stage does not write the run browser's page (it holds every
+cell's conversation and calls); ``xstress view`` still serves or writes it on request."""
+
 
 def run_pipeline(config: RunConfig, *, announce: Announce = log.info,
                  progress: bool = False) -> int:
@@ -280,6 +284,11 @@ def report_stage(run_dir: RunDir, settings: ReportSettings, *, default_seed: int
                            adjust=settings.adjust)
     if summary.text:
         announce(summary.text)
+    cells = sum(manifest.cells for manifest in read_manifests(run_dir))
+    if cells > VIEW_MAX_CELLS:
+        announce(f"Run browser not written ({cells} cells; the page holds every one): "
+                 f"xstress view {run_dir.root} serves it, --static writes it")
+        return summary
     try:
         announce(f"Run browser: {write_view(run_dir)} (or serve it: xstress view {run_dir.root})")
     except InputError as exc:

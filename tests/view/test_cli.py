@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from harness.rundir import RunDir
+from harness.testing.rundirs import scored_run
 from harness.view import build_view_data
 from tests.conftest import Ran, cli_env
 
@@ -132,3 +133,21 @@ def test_report_links_point_at_the_page_with_filters_it_knows(offline_run: Path)
             assert key in known and set(values.split(",")) <= known[key], link
     html = (offline_run / "report" / "report.html").read_text()
     assert html.count('<a href="../view.html#') == len(links)
+
+
+def test_the_report_writes_the_page_unless_the_run_is_too_big(
+        tmp_path: Path, xstress: Callable[..., Ran], monkeypatch: pytest.MonkeyPatch) -> None:
+    import harness.pipeline
+
+    run = scored_run(tmp_path, n_prompts=3, replicates=1)
+    cells = len(build_view_data(RunDir(run)).cells)
+    monkeypatch.setattr(harness.pipeline, "VIEW_MAX_CELLS", cells - 1)
+    ran = xstress("report", str(run), "n_perm=20")
+    assert ran.code == 0, ran.err
+    assert f"Run browser not written ({cells} cells" in ran.err
+    assert not (run / "view.html").exists()
+    monkeypatch.setattr(harness.pipeline, "VIEW_MAX_CELLS", cells)
+    ran = xstress("report", str(run), "n_perm=20")
+    assert ran.code == 0, ran.err
+    assert f"Run browser: {run / 'view.html'}" in ran.err
+    assert len(_embedded((run / "view.html").read_text())["cells"]) == cells  # type: ignore[arg-type]

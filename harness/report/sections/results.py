@@ -136,8 +136,7 @@ def findings_section(ctx: ReportContext) -> list[Block]:
         items.append(
             view_link(ctx.run_dir, where, model=[e.model], scaffold=[e.scaffold, e.baseline],
                       dimension=[e.dimension])
-            + f": {change} by "
-            f"{format_number(e.effect, signed=True)} "
+            + f": {change} by {format_number(e.effect, signed=True)} "
             f"{format_interval(e.ci_low, e.ci_high, signed=True)}, "
             f"{ADJUST_NAMES[e.adjust]} {p_value_phrase(e.p_adjusted)} "
             f"{tag}"
