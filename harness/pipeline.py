@@ -53,6 +53,10 @@ log = logging.getLogger("xstress.pipeline")
 Announce = Callable[[str], None]
 """Takes one finished line for the user."""
 
+VIEW_MAX_CELLS = 5000
+"""Above this many cells the report stage does not write the run browser's page (it holds every
+cell's conversation and calls); ``xstress view`` still serves or writes it on request."""
+
 
 def run_pipeline(config: RunConfig, *, announce: Announce = log.info,
                  progress: bool = False) -> int:
@@ -267,8 +271,11 @@ def agree_stage(run_dir: RunDir, rubric: RubricSpec | None, *, n_boot: int = 200
 def report_stage(run_dir: RunDir, settings: ReportSettings, *, default_seed: int = 0,
                  rubric: RubricSpec | None = None, announce: Announce = log.info
                  ) -> ReportSummary:
-    """Build the report (``report.seed`` falls back to ``default_seed``); announce its text."""
+    """Build the report (``report.seed`` falls back to ``default_seed``) and, beside it, the
+    run browser as a static page (``view.html``: the report's numbers link to it); announce
+    what was written."""
     from harness.report import build_report
+    from harness.view import write_view
 
     seed = settings.seed if settings.seed is not None else default_seed
     summary = build_report(run_dir.root, baseline=settings.baseline, coder=settings.coder,
@@ -277,4 +284,14 @@ def report_stage(run_dir: RunDir, settings: ReportSettings, *, default_seed: int
                            adjust=settings.adjust)
     if summary.text:
         announce(summary.text)
+    cells = sum(manifest.cells for manifest in read_manifests(run_dir))
+    if cells > VIEW_MAX_CELLS:
+        announce(f"Run browser not written ({cells} cells; the page holds every one): "
+                 f"xstress view {run_dir.root} serves it, --static writes it")
+        return summary
+    try:
+        announce(f"Run browser: {write_view(run_dir)} (or serve it: xstress view {run_dir.root})")
+    except InputError as exc:
+        # A run with scores but no transcripts (scores imported alone) still gets its report.
+        announce(f"Run browser not written: {exc.one_line()}")
     return summary

@@ -59,6 +59,9 @@ commands:
   audit SHEETS... [adjudicated=FILE] [out=DIR]
                                   the benchmark audit: kappa/alpha between coders,
                                   disagreements, coverage matrix by evidence level, audit.html
+  view [RUN_DIR] [--static] [--blind]
+                                  browse a run's cells, levels and evidence in a browser
+                                  (served on 127.0.0.1, or written as RUN_DIR/view.html)
 
 Every command takes settings as key=value and actions as --flags; 'xstress <command> --help'
 lists both. Exit codes: 0 all cells ok or blocked, 1 some cell ended error, 2 usage or
@@ -79,6 +82,7 @@ HANDLERS: dict[str, tuple[str, str]] = {
     "protocol": ("protocol", "cmd_protocol"),
     "export": ("export", "cmd_export"),
     "audit": ("audit", "cmd_audit"),
+    "view": ("view", "cmd_view"),
 }
 """Each command's module under ``harness.cli`` and its function."""
 

@@ -3,9 +3,9 @@
 This module owns what an export reads and how records are folded: the transcripts (all
 shards; the last record of a cell wins, as for every reader of a run), the blinded items, every
 coder's score file (the last record of a (coder, item, dimension) wins, as in the report), the
-manifests, and, only when unblinding is asked for, the blinding key through the report's one
-reader (``harness.report.read_key``). Every file is read as its ``harness.rundir`` record under
-the run directory's one policy for damaged JSONL. It builds no table and writes nothing
+manifests, and, only when unblinding is asked for, the blinding key through its one reader
+(``harness.rundir.read_key``, the report's too). Every file is read as its ``harness.rundir``
+record under the run directory's one policy for damaged JSONL. It builds no table and writes nothing
 (``frames.py``, ``inspect_log.py`` and ``table.py`` do).
 """
 
@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.errors import InputError
-from harness.report import read_key
 from harness.rundir import (
     BlindedItem,
     KeyEntry,
@@ -25,6 +24,7 @@ from harness.rundir import (
     TranscriptRecord,
     iter_transcripts,
     read_jsonl,
+    read_key,
     read_manifests,
 )
 

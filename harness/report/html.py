@@ -1,7 +1,8 @@
 """Rendering the report's blocks as one self-contained HTML page: inline CSS, the PNG
 figures embedded as base64 data URIs, and no external request (even the favicon is a data URI).
-This module owns the HTML escaping and the page's look; the blocks and their wording come from
-the section modules, and ``blocks.py`` renders the same blocks as Markdown.
+This module owns the HTML escaping (a Markdown link becomes an anchor) and the page's look; the
+blocks and their wording come from the section modules, and ``blocks.py`` renders the same
+blocks as Markdown.
 """
 
 from __future__ import annotations
@@ -15,10 +16,17 @@ from harness.report.blocks import Block, Bullets, Heading, Paragraph, Table
 __all__ = ["render_html"]
 
 
+# A Markdown link whose text may hold one level of brackets ("0.50 [0.12, 0.88] n=10"), as
+# links.view_link writes it; the target's characters are those of a relative URL with a
+# percent-encoded hash (``&`` already escaped), so no text can put a quote into the attribute.
+_LINK = r"\[((?:[^\[\]]|\[[^\[\]]*\])+)\]\(([A-Za-z0-9._~%/#=&;,+-]+)\)"
+
+
 def _html_inline(text: str) -> str:
     import re
 
     escaped = html.escape(text, quote=False)
+    escaped = re.sub(_LINK, r'<a href="\2">\1</a>', escaped)
     escaped = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", escaped)
     return re.sub(r"`([^`]+)`", r"<code>\1</code>", escaped)
 

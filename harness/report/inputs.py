@@ -2,7 +2,8 @@
 status counts, the manifests, the leak report and ``report/agreement.csv``; and settling the
 rubric that names the dimensions, from what the run directory itself stores.
 
-This is the only module that reads ``blind/key.jsonl``. Every file is read as its
+This is the report's only reader of ``blind/key.jsonl`` (through ``harness.rundir.read_key``,
+which the run browser's unblinded view shares). Every file is read as its
 ``harness.rundir`` record, under the run directory's one policy for damaged JSONL (a
 newline-less last line is a torn write, skipped with a warning the report lists; any other bad
 line is an ``InputError``); an invalid manifest is an ``InputError`` too. The leak report and
@@ -34,12 +35,12 @@ from harness.rundir import (
     RunDir,
     read_json,
     read_jsonl,
+    read_key,
     read_manifests,
 )
 from harness.schema import RubricSpec, content_hash
 
-__all__ = ["RunInputs", "TranscriptCounts", "TranscriptStatus", "read_inputs", "read_key",
-           "resolve_rubric"]
+__all__ = ["RunInputs", "TranscriptCounts", "TranscriptStatus", "read_inputs", "resolve_rubric"]
 
 
 class TranscriptStatus(BaseModel):
@@ -107,26 +108,6 @@ def read_inputs(run_dir: RunDir) -> RunInputs:
         agreement=_read_agreement(run_dir, warnings),
         warnings=warnings,
     )
-
-
-def read_key(run_dir: RunDir, warnings: list[str]) -> list[KeyEntry]:
-    """The blinding key (``blind/key.jsonl``): which cell each blind_id stands for. The one
-    reader of the key; the report and the export (which unblinds on request) both use it.
-
-    Raises:
-        InputError: no key, an empty key, or a damaged line.
-    """
-    path = run_dir.key
-    if not path.is_file():
-        raise InputError(f"{path}: no blinding key", fix=f"run xstress blind {run_dir.root} first")
-    entries = [entry for _, entry in read_jsonl(path, KeyEntry, warnings=warnings,
-                                                fix=f"rerun xstress blind {run_dir.root}")]
-    if not entries:
-        raise InputError(
-            f"{path} is empty: no transcript was blinded",
-            fix="rerun the sweep (no ok transcripts?) and xstress blind",
-        )
-    return entries
 
 
 def _read_transcripts(run_dir: RunDir, warnings: list[str]) -> TranscriptCounts | None:

@@ -55,6 +55,7 @@ from harness.rundir.stores import (
     ResponseCache,
     TranscriptStore,
     iter_transcripts,
+    read_key,
     read_manifests,
 )
 
@@ -96,6 +97,7 @@ __all__ = [
     "protocol_of_run",
     "read_json",
     "read_jsonl",
+    "read_key",
     "read_manifests",
     "repair_torn_tail",
     "run_manifest",

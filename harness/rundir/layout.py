@@ -19,6 +19,7 @@ reads and writes nothing (``files.py`` does) and does not know the records' shap
       coding/<coder>.html|csv       human coding packets
       report/                       report.md, report.html, *.csv, *.png, agreement files
       export/                       inspect/*.json (Inspect eval logs), table.csv|parquet
+      view.html  view.blind.html    the run browser as static pages
 """
 
 from __future__ import annotations
@@ -91,7 +92,7 @@ class RunDir:
 
     @property
     def key(self) -> Path:
-        """blind_id -> cell (mode 0600); only the report reads it."""
+        """blind_id -> cell (mode 0600); only the report and the unblinded run browser read it."""
         return self.blind_dir / "key.jsonl"
 
     @property
@@ -165,3 +166,15 @@ class RunDir:
     def export_dir(self) -> Path:
         """What ``xstress export`` writes by default: Inspect logs and the tidy table."""
         return self.root / "export"
+    # ----------------------------------------------------------------------- view
+
+    @property
+    def view(self) -> Path:
+        """The run browser as a static page (``xstress view --static``; the report links
+        its numbers to it)."""
+        return self.root / "view.html"
+
+    @property
+    def blinded_view(self) -> Path:
+        """The blinded run browser as a static page (``xstress view --blind --static``)."""
+        return self.root / "view.blind.html"

@@ -30,16 +30,17 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from harness.errors import OutputError
+from harness.errors import InputError, OutputError
 from harness.rundir.files import read_json, read_jsonl, repair_torn_tail
 from harness.rundir.layout import RunDir
-from harness.rundir.records import CacheEntry, Manifest, TranscriptRecord
+from harness.rundir.records import CacheEntry, KeyEntry, Manifest, TranscriptRecord
 
 __all__ = [
     "DurableAppender",
     "ResponseCache",
     "TranscriptStore",
     "iter_transcripts",
+    "read_key",
     "read_manifests",
 ]
 
@@ -63,6 +64,27 @@ def read_manifests(run_dir: RunDir) -> list[Manifest]:
     """
     return [read_json(path, Manifest, fix="rerun the sweep stage (same run.name) to rewrite it")
             for path in run_dir.manifests()]
+
+
+def read_key(run_dir: RunDir, warnings: list[str] | None = None) -> list[KeyEntry]:
+    """The blinding key: which cell (model, scaffold, scenario, replicate) each blind_id
+    stands for. Only unblinding readers call this: the report and the run browser's unblinded
+    view; no coder ever does.
+
+    Raises:
+        InputError: no key, an empty key, or a damaged line (a torn last line is a warning).
+    """
+    path = run_dir.key
+    if not path.is_file():
+        raise InputError(f"{path}: no blinding key", fix=f"run xstress blind {run_dir.root} first")
+    entries = [entry for _, entry in read_jsonl(path, KeyEntry, warnings=warnings,
+                                                fix=f"rerun xstress blind {run_dir.root}")]
+    if not entries:
+        raise InputError(
+            f"{path} is empty: no transcript was blinded",
+            fix="rerun the sweep (no ok transcripts?) and xstress blind",
+        )
+    return entries
 
 
 class DurableAppender:

@@ -10,10 +10,11 @@ from harness.cli.main import COMMANDS, main
 from harness.cli.run import PLAN, RUN
 from harness.cli.scaffolds import SCAFFOLDS
 from harness.cli.stages import AGREE, BLIND, CODE_EXPORT, CODE_IMPORT, REPORT, SCORE
+from harness.cli.view import VIEW
 from harness.errors import ConfigError
 from harness.schema import ReportSettings
 
-SPECS = [RUN, PLAN, SCAFFOLDS, BLIND, SCORE, CODE_EXPORT, CODE_IMPORT, AGREE, REPORT]
+SPECS = [RUN, PLAN, SCAFFOLDS, BLIND, SCORE, CODE_EXPORT, CODE_IMPORT, AGREE, REPORT, VIEW]
 DEMO = CommandSpec(
     name="demo", summary="A demo.", positionals=(("RUN_DIR", "a run"),),
     flags=(Flag("force", "do it anyway"),),

@@ -64,6 +64,7 @@ def effects_section(ctx: ReportContext, figures: dict[str, bytes]) -> list[Block
         ctx.other_scaffolds,
         lambda s: f"{s} vs {ctx.baseline}",
         _effect_cell,
+        baseline=ctx.baseline,
     )
     return blocks
 

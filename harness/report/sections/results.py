@@ -17,6 +17,7 @@ from typing import Protocol, TypeVar
 from harness.report.blocks import Block, Bullets, Figure, Heading, Paragraph, Table
 from harness.report.coders import JUDGES_MEAN
 from harness.report.context import ReportContext
+from harness.report.links import view_link
 from harness.report.tables import format_interval, format_number, format_p_value, p_value_phrase
 from harness.stats import ADJUST_NAMES, EffectRow, ProfileRow
 
@@ -134,9 +135,11 @@ def findings_section(ctx: ReportContext) -> list[Block]:
             if e.label == "reached ceiling"
             else e.label
         )
+        where = f"{e.scaffold} vs {e.baseline}, {e.model}, {_dim(ctx, e.dimension)}"
         items.append(
-            f"{e.scaffold} vs {e.baseline}, {e.model}, {_dim(ctx, e.dimension)}: {change} by "
-            f"{format_number(e.effect, signed=True)} "
+            view_link(ctx.run_dir, where, model=[e.model], scaffold=[e.scaffold, e.baseline],
+                      dimension=[e.dimension])
+            + f": {change} by {format_number(e.effect, signed=True)} "
             f"{format_interval(e.ci_low, e.ci_high, signed=True)}, "
             f"{ADJUST_NAMES[e.adjust]} {p_value_phrase(e.p_adjusted)} "
             f"{tag}"
@@ -147,8 +150,12 @@ def findings_section(ctx: ReportContext) -> list[Block]:
         )
     dependent = [i for i in ctx.interactions if i.p_holm is not None and i.p_holm < 0.05]
     for i in dependent[:10]:
+        what = f"{i.scaffold} on {_dim(ctx, i.dimension)}"
         items.append(
-            f"the effect of {i.scaffold} on {_dim(ctx, i.dimension)} depends on the model: "
+            "the effect of "
+            + view_link(ctx.run_dir, what, scaffold=[i.scaffold, i.baseline],
+                        dimension=[i.dimension])
+            + " depends on the model: "
             f"from {format_number(i.effect_min, signed=True)} ({i.model_min}) to "
             f"{format_number(i.effect_max, signed=True)} ({i.model_max}), permutation "
             f"{p_value_phrase(i.p_value)}, Holm {p_value_phrase(i.p_holm)} {tag}"
@@ -270,14 +277,19 @@ def estimate_tables(
     scaffolds: Sequence[str],
     title: Callable[[str], str],
     cell: Callable[[_EstimateT], str],
+    baseline: str | None = None,
 ) -> list[Block]:
-    """Per scaffold a heading and a model x dimension table of ``cell`` texts; then the
+    """Per scaffold a heading and a model x dimension table of ``cell`` texts, each linked to
+    the run browser's cells behind it (with ``baseline``'s too, for effects); then the
     records' notes, grouped, under "Notes on the <what> estimates:" (if there are any)."""
     lookup = {(r.model, r.scaffold, r.dimension): r for r in records}
     blocks: list[Block] = []
     for scaffold in scaffolds:
+        shown = [scaffold] if baseline is None else [scaffold, baseline]
         rows = tuple(
-            (model, *(cell(lookup[(model, scaffold, d)]) for d in ctx.dimensions))
+            (model, *(view_link(ctx.run_dir, cell(lookup[(model, scaffold, d)]),
+                                model=[model], scaffold=shown, dimension=[d])
+                      for d in ctx.dimensions))
             for model in ctx.design.models
         )
         blocks += [Heading(3, title(scaffold)), Table(("model", *ctx.dimensions), rows)]

@@ -1,7 +1,8 @@
 """What blinding writes: coders' items, the sealed key and the leak report.
 
 ``blind/items.jsonl`` holds one :class:`BlindedItem` per ``ok`` cell (what every coder sees),
-``blind/key.jsonl`` one :class:`KeyEntry` per item (mode 0600; only the report reads it), and
+``blind/key.jsonl`` one :class:`KeyEntry` per item (mode 0600; only the report and the
+unblinded run browser read it), and
 ``blind/leak_report.json`` one :class:`LeakReport` (what was scrubbed, what remains, how
 identifiable the blinded text still is).
 """
