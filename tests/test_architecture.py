@@ -3,8 +3,8 @@ modules and functions stay small.
 
 Layers, lowest first (a module may import its own layer or lower ones, never a higher one):
 errors/paths -> schema -> config -> rundir -> providers -> sweep -> blind -> score -> stats ->
-calibrate -> report -> pipeline -> cli. One lower layer is also out of bounds: the report reads
-a judge's calibration from the run directory, never through ``calibrate`` (``APART``).
+calibrate -> report -> compare -> pipeline -> cli. One lower layer is also out of bounds: the
+report reads a judge's calibration from the run directory, never through ``calibrate`` (``APART``).
 ``harness.testing`` is test support: it may import anything, and nothing else imports it.
 Imports inside functions count: a lazy import is there to save time, never to hide a cycle.
 """
@@ -20,14 +20,14 @@ import pytest
 
 HARNESS = Path(__file__).resolve().parents[1] / "harness"
 LAYERS = ["errors", "paths", "schema", "config", "rundir", "providers", "sweep", "blind",
-          "score", "stats", "calibrate", "report", "pipeline", "cli"]
+          "score", "stats", "calibrate", "report", "compare", "pipeline", "cli"]
 RANK = {"errors": 0, "paths": 0, "schema": 1, "config": 2, "rundir": 3, "providers": 4,
         "sweep": 5, "blind": 6, "score": 7, "stats": 8, "calibrate": 9, "report": 10,
-        "pipeline": 11, "cli": 12}
+        "compare": 11, "pipeline": 12, "cli": 13}
 APART = {"report": {"calibrate"}}
 """Lower layers a layer must not import all the same."""
-PACKAGES = ["blind", "calibrate", "cli", "config", "providers", "report", "rundir", "schema",
-            "score", "stats", "sweep"]
+PACKAGES = ["blind", "calibrate", "cli", "compare", "config", "providers", "report", "rundir",
+            "schema", "score", "stats", "sweep"]
 MAX_MODULE_LINES = 400
 MAX_FUNCTION_LINES = 80
 

@@ -5,9 +5,9 @@ how many and why); 2 usage or configuration error (one line, no traceback); 3 th
 early at the budget gate (rerun with a higher ``run.max_cost_usd`` to resume); 130 interrupted.
 
 Commands live in ``run.py`` (run, plan), ``stages.py`` (blind, score, code, agree, report),
-``calibrate.py``, ``scaffolds.py`` and ``prompts.py``, each imported only when its command
-runs, and they import the pipeline and the stages only when called, so ``xstress --help``
-stays fast and ``plan`` never imports litellm.
+``calibrate.py``, ``scaffolds.py``, ``prompts.py``, ``protocol.py`` and ``compare.py``, each
+imported only when its command runs, and they import the pipeline and the stages only when
+called, so ``xstress --help`` stays fast and ``plan`` never imports litellm.
 """
 
 from __future__ import annotations
@@ -50,6 +50,9 @@ commands:
   protocol export [RUN_DIR] [out=FILE] | verify RUN_DIR FILE | show FILE
                                   fixed-scaffolding protocols: what a study holds fixed, as a
                                   file any lab can run (run protocol=FILE models=[...])
+  compare RUN_DIR RUN_DIR... [out=DIR] [--allow-different]
+                                  runs of one protocol side by side: profiles and scaffold
+                                  effects per model, with intervals (md, html, csv)
 
 Every command takes settings as key=value and actions as --flags; 'xstress <command> --help'
 lists both. Exit codes: 0 all cells ok or blocked, 1 some cell ended error, 2 usage or
@@ -57,7 +60,7 @@ configuration error, 3 stopped at the budget gate, 130 interrupted.
 """
 
 COMMANDS = ("run", "plan", "scaffolds", "prompts", "blind", "score", "code", "agree",
-            "calibrate", "report", "protocol")
+            "calibrate", "report", "protocol", "compare")
 
 
 def handler(command: str) -> Callable[[list[str]], int]:
@@ -78,6 +81,10 @@ def handler(command: str) -> Callable[[list[str]], int]:
         from harness.cli import protocol
 
         return protocol.cmd_protocol
+    if command == "compare":
+        from harness.cli import compare
+
+        return compare.cmd_compare
     if command == "calibrate":
         from harness.cli import calibrate
 

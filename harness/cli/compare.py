@@ -1,0 +1,82 @@
+"""``xstress compare RUN_DIR RUN_DIR... [out=DIR] [report.*=...] [--allow-different]``.
+
+Parses the command line, hands the runs to ``harness.compare.compare_runs`` (the protocol
+check, the analysis and the files are its) and prints its summary.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from harness.cli.args import (
+    CommandSpec,
+    Flag,
+    Setting,
+    describe,
+    parse,
+    render_help,
+    settings_from,
+)
+from harness.cli.output import existing_run_dir, say
+from harness.errors import ConfigError
+from harness.schema import ReportSettings, Spec
+
+__all__ = ["COMPARE", "cmd_compare"]
+
+
+class _Output(Spec):
+    out: str | None = None
+    """Where to write the comparison (default comparisons/<runA>-vs-<runB>...)."""
+
+
+_REPORT_KEYS = ("report.baseline", "report.coder", "report.equivalence_margin", "report.adjust",
+                "report.seed")
+
+COMPARE = CommandSpec(
+    name="compare",
+    summary="Check that the runs follow one protocol (refused otherwise), then write their "
+            "profiles and scaffold effects side by side, with intervals: compare.md, "
+            "compare.html, profiles.csv, effects.csv.",
+    positionals=(("RUN_DIR", "the first run (the others' protocols are compared with its)"),
+                 ("RUN_DIR...", "one or more further runs")),
+    flags=(Flag("allow-different", "compare runs of different protocols all the same; the "
+                                   "comparison lists every difference at its top"),),
+    settings=(Setting("out=DIR", "where to write (default comparisons/<runA>-vs-<runB>...)"),
+              *(s for s in describe(ReportSettings, "report") if s.key in _REPORT_KEYS)),
+    section="report",
+    notes=("Each run is analysed as its own report is, with the settings its report used "
+           "(from its manifest); a setting given here applies to every run. The baseline, "
+           "equivalence margin and adjustment are the first run's unless given.",),
+    examples=("xstress protocol export transcripts/study out=study.protocol.yaml",
+              "xstress run protocol=study.protocol.yaml models=[my-model] run.name=mine",
+              "xstress compare transcripts/study transcripts/mine",
+              "xstress compare transcripts/a transcripts/b coder=alice --allow-different"),
+)
+
+
+def cmd_compare(argv: list[str]) -> int:
+    """``xstress compare RUN_DIR RUN_DIR... [out=DIR] [report.*=...] [--allow-different]``."""
+    parsed = parse(COMPARE, argv)
+    if parsed.help:
+        print(render_help(COMPARE), end="")
+        return 0
+    from harness.compare import compare_runs
+
+    for override in parsed.overrides:
+        key = override.partition("=")[0]
+        if key != "out" and key not in _REPORT_KEYS:
+            shown = ", ".join(["out", *(k.removeprefix("report.") for k in _REPORT_KEYS)])
+            raise ConfigError(f"xstress compare: unknown setting {key!r}",
+                              fix=f"settings here: {shown}")
+    report_keys = [o for o in parsed.overrides if not o.startswith("out=")]
+    chosen = settings_from(report_keys, {"report": ReportSettings}, "compare")
+    chosen.update(settings_from([o for o in parsed.overrides if o.startswith("out=")],
+                                {"": _Output}, "compare"))
+    settings, output = chosen["report"], chosen[""]
+    assert isinstance(settings, ReportSettings) and isinstance(output, _Output)
+    runs = [existing_run_dir(value) for value in parsed.positionals]
+    summary = compare_runs(runs, settings=settings,
+                           out_dir=Path(output.out) if output.out else None,
+                           allow_different="allow-different" in parsed.flags)
+    say(summary.text)
+    return 0
