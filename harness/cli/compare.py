@@ -12,7 +12,6 @@ from harness.cli.args import (
     CommandSpec,
     Flag,
     Setting,
-    describe,
     parse,
     render_help,
     settings_from,
@@ -29,8 +28,21 @@ class _Output(Spec):
     """Where to write the comparison (default comparisons/<runA>-vs-<runB>...)."""
 
 
-_REPORT_KEYS = ("report.baseline", "report.coder", "report.equivalence_margin", "report.adjust",
-                "report.seed")
+_SETTINGS = (
+    Setting("out=DIR", "where to write (default comparisons/<runA>-vs-<runB>...)"),
+    Setting("report.baseline=NAME", "the scaffold effects are measured against, for every run "
+                                    "(default: the first run's report baseline)"),
+    Setting("report.coder=NAME", "whose scores, for every run: a coder name, judges-mean or "
+                                 "adjudicated (default: each run's own report.coder, else the "
+                                 "report's rule)"),
+    Setting("report.equivalence_margin=X", "the unchanged band (+/- levels) for every run "
+                                           "(default: the first run's)"),
+    Setting("report.adjust=holm|bh", "the adjustment of each run's effect table (default: the "
+                                     "first run's)"),
+    Setting("report.seed=N", "seed of the report's resampling, for every run (default: each "
+                             "run's report.seed, else its run.seed)"),
+)
+_REPORT_KEYS = tuple(s.key.split("=")[0] for s in _SETTINGS[1:])
 
 COMPARE = CommandSpec(
     name="compare",
@@ -41,8 +53,7 @@ COMPARE = CommandSpec(
                  ("RUN_DIR...", "one or more further runs")),
     flags=(Flag("allow-different", "compare runs of different protocols all the same; the "
                                    "comparison lists every difference at its top"),),
-    settings=(Setting("out=DIR", "where to write (default comparisons/<runA>-vs-<runB>...)"),
-              *(s for s in describe(ReportSettings, "report") if s.key in _REPORT_KEYS)),
+    settings=_SETTINGS,
     section="report",
     notes=("Each run is analysed as its own report is, with the settings its report used "
            "(from its manifest); a setting given here applies to every run. The baseline, "

@@ -19,7 +19,7 @@ from pathlib import Path
 from harness.compare.document import comparison_blocks
 from harness.compare.protocols import ProtocolCheck, check_protocols
 from harness.compare.sides import Side, columns, csv_tables
-from harness.errors import ConfigError
+from harness.errors import ConfigError, InputError
 from harness.report import analyse_run, render_html, render_markdown
 from harness.rundir import RunDir, run_manifest, write_bytes_atomic
 from harness.schema import ReportSettings
@@ -120,9 +120,13 @@ def _side(name: str, run_dir: RunDir, given: ReportSettings, shared: ReportSetti
         coder, source = None, "the report's rule"
     seed = given.seed if given.seed is not None else (
         config.report.seed if config.report.seed is not None else config.run.seed)
-    context = analyse_run(run_dir.root, baseline=shared.baseline, coder=coder, seed=seed,
-                          equivalence_margin=shared.equivalence_margin, adjust=shared.adjust,
-                          interactions=False)
+    try:
+        context = analyse_run(run_dir.root, baseline=shared.baseline, coder=coder, seed=seed,
+                              equivalence_margin=shared.equivalence_margin,
+                              adjust=shared.adjust, interactions=False)
+    except InputError as exc:
+        # Several runs are read: name the one at fault.
+        raise InputError(f"run {name}: {exc.message}", fix=exc.fix) from None
     protocol_hash = next(p.protocol.protocol_hash for p in check.runs if p.name == name)
     return Side(name=name, protocol_hash=protocol_hash, context=context, coder_source=source)
 

@@ -7,7 +7,7 @@ side per scaffold; as blocks that ``harness.report`` renders to Markdown and HTM
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from harness.compare.protocols import ProtocolCheck
 from harness.compare.sides import Column, Side
@@ -55,9 +55,8 @@ def comparison_blocks(check: ProtocolCheck, sides: Sequence[Side], table_columns
     return blocks
 
 
-def _runs_named(sides: Sequence[Side], flag: str) -> list[str]:
-    return [side.name for side in sides if getattr(side.context, flag, False)
-            or (flag == "simulated" and side.simulated)]
+def _runs_where(sides: Sequence[Side], test: Callable[[Side], bool]) -> list[str]:
+    return [side.name for side in sides if test(side)]
 
 
 def _banners(check: ProtocolCheck, sides: Sequence[Side]) -> list[Block]:
@@ -68,17 +67,17 @@ def _banners(check: ProtocolCheck, sides: Sequence[Side]) -> list[Block]:
             f"({len(check.lines())} difference(s), listed below). A difference between "
             "columns of different runs mixes the models with the treatment differences; it is "
             "not a comparison under fixed scaffolding.", banner=True))
-    if simulated := _runs_named(sides, "simulated"):
+    if simulated := _runs_where(sides, lambda s: s.simulated):
         blocks.append(Paragraph(
             f"SIMULATED MODELS (runs {', '.join(simulated)}): xstress's built-in simulated "
             "models, scripted to show a model-dependent scaffold effect by construction. Their "
             "columns (marked [simulated]) describe no real model.", banner=True))
-    if judged := _runs_named(sides, "simulated_judge_only"):
+    if judged := _runs_where(sides, lambda s: s.context.simulated_judge_only):
         blocks.append(Paragraph(
             f"SIMULATED JUDGE (runs {', '.join(judged)}): every score of these runs' columns "
             "comes from xstress's simulated judge, which codes the simulated replies by "
             "construction; it measures nothing about real text.", banner=True))
-    if heuristic := _runs_named(sides, "heuristic_only"):
+    if heuristic := _runs_where(sides, lambda s: s.context.heuristic_only):
         blocks.append(Paragraph(
             f"FORMAT CHECK ONLY (runs {', '.join(heuristic)}): every score of these runs' "
             "columns comes from the heuristic format check; treat them as a pipeline check, "

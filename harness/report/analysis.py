@@ -105,7 +105,7 @@ def _design(inputs: RunInputs, facts: RunFacts, baseline: str) -> Design:
         raise InputError(
             f"baseline scaffold {baseline!r} is not in this run "
             f"(scaffolds: {', '.join(sorted(scaffold_names))})",
-            fix=f"xstress report {inputs.run_dir.root} --baseline NAME with one of them",
+            fix="give baseline=NAME naming one of them",
         )
     design = index_key(
         inputs.key_entries,

@@ -5,11 +5,13 @@ means and prompt-cluster t intervals, and the evidence statement of runs under o
 from __future__ import annotations
 
 import csv
+import json
 import math
 import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from scipy import stats as scipy_stats
 
 from harness.testing.rundirs import scored_run
@@ -79,3 +81,34 @@ def test_numbers_match_hand_computed_values(tmp_path: Path,
     mean, low, high = _t_interval([1, 1, 1, 1.5, 1.5, 1.5])
     d2 = next(line for line in bare_table.splitlines() if line.startswith("| D2"))
     assert d2.split("|")[-2].strip() == f"{mean:.2f} [{low:.2f}, {high:.2f}] n=12"
+
+
+def test_default_folder_and_a_coder_missing_from_one_run(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, xstress: Callable[..., Ran]) -> None:
+    study, mine = _runs(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    assert xstress("compare", str(study), str(mine)).code == 0
+    assert (tmp_path / "comparisons/study-vs-mine/compare.html").is_file()
+    ran = xstress("compare", str(study), str(mine), "coder=bob", "out=elsewhere")
+    assert ran.code == 2
+    assert "run study: no scores for coder 'bob'" in ran.err
+    assert not (tmp_path / "elsewhere").exists()
+
+
+def test_a_run_without_a_single_protocol_or_manifest_is_refused(
+        tmp_path: Path, xstress: Callable[..., Ran]) -> None:
+    study, mine = _runs(tmp_path)
+    manifest, out = mine / "manifest.json", tmp_path / "cmp"
+    data = json.loads(manifest.read_bytes())
+    data["config"]["models"].append(
+        {**data["config"]["models"][0], "name": "delta",
+         "params": {**data["config"]["models"][0]["params"], "temperature": 0.1}})
+    manifest.write_text(json.dumps(data), encoding="utf-8")
+    ran = xstress("compare", str(study), str(mine), f"out={out}")
+    assert ran.code == 2 and "Traceback" not in ran.err
+    assert len(ran.err.strip().splitlines()) == 1, ran.err
+    assert "sampling" in ran.err
+    manifest.unlink()
+    ran = xstress("compare", str(study), str(mine), f"out={out}")
+    assert ran.code == 2 and "no manifest.json" in ran.err
+    assert not out.exists()
