@@ -62,6 +62,9 @@ commands:
   view [RUN_DIR] [--static] [--blind]
                                   browse a run's cells, levels and evidence in a browser
                                   (served on 127.0.0.1, or written as RUN_DIR/view.html)
+  compare RUN_DIR RUN_DIR... [out=DIR] [--allow-different]
+                                  runs of one protocol side by side: profiles and scaffold
+                                  effects per model, with intervals (md, html, csv)
 
 Every command takes settings as key=value and actions as --flags; 'xstress <command> --help'
 lists both. Exit codes: 0 all cells ok or blocked, 1 some cell ended error, 2 usage or
@@ -83,6 +86,7 @@ HANDLERS: dict[str, tuple[str, str]] = {
     "export": ("export", "cmd_export"),
     "audit": ("audit", "cmd_audit"),
     "view": ("view", "cmd_view"),
+    "compare": ("compare", "cmd_compare"),
 }
 """Each command's module under ``harness.cli`` and its function."""
 

@@ -1,11 +1,15 @@
-"""The report stage: unblinds scores (the only reader of the key) into profiles, effects,
-interaction tests and report.md/html, with the figures and tidy CSVs, under ``report/``.
-The block types and their Markdown and HTML renderings are public too, so that another report
-(the benchmark audit's) reads and looks like this one.
+"""The report stage: unblinds scores (with the run browser, the readers of the key) into
+profiles, effects, interaction tests and report.md/html, with the figures and tidy CSVs, under
+``report/``.
+
+The block types and their Markdown and HTML renderings are public, so that other documents
+(the benchmark audit, ``xstress compare``) read and look like the report; ``analyse_run`` gives a
+run's report numbers, unworded, for documents built from several runs.
 """
 
 from __future__ import annotations
 
+from harness.report.analysis import analyse_run
 from harness.report.blocks import (
     Block,
     Bullets,
@@ -16,7 +20,9 @@ from harness.report.blocks import (
     render_markdown,
 )
 from harness.report.build import ReportSummary, build_report
+from harness.report.context import ReportContext
 from harness.report.html import render_html
+from harness.report.tables import csv_bytes, format_interval, format_number
 
 __all__ = [
     "Block",
@@ -24,9 +30,14 @@ __all__ = [
     "Figure",
     "Heading",
     "Paragraph",
+    "ReportContext",
     "ReportSummary",
     "Table",
+    "analyse_run",
     "build_report",
+    "csv_bytes",
+    "format_interval",
+    "format_number",
     "render_html",
     "render_markdown",
 ]

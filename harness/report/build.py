@@ -3,8 +3,8 @@ publish from: ``report/report.md``, a self-contained ``report/report.html`` (plo
 as data URIs), the figures as PNG files, and tidy CSVs (``profiles.csv``, ``effects.csv``,
 ``interaction.csv``).
 
-This module owns the entry point ``build_report`` (checking its arguments and running the
-analysis), the order of the document's sections, and writing the files. Reading the run
+This module owns the entry point ``build_report`` (checking its arguments; the analysis is
+``analysis.py``'s), the order of the document's sections, and writing the files. Reading the run
 directory is ``inputs.py``'s (the only module that reads ``blind/key.jsonl``) and choosing and
 reading the coder's scores ``coders.py``'s; the run's facts are ``context.py``'s; the sections
 are ``sections/``'s (``results.py``, ``audit.py``, ``calibration.py``, ``methods.py``);
@@ -20,11 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.errors import InputError
+from harness.report.analysis import analyse_run
 from harness.report.blocks import Block, Bullets, Heading, render_markdown
-from harness.report.coders import CoderFile, choose_coder, coders_used, load_scores, read_hashes
-from harness.report.context import ReportContext, RunFacts, run_facts
+from harness.report.context import ReportContext
 from harness.report.html import render_html
-from harness.report.inputs import RunInputs, read_inputs, resolve_rubric
 from harness.report.sections.audit import accounting_section, blinding_section, coding_section
 from harness.report.sections.calibration import calibration_section
 from harness.report.sections.effects import effects_section
@@ -37,21 +36,9 @@ from harness.report.sections.results import (
     profiles_section,
 )
 from harness.report.tables import csv_files
-from harness.rundir import RunDir, write_bytes_atomic
+from harness.rundir import write_bytes_atomic
 from harness.schema import RubricSpec
-from harness.stats import (
-    ADJUST_NAMES,
-    AdjustMethod,
-    Design,
-    EffectRow,
-    InteractionRow,
-    ScoreMatrix,
-    compute_effects,
-    compute_profiles,
-    index_key,
-    interaction_tests,
-    mean_of_coders,
-)
+from harness.stats import ADJUST_NAMES, AdjustMethod
 
 __all__ = ["ReportSummary", "build_report"]
 
@@ -129,87 +116,9 @@ def build_report(
             f"n_perm must be >= 0 (got {n_perm})",
             fix="use the default (2000) or another number of permutations >= 0",
         )
-    inputs = read_inputs(RunDir(Path(run_dir)))
-    facts = run_facts(inputs)
-    label, why = choose_coder(coder, inputs.coders)
-    used = coders_used(label, inputs.coders)
-    rubric_used = resolve_rubric(rubric, inputs.run_dir, inputs.manifests, used, inputs.warnings)
-    design = _design(inputs, facts, baseline)
-    scores = _scores(used, inputs.coders, design, rubric_used, inputs.warnings)
-    effects: list[EffectRow] = []
-    interactions: list[InteractionRow] = []
-    if len(design.scaffolds) >= 2:
-        effects = compute_effects(design, scores, baseline=baseline, seed=seed,
-                                  equivalence_margin=equivalence_margin, adjust=adjust)
-        interactions = interaction_tests(design, scores, baseline=baseline, n_perm=n_perm,
-                                         seed=seed)
-    kinds_used = {kind for c in used for kind in c.kinds}
-    context = ReportContext(
-        run_dir=inputs.run_dir,
-        facts=facts,
-        design=design,
-        scores=scores,
-        rubric=rubric_used,
-        coder_label=label,
-        coder_reason=why,
-        coders=inputs.coders,
-        coders_used=used,
-        heuristic_only=kinds_used == {"heuristic"},
-        simulated_judge_only=bool(used) and all(
-            coder.name in facts.simulated_judges for coder in used),
-        baseline=baseline,
-        n_perm=n_perm,
-        seed=seed,
-        profiles=compute_profiles(design, scores),
-        effects=effects,
-        interactions=interactions,
-        transcripts=inputs.transcripts,
-        leak_report=inputs.leak_report,
-        agreement=inputs.agreement,
-        warnings=inputs.warnings,
-    )
+    context = analyse_run(run_dir, baseline=baseline, coder=coder, n_perm=n_perm, seed=seed,
+                          rubric=rubric, equivalence_margin=equivalence_margin, adjust=adjust)
     return _write_report(context)
-
-
-def _design(inputs: RunInputs, facts: RunFacts, baseline: str) -> Design:
-    """The integer-coded key, models and scaffolds in the manifests' order (baseline first)."""
-    scaffold_names = {entry.scaffold for entry in inputs.key_entries}
-    if len(scaffold_names) >= 2 and baseline not in scaffold_names:
-        raise InputError(
-            f"baseline scaffold {baseline!r} is not in this run "
-            f"(scaffolds: {', '.join(sorted(scaffold_names))})",
-            fix=f"xstress report {inputs.run_dir.root} --baseline NAME with one of them",
-        )
-    design = index_key(
-        inputs.key_entries,
-        model_order=facts.model_order,
-        scaffold_order=(baseline, *facts.scaffold_order),
-    )
-    if design.duplicate_cells:
-        inputs.warnings.append(
-            f"{design.duplicate_cells} key entries repeat a (model, scaffold, "
-            "prompt, replicate) cell; pairing used the last"
-        )
-    return design
-
-
-def _scores(
-    used: list[CoderFile], coders: dict[str, CoderFile], design: Design,
-    rubric: RubricSpec | None, warnings: list[str]
-) -> ScoreMatrix:
-    """The scores the profile uses: one coder's, or the mean of several judges'. The other
-    coders' hashes are read too: the calibration section checks every coder's."""
-    dimensions = [d.id for d in rubric.dimensions] if rubric else None
-    matrices = [load_scores(c, design, dimensions, warnings) for c in used]
-    for other in coders.values():
-        read_hashes(other)
-    scores = matrices[0] if len(matrices) == 1 else mean_of_coders(matrices, dimensions)
-    if not scores.dimensions:
-        raise InputError(
-            f"{used[0].path}: no scores on any rubric dimension",
-            fix="rerun xstress score with this rubric",
-        )
-    return scores
 
 
 def _document(ctx: ReportContext, figures: dict[str, bytes]) -> list[Block]:

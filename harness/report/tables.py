@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from harness.stats import EffectRow, InteractionRow, ProfileRow
 
 __all__ = [
+    "csv_bytes",
     "csv_files",
     "format_interval",
     "format_number",
@@ -66,7 +67,9 @@ def _csv_value(value: object) -> str:
     return str(value)
 
 
-def _csv_bytes(header: Sequence[str], rows: Sequence[Sequence[object]]) -> bytes:
+def csv_bytes(header: Sequence[str], rows: Sequence[Sequence[object]]) -> bytes:
+    """A tidy CSV under the no-NaN rule: empty cells for None or non-finite numbers, floats
+    with at most 6 decimals, booleans as ``true``/``false``."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(header)
@@ -158,7 +161,7 @@ def csv_files(
 
     def table(records: Sequence[object], columns: Sequence[str]) -> bytes:
         rows = [[coder if c == "coder" else getattr(r, c) for c in columns] for r in records]
-        return _csv_bytes(columns, rows)
+        return csv_bytes(columns, rows)
 
     return {
         "profiles.csv": table(profiles, _PROFILE_COLUMNS),
