@@ -104,6 +104,7 @@ def _multirun(overrides: list[str]) -> int:
     import hydra
 
     from harness.config import (
+        analysis_overrides,
         check_protocol_overrides,
         config_dir,
         expand_all_selections,
@@ -123,7 +124,7 @@ def _multirun(overrides: list[str]) -> int:
         return code
 
     saved = sys.argv
-    sys.argv = [saved[0], "--multirun", *expand_all_selections(overrides)]
+    sys.argv = [saved[0], "--multirun", *expand_all_selections(analysis_overrides(overrides))]
     try:
         job()
     except SystemExit as exc:

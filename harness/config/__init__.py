@@ -30,6 +30,7 @@ from harness.config.files import (
 )
 from harness.config.protocol import (
     FIXED_BY_PROTOCOL,
+    analysis_overrides,
     build_protocol,
     check_protocol_overrides,
     common_sampling,
@@ -57,6 +58,7 @@ __all__ = [
     "SIMULATED_BANNER",
     "Difference",
     "RunConfig",
+    "analysis_overrides",
     "apply_protocol",
     "build_protocol",
     "calibration_dir",

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from harness.config.files import KINDS, config_dir, display_path, kind_dir, list_names, spec_path
-from harness.config.protocol import check_protocol_overrides
+from harness.config.protocol import analysis_overrides, check_protocol_overrides
 from harness.errors import ConfigError
 
 __all__ = ["compose", "expand_all_selections", "hydra_context"]
@@ -79,7 +79,7 @@ def compose(overrides: Sequence[str]) -> Any:
     from omegaconf.errors import OmegaConfBaseException
 
     check_protocol_overrides(overrides)
-    overrides = expand_all_selections(overrides)
+    overrides = expand_all_selections(analysis_overrides(overrides))
     try:
         with hydra_context():
             return hydra_compose(config_name="config", overrides=list(overrides))

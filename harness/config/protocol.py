@@ -10,6 +10,7 @@ applying one to a run config (``xstress run protocol=FILE``). Comparing two prot
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 import textwrap
 from collections.abc import Sequence
@@ -28,6 +29,7 @@ from harness.schema import (
     PromptSet,
     ProtocolFile,
     ProtocolSource,
+    ReportSettings,
     RubricDimension,
     RubricSpec,
     ScaffoldSpec,
@@ -37,6 +39,7 @@ from harness.schema import (
 
 __all__ = [
     "FIXED_BY_PROTOCOL",
+    "analysis_overrides",
     "build_protocol",
     "check_protocol_overrides",
     "common_sampling",
@@ -129,8 +132,8 @@ def _portable_model(model: ModelSpec) -> ModelSpec:
 def build_protocol(*, models: Sequence[ModelSpec], scaffolds: Sequence[ScaffoldSpec],
                    prompts: PromptSet, rubric: RubricSpec | None, judges: Sequence[JudgeSpec],
                    replicates: int, users: ModelSpec | None, user_models: Sequence[ModelSpec],
-                   run_id: str | None, where: str,
-                   sampling: ModelParams | None = None) -> ProtocolFile:
+                   run_id: str | None, where: str, sampling: ModelParams | None = None,
+                   analysis: ReportSettings | None = None) -> ProtocolFile:
     """The protocol a run followed (``sampling`` defaults to the models' common set).
 
     Raises:
@@ -158,6 +161,7 @@ def build_protocol(*, models: Sequence[ModelSpec], scaffolds: Sequence[ScaffoldS
         replicates=replicates,
         users=_portable_model(users) if users is not None else None,
         user_models=[_portable_model(m) for m in user_models],
+        analysis=analysis,
     )
     return data.model_copy(update={"summary": summarize(data)})
 
@@ -286,6 +290,38 @@ def check_protocol_overrides(overrides: Sequence[str]) -> None:
         raise ConfigError(f"protocol=FILE fixes {', '.join(clashing)}: the override contradicts "
                           f"it", fix=f"drop {', '.join(f'{k}=...' for k in clashing)} (choose "
                                      "the models with models=[...])")
+
+
+def analysis_overrides(overrides: Sequence[str]) -> list[str]:
+    """``overrides`` plus the named protocol's analysis plan as ``report.*`` overrides, for the
+    fields the command line does not set itself (so a protocol run reports the way the study
+    did, and an explicit ``report.coder=...`` still wins).
+
+    Raises:
+        ConfigError: the protocol file is missing or invalid.
+    """
+    value = next((o.partition("=")[2] for o in overrides
+                  if o.partition("=")[0].lstrip("+~") == "protocol"), None)
+    if not value or value == "null":
+        return list(overrides)
+    protocol = read_protocol(Path(value))
+    if protocol.analysis is None:
+        return list(overrides)
+    given = {o.partition("=")[0].lstrip("+~") for o in overrides}
+    added = [f"report.{name}={_hydra_value(v)}"
+             for name, v in protocol.analysis.model_dump(mode="json").items()
+             if f"report.{name}" not in given]
+    return [*overrides, *added]
+
+
+def _hydra_value(value: Any) -> str:
+    """A plain value as a Hydra override value (names, numbers, null; quoted otherwise)."""
+    if value is None:
+        return "null"
+    text = str(value)
+    if isinstance(value, (int, float)) or re.fullmatch(r"[A-Za-z0-9_.-]+", text):
+        return text
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 def load_protocol_setting(value: Any) -> ProtocolFile | None:

@@ -233,7 +233,7 @@ def protocol_of_config(config: RunConfig, *, run_id: str | None = None) -> Proto
         models=config.models, scaffolds=config.scaffolds, prompts=config.prompts,
         rubric=config.rubric, judges=config.judges, replicates=config.run.replicates,
         users=config.user_model, user_models=config.simulated_user_models, run_id=run_id,
-        where="the run configuration")
+        where="the run configuration", analysis=config.report)
 
 
 def apply_protocol(config: RunConfig, protocol: ProtocolFile) -> RunConfig:

@@ -50,4 +50,4 @@ def protocol_of_manifest(manifest: Manifest, *,
         models=config.models, scaffolds=config.scaffolds, prompts=config.prompts,
         rubric=config.rubric, judges=config.judges, replicates=config.run.replicates,
         users=config.users, user_models=config.simulated_user_models, run_id=manifest.run_id,
-        where=f"run {manifest.run_id}", sampling=sampling)
+        where=f"run {manifest.run_id}", sampling=sampling, analysis=config.report)

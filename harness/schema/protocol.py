@@ -31,6 +31,7 @@ from typing import Literal
 from pydantic import Field
 
 from harness.schema.base import Name, Spec
+from harness.schema.settings import ReportSettings
 from harness.schema.specs import (
     JudgeSpec,
     ModelParams,
@@ -112,3 +113,8 @@ class ProtocolFile(Spec):
     """Who plays simulated users naming no model; null: each target plays its own."""
     user_models: list[ModelSpec] = Field(default_factory=list)
     """Models named by a scenario's ``simulated_user.model``."""
+    analysis: ReportSettings | None = None
+    """The study's report settings (baseline, whose scores, margins, adjustment, seed): its
+    analysis plan. Not treatment (not hashed: it changes no reply and no code), but a run of
+    the protocol starts from it, so its report reads the numbers the way the study did; a
+    ``report.*`` setting on the command line overrides it."""

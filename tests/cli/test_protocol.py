@@ -121,6 +121,7 @@ def test_a_protocol_runs_on_other_models_and_verifies(project: Path, tmp_path: P
     manifest = json.loads((tmp_path / "other/manifest.json").read_text(encoding="utf-8"))
     assert manifest["config"]["models"][0]["params"]["temperature"] == 0.7  # the protocol's
     assert manifest["config"]["protocol"] == str(exported)
+    assert manifest["config"]["report"]["coder"] == "sim_judge"  # the study's analysis plan
     ran = xstress("protocol", "verify", str(tmp_path / "other"), str(exported))
     assert ran.code == 0, ran.out
     assert "every element identical" in ran.out
@@ -146,6 +147,15 @@ def test_verify_names_a_models_sampling(exported: Path, tmp_path: Path, project:
     assert ran.code == 1
     assert [line.strip() for line in ran.out.splitlines()[1:]] == [
         "sampling of model sim-eager: temperature differs"]
+
+
+def test_the_analysis_plan_is_a_default_the_command_line_overrides(exported: Path) -> None:
+    assert read_protocol(exported).analysis is not None
+    config = resolve(compose([f"protocol={exported}", "models=[sim-eager]"]))
+    assert config.report.coder == "sim_judge"
+    config = resolve(compose([f"protocol={exported}", "models=[sim-eager]",
+                              "report.coder=heuristic", "report.n_perm=7"]))
+    assert (config.report.coder, config.report.n_perm) == ("heuristic", 7)
 
 
 def test_protocol_fixes_its_settings(exported: Path, xstress: Xstress) -> None:

@@ -105,17 +105,18 @@ def test_same_protocol_side_by_side_equals_each_runs_report(
     for key, row in mine_effects.items():
         for column in ("effect", "ci_low", "ci_high", "p_adjusted", "label"):
             assert row[column] == own_effects[key][column], (key, column)
-    # Run B: its model is present, from its own coder rule (no report.coder: the judges' mean).
+    # Run B: its model is present, coded as the study's analysis plan says (the protocol carries
+    # the offline preset's report.coder, so both runs read sim_judge's scores).
     b_rows = [r for r in profiles if r["run"] == study.b.name]
     assert {r["model"] for r in b_rows} == {"sim-other"}
-    assert {r["coder"] for r in b_rows} == {"judges-mean"}
+    assert {r["coder"] for r in b_rows} == {"sim_judge"}
     assert {r["simulated"] for r in profiles} == {"true"}
     assert len({r["protocol_hash"] for r in profiles}) == 1
     markdown = (out / "compare.md").read_text(encoding="utf-8")
     protocol_hash = profiles[0]["protocol_hash"]
     assert f"All runs follow protocol `{protocol_hash}`" in markdown
     assert "SIMULATED MODELS" in markdown and "sim-other [simulated]" in markdown
-    assert "different coders" in markdown
+    assert "different coders" not in markdown
     assert "ACROSS PROTOCOLS" not in markdown
     page = (out / "compare.html").read_text(encoding="utf-8")
     assert 'class="banner">SIMULATED MODELS' in page
