@@ -158,7 +158,8 @@ def test_make_client_applies_run_timeout_and_max_attempts(cache: ResponseCache) 
     assert record.status == "error"
     assert len(record.attempts) == settings.max_attempts
     assert {a.error_class for a in record.attempts} == {"Timeout"}
-    assert all(0.2 <= a.latency_s < 2.0 for a in record.attempts)
+    # Each attempt was cut by the timeout, not by the server's 5 s answer.
+    assert all(0.2 <= a.latency_s < 5.0 for a in record.attempts)
 
 
 def test_make_client_stops_rate_limited_calls_at_max_attempts(cache: ResponseCache) -> None:

@@ -118,8 +118,8 @@ def _held_fixed(ctx: ReportContext) -> list[Block]:
         rows.append(("scenarios", f"{len(hashes.scenarios)} of {protocol.prompts.name}",
                      _hash_of(hashes.scenarios), "turns, persona cards, targets, notes"))
         if protocol.rubric is not None and hashes.rubric is not None:
-            rows.append(("rubric", protocol.rubric.name, _hash_of(hashes.rubric),
-                         "definitions and level anchors"))
+            rows.append(("rubric anchors", protocol.rubric.name, _hash_of(hashes.rubric),
+                         "definitions and level anchors, per dimension"))
         for name, value in hashes.judges.items():
             rows.append(("coder", name, value, "kind, model, prompt template, parameters"))
         sampling = ", ".join(f"{k} {v}" for k, v in
@@ -127,6 +127,10 @@ def _held_fixed(ctx: ReportContext) -> list[Block]:
         rows.append(("sampling", f"replicates {hashes.replicates}", hashes.sampling, sampling))
         if hashes.users is not None and protocol.users is not None:
             rows.append(("users", protocol.users.name, hashes.users, "model string, sampling"))
+    rubric_hashes = sorted({h for c in ctx.coders_used for h in c.rubric_hashes})
+    rows.append(("rubric", ctx.rubric.name if ctx.rubric else "(not loaded: dimension ids only)",
+                 ", ".join(rubric_hashes) or "not recorded",
+                 "the rubric file the scores were made with, as they record it"))
     for coder in ctx.coders_used:
         rows.append((f"scores by ({coder.kind})", coder.name,
                      ", ".join(sorted(coder.coder_hashes)) or "none (human coder)",
