@@ -106,5 +106,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"xstress: error: {exc.one_line()}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
-        print("xstress: interrupted; rerun the same command to resume", file=sys.stderr)
+        print("xstress: interrupted; rerun with the same run.name to resume", file=sys.stderr)
         return 130

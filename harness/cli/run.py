@@ -137,7 +137,8 @@ def cmd_plan(argv: list[str]) -> int:
     config = resolve_overrides(parsed.overrides)
     cells = enumerate_cells(config.models, config.scaffolds, config.prompts,
                             replicates=config.run.replicates, shard=config.run.shard,
-                            num_shards=config.run.num_shards)
+                            num_shards=config.run.num_shards, only=config.run.only,
+                            limit=config.run.limit)
     plan = make_plan(cells)
     lines = [f"** {SIMULATED_BANNER} **"] if config.simulated else []
     lines += [

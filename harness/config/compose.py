@@ -22,10 +22,16 @@ __all__ = ["compose", "expand_all_selections", "hydra_context"]
 _ALL_OVERRIDE = re.compile(r"^(?P<key>models|scaffolds|judges)=all$")
 
 
+_ONLY_ALIAS = re.compile(r"^\+?prompts\.only=")
+
+
 def expand_all_selections(overrides: Sequence[str]) -> list[str]:
-    """Rewrite ``scaffolds=all`` (and models/judges) into the list of every file's name."""
+    """Rewrite ``scaffolds=all`` (and models/judges) into the list of every file's name, and
+    ``prompts.only=[...]`` into ``run.only=[...]`` (the prompt set's node is a validated prompt
+    set with no room for a selection; the selection is a run setting)."""
     expanded = []
     for override in overrides:
+        override = _ONLY_ALIAS.sub("run.only=", override.strip())
         match = _ALL_OVERRIDE.match(override.strip())
         if match:
             kind = match["key"]
