@@ -5,7 +5,8 @@ how many and why); 2 usage or configuration error (one line, no traceback); 3 th
 early at the budget gate (rerun with a higher ``run.max_cost_usd`` to resume); 130 interrupted.
 
 Commands live in ``run.py`` (run, plan), ``stages.py`` (blind, score, code, agree, report),
-``calibrate.py``, ``scaffolds.py`` and ``prompts.py``, each imported only when its command
+``calibrate.py``, ``scaffolds.py``, ``prompts.py``, ``runs.py`` (runs, show) and
+``listing.py`` (list), each imported only when its command
 runs, and they import the pipeline and the stages only when called, so ``xstress --help``
 stays fast and ``plan`` never imports litellm.
 """
@@ -29,8 +30,9 @@ blinded coding on a rubric, alignment profiles with honest uncertainty.
 commands:
   run [key=value ...] [-m]        run the pipeline (sweep -> blind -> score -> report);
                                   e.g. preset=offline, models=[gpt4o,claude], scaffolds=all,
-                                  run.replicates=3; -m for multirun sweeps (shards)
-  plan [key=value ...]            cells, calls, tokens and cost estimate; makes no calls
+                                  run.replicates=3, run.limit=5, prompts.only=[id,...];
+                                  -m for multirun sweeps (shards); --json for the result
+  plan [key=value ...] [--json]   cells, calls, tokens and cost estimate; makes no calls
   scaffolds list|show NAME|validate [PATH]
                                   the scaffolds in scaffolds/
   prompts coverage [SET] [threshold=N]
@@ -46,15 +48,20 @@ commands:
   calibrate JUDGE [calibration=NAME]
                                   code the known-answer calibration set with a judge: accuracy
                                   and kappa per dimension -> calibration/<judge>.json
-  report RUN_DIR                  profiles, scaffold effects, model-dependence, report.md/html
+  report RUN_DIR [--json]         profiles, scaffold effects, model-dependence, report.md/html
+  runs [OUT_DIR] [--json]         the runs in a folder: cells by status, cost, protocol hash
+  show RUN_DIR CELL_ID|N          one conversation as the user saw it
+  list models|scaffolds|prompts [SET]|judges|rubric|users
+                                  what can be selected, with a line on each
 
 Every command takes settings as key=value and actions as --flags; 'xstress <command> --help'
-lists both. Exit codes: 0 all cells ok or blocked, 1 some cell ended error, 2 usage or
-configuration error, 3 stopped at the budget gate, 130 interrupted.
+lists both; 'xstress list KIND' lists what a setting can select. Human lines go to stderr;
+data (and --json results) to stdout. Exit codes: 0 all cells ok or blocked, 1 some cell
+ended error, 2 usage or configuration error, 3 stopped at the budget gate, 130 interrupted.
 """
 
 COMMANDS = ("run", "plan", "scaffolds", "prompts", "blind", "score", "code", "agree",
-            "calibrate", "report")
+            "calibrate", "report", "runs", "show", "list")
 
 
 def handler(command: str) -> Callable[[list[str]], int]:
@@ -71,6 +78,14 @@ def handler(command: str) -> Callable[[list[str]], int]:
         from harness.cli import prompts
 
         return prompts.cmd_prompts
+    if command in ("runs", "show"):
+        from harness.cli import runs
+
+        return runs.cmd_runs if command == "runs" else runs.cmd_show
+    if command == "list":
+        from harness.cli import listing
+
+        return listing.cmd_list
     if command == "calibrate":
         from harness.cli import calibrate
 
