@@ -13,6 +13,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from pydantic import BaseModel
+
 from harness.config.files import KINDS, config_dir, display_path, kind_dir, list_names, spec_path
 from harness.errors import ConfigError
 
@@ -68,8 +70,9 @@ def known_keys() -> list[str]:
         RunSettings,
     )
 
-    sections = {"run": RunSettings, "provider": ProviderSettings, "replay": ReplaySettings,
-                "pipeline": PipelineSettings, "blind": BlindSettings, "report": ReportSettings}
+    sections: dict[str, type[BaseModel]] = {
+        "run": RunSettings, "provider": ProviderSettings, "replay": ReplaySettings,
+        "pipeline": PipelineSettings, "blind": BlindSettings, "report": ReportSettings}
     return [*_GROUPS, "prompts.only", *(f"{section}.{info.alias or name}"
                                         for section, model in sections.items()
                                         for name, info in model.model_fields.items())]

@@ -60,7 +60,8 @@ class CoderFile:
 
 def _score_records(path: Path, warnings: list[str] | None) -> Iterator[ScoreRecord]:
     for _, record in read_jsonl(path, ScoreRecord, warnings=warnings,
-                                fix=f"restore {path.name} or rerun xstress score"):
+                                fix=f"restore {path.name} or rerun "
+                                    f"'xstress score {path.parent.parent}'"):
         yield record
 
 

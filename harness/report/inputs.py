@@ -117,7 +117,7 @@ def _read_key(run_dir: RunDir, warnings: list[str]) -> list[KeyEntry]:
     if not entries:
         raise InputError(
             f"{path} is empty: no transcript was blinded",
-            fix="rerun the sweep (no ok transcripts?) and xstress blind",
+            fix=f"rerun the sweep (no ok transcripts?), then 'xstress blind {run_dir.root}'",
         )
     return entries
 
@@ -203,7 +203,8 @@ def _stored_rubric(run_dir: RunDir, rubric_hash: str, warnings: list[str]) -> Ru
     if not path.is_file():
         return None
     try:
-        stored = read_json(path, RubricSpec, fix="rerun xstress score to store it again")
+        stored = read_json(path, RubricSpec,
+                           fix=f"rerun 'xstress score {run_dir.root}' to store it again")
     except InputError as exc:
         warnings.append(f"{exc.message}; ignored")
         return None
