@@ -30,7 +30,13 @@ SPECS: dict[str, CommandSpec] = {
 }
 # Prose that follows a command in a hint ("run xstress blind RUN first").
 STOP_WORDS = {"first", "with", "to", "or", "and", "then", "for", "which", "again", "&&", "||"}
-TOLD = re.compile(r"(?:\brun |\brerun |(?<!`)`|')xstress ")
+COMMAND_WORDS = "|".join(sorted({name.split()[0] for name in SPECS}))
+# In a fix every "xstress CMD ..." is a suggestion; elsewhere, one the user is told to run
+# ("run xstress ...", a quoted form, "Another choice: xstress ..."), not a mention such as
+# "written by xstress agree". "xstress run: ..." opens an error message.
+ANY_FORM = re.compile(rf"xstress ((?:{COMMAND_WORDS})\b(?!:)[^'`\"();,]*)")
+TOLD_FORM = re.compile(rf"(?:\brun |\brerun |\bthen |choice: |(?<!`)`|')xstress "
+                       rf"((?:{COMMAND_WORDS})\b(?!:)[^'`\"();,]*)")
 
 
 def _text(node: ast.AST) -> str:
@@ -50,18 +56,23 @@ def hint_commands() -> list[tuple[str, str]]:
     found = []
     for path in sorted((ROOT / "harness").rglob("*.py")):
         tree = ast.parse(path.read_text())
-        texts: list[tuple[int, str]] = []
+        texts: list[tuple[int, str, re.Pattern[str]]] = []
         # A piece of a larger string is read as part of it, never alone.
         pieces = {id(part) for node in ast.walk(tree) if isinstance(node, ast.JoinedStr | ast.BinOp)
                   for part in ast.walk(node) if part is not node}
+        # Docstrings describe commands with their placeholders; hints are the other strings.
+        pieces |= {id(node.body[0].value) for node in ast.walk(tree)
+                   if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef
+                                 | ast.AsyncFunctionDef)
+                   and node.body and isinstance(node.body[0], ast.Expr)}
         for node in ast.walk(tree):
             if isinstance(node, ast.keyword) and node.arg == "fix":
-                texts.append((node.value.lineno, _text(node.value)))
+                texts.append((node.value.lineno, _text(node.value), ANY_FORM))
             elif (isinstance(node, ast.JoinedStr | ast.Constant | ast.BinOp)
-                  and id(node) not in pieces and TOLD.search(_text(node))):
-                texts.append((node.lineno, _text(node)))
-        for line, text in texts:
-            for match in re.finditer(r"xstress ([^'`\"();,]*)", text):
+                  and id(node) not in pieces):
+                texts.append((node.lineno, _text(node), TOLD_FORM))
+        for line, text, form in texts:
+            for match in form.finditer(text):
                 where = f"{path.relative_to(ROOT)}:{line}"
                 found.append((where, match.group(1).strip().rstrip(".")))
     return sorted(set(found))
