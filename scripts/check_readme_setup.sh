@@ -28,7 +28,7 @@ clean_path="$(printf '%s' "$PATH" | tr ':' '\n' | grep -vxF -e "$HOME/.local/bin
   | paste -sd: -)"
 
 echo "check_readme_setup: running README's set-up block in a fresh clone:"
-printf '  %s\n' "$block"
+printf '%s\n' "$block" | sed 's/^/  /'
 cd "$work/xstress"
 env -u VIRTUAL_ENV -u XSTRESS_ROOT -u UV_PROJECT_ENVIRONMENT PATH="$work/bin:$clean_path" \
   bash -euo pipefail -c "$block"

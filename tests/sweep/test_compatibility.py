@@ -100,3 +100,25 @@ def test_a_replay_of_models_the_recording_lacks_stops_before_any_call(
     copied = lines(out / "copy" / "transcripts.jsonl")
     assert [row["messages"] for row in copied] == [
         row["messages"] for row in lines(small_run / "transcripts.jsonl")]
+
+
+def test_a_replay_miss_is_summed_up_once_with_the_way_out(small_run: Path, tmp_path: Path,
+                                                          xstress: Xstress) -> None:
+    ran = xstress("run", *SWEEP, "provider=replay", f"replay.from={small_run}",
+                  f"run.out_dir={tmp_path / 'replays'}", "run.name=more", "run.limit=6")
+    assert ran.code == 1
+    summary = next(line for line in ran.err.splitlines() if "ended error" in line)
+    assert "2 cell(s) ended error: 2 x replay: no recording (a replay serves the same " \
+           "recordings again" in summary
+    assert "rerun the same command" not in ran.err
+
+
+def test_new_transcripts_before_any_score_are_blinded_again(small_run: Path,
+                                                            xstress: Xstress) -> None:
+    where = (f"run.out_dir={small_run.parent}", "run.name=small", "preset=offline")
+    assert xstress("run", *where, "pipeline.stages=[sweep,blind]", "run.limit=4").code == 0
+    assert len(lines(small_run / "blind" / "items.jsonl")) == 4
+    more = xstress("run", *where, "pipeline.stages=[sweep,blind]", "run.limit=6")
+    assert more.code == 0, more.err
+    assert "--force" not in more.err and "blinding again" in more.err
+    assert len(lines(small_run / "blind" / "items.jsonl")) == 6
