@@ -107,7 +107,10 @@ def hydra_error_to_config_error(exc: Exception, overrides: Sequence[str] = ()) -
         key = no_match.group(1)
         value = next((o.partition("=")[2] for o in overrides
                       if o.partition("=")[0].lstrip("+~") == key), "VALUE")
-        close = _did_you_mean(key, known_keys())
+        keys = known_keys()
+        # A section's field written without its section ("coder=" for report.coder).
+        owners = [known for known in keys if known.rpartition(".")[2] == key]
+        close = owners[0] if len(owners) == 1 else _did_you_mean(key, keys)
         fix = (f"did you mean {close}? write {close}={value}" if close else
                "the settings are listed by 'xstress run --help'")
         return ConfigError(f"override {key!r}: no such setting", fix=fix)

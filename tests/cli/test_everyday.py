@@ -82,6 +82,7 @@ def test_an_unknown_scenario_id_is_one_line_with_a_did_you_mean(xstress: Xstress
     ("report.coderr=alice", "write report.coder=alice"),
     ("scaffolds=[verfy]", "did you mean verify?"),
     ("prompts.only=a,b", "write prompts.only=[a,b]"),
+    ("coder=heuristic", "write report.coder=heuristic"),
 ])
 def test_override_mistakes_get_the_override_meant(xstress: Xstress, override: str,
                                                   written: str) -> None:
