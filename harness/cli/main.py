@@ -6,7 +6,7 @@ early at the budget gate (rerun with a higher ``run.max_cost_usd`` to resume); 1
 
 Commands live in ``run.py`` (run, plan), ``stages.py`` (blind, score, code, agree, report),
 ``calibrate.py``, ``scaffolds.py``, ``prompts.py``, ``runs.py`` (runs, show) and
-``listing.py`` (list), each imported only when its command
+``listing.py`` (list), ``completion.py``, each imported only when its command
 runs, and they import the pipeline and the stages only when called, so ``xstress --help``
 stays fast and ``plan`` never imports litellm.
 """
@@ -53,6 +53,7 @@ commands:
   show RUN_DIR CELL_ID|N          one conversation as the user saw it
   list models|scaffolds|prompts [SET]|judges|rubric|users
                                   what can be selected, with a line on each
+  completion bash                 a bash completion script: eval "$(xstress completion bash)"
 
 Every command takes settings as key=value and actions as --flags; 'xstress <command> --help'
 lists both; 'xstress list KIND' lists what a setting can select. Human lines go to stderr;
@@ -61,7 +62,7 @@ ended error, 2 usage or configuration error, 3 stopped at the budget gate, 130 i
 """
 
 COMMANDS = ("run", "plan", "scaffolds", "prompts", "blind", "score", "code", "agree",
-            "calibrate", "report", "runs", "show", "list")
+            "calibrate", "report", "runs", "show", "list", "completion")
 
 
 def handler(command: str) -> Callable[[list[str]], int]:
@@ -86,6 +87,10 @@ def handler(command: str) -> Callable[[list[str]], int]:
         from harness.cli import listing
 
         return listing.cmd_list
+    if command == "completion":
+        from harness.cli import completion
+
+        return completion.cmd_completion
     if command == "calibrate":
         from harness.cli import calibrate
 

@@ -96,6 +96,8 @@ def cmd_runs(argv: list[str]) -> int:
     folders = [Path(p) for p in parsed.positionals] or [Path("transcripts")]
     rows = []
     for folder in folders:
+        if not folder.is_dir() and not parsed.positionals:
+            continue  # no run yet in the default folder: an empty list, not an error
         if not folder.is_dir():
             raise InputError(f"{folder}: no such folder",
                              fix="pass the run.out_dir your runs were written to "
