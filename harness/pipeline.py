@@ -80,6 +80,8 @@ def run_pipeline(config: RunConfig, *, announce: Announce = log.info,
     if "sweep" in stages:
         # Before the judges' keys are checked: a wrong run directory is the first thing to fix.
         check_resume(config, run_dir.root)
+        if config.replay.from_ and PROVIDERS[config.provider.mode].uses_recordings:
+            check_replay_source(config, Path(config.replay.from_))
     if "score" in stages:
         # A missing judge key should stop the run before the sweep spends anything.
         check_keys(_llm_judge_models(config), _judge_provider(config))
@@ -154,7 +156,6 @@ def _check_replay_source(config: RunConfig) -> None:
             f"replay.from={source}: no recordings (cache/) found there",
             fix="point replay.from at a previous run directory, e.g. transcripts/<run>",
         )
-    check_replay_source(config, Path(source))
 
 
 def _sweep_changed_since_blinding(run_dir: RunDir) -> bool:

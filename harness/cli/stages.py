@@ -118,8 +118,7 @@ REPORT = CommandSpec(
     name="report", summary="Profiles, scaffold effects, model-dependence; report.md and .html.",
     positionals=(RUN_DIR,), flags=(JSON_FLAG,),
     settings=(*describe(ReportSettings, "report"),
-                                      Setting("rubric=NAME", "rubric naming the dimensions "
-                                                             "(default: the run's own)")),
+              Setting("rubric=NAME", "rubric naming the dimensions (default: the run's own)")),
     section="report",
     examples=("xstress report transcripts/pilot",
               "xstress report transcripts/pilot coder=alice baseline=generic"),

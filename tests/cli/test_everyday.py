@@ -116,3 +116,11 @@ def test_scaffolds_list_wraps_descriptions_instead_of_cutting(xstress: Xstress) 
     out = xstress("scaffolds", "list").out
     for name in list_names("scaffolds"):
         assert load_spec("scaffolds", name).description.split()[-1] in out.split()
+
+
+def test_runs_before_any_run_is_an_empty_list(tmp_path: Path, xstress: Xstress,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    ran = xstress("runs", "--json")
+    assert ran.code == 0 and json.loads(ran.out) == []
+    assert xstress("runs", str(tmp_path / "nowhere")).code == 2  # a folder named, not found
