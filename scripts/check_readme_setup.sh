@@ -8,16 +8,16 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
+git clone --quiet "$root" "$work/xstress"
+# The README as committed, like the code the block runs on.
 block="$(awk '/^## Quick start/ {inside = 1}
               inside && /^```bash$/ {fenced = 1; next}
               fenced && /^```$/ {exit}
-              fenced' "$root/README.md")"
+              fenced' "$work/xstress/README.md")"
 if [ -z "$block" ]; then
   echo "check_readme_setup: no \`\`\`bash block under '## Quick start' in README.md" >&2
   exit 1
 fi
-
-git clone --quiet "$root" "$work/xstress"
 
 # A PATH without ~/.local/bin, behind a `uv` that refuses: the block must not need either.
 mkdir -p "$work/bin"
