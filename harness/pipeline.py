@@ -31,7 +31,13 @@ from harness.schema import (
     ReportSettings,
     RubricSpec,
 )
-from harness.sweep import SweepResult, run_dir_for, run_sweep
+from harness.sweep import (
+    SweepResult,
+    check_replay_source,
+    check_resume,
+    run_dir_for,
+    run_sweep,
+)
 
 if TYPE_CHECKING:
     from harness.blind import BlindSummary
@@ -75,6 +81,11 @@ def run_pipeline(config: RunConfig, *, announce: Announce = log.info,
                           fix=f"use some of {list(DEFAULT_STAGES)}")
     run_dir = RunDir(run_dir_for(config))
     _check_replay_source(config)
+    if "sweep" in stages:
+        # Before the judges' keys are checked: a wrong run directory is the first thing to fix.
+        check_resume(config, run_dir.root)
+        if config.replay.from_ and PROVIDERS[config.provider.mode].uses_recordings:
+            check_replay_source(config, Path(config.replay.from_))
     if "score" in stages:
         # A missing judge key should stop the run before the sweep spends anything.
         check_keys(_llm_judge_models(config), _judge_provider(config))
@@ -108,6 +119,12 @@ def _run_later_stage(stage: str, run_dir: RunDir, config: RunConfig, announce: A
         if not run_dir.items.exists():
             blind_stage(run_dir, config.blind, default_seed=config.run.seed, announce=announce,
                         progress=progress)
+        elif _sweep_changed_since_blinding(run_dir) and not run_dir.score_files():
+            # Nothing is coded yet, so no score hangs on the old key: blind the new transcripts.
+            announce(f"blind: new transcripts since {run_dir.blind_dir} was written and no "
+                     f"scores yet; blinding again")
+            blind_stage(run_dir, config.blind, default_seed=config.run.seed, force=True,
+                        announce=announce, progress=progress)
         elif _sweep_changed_since_blinding(run_dir):
             announce(f"blind: {run_dir.blind_dir} predates new transcripts; kept as is (the key "
                      f"must not change under existing scores); run 'xstress blind "
@@ -160,8 +177,11 @@ def sweep_summary(result: SweepResult, config: RunConfig) -> list[str]:
              f"cost ${result.spent_usd:.4f}{label} -> {result.run_dir}"]
     if counts.get("error"):
         causes = "; ".join(f"{n} x {cause}" for cause, n in result.error_causes.most_common(3))
-        lines.append(f"{counts['error']} cell(s) ended error: {causes} (rerun the same command "
-                     f"to retry them)")
+        retry = ("a replay serves the same recordings again: replay the recording's own "
+                 "configuration, or set replay.strict=false to call live for what is missing"
+                 if PROVIDERS[config.provider.mode].uses_recordings else
+                 f"rerun with run.name={result.run_dir.name} to retry them")
+        lines.append(f"{counts['error']} cell(s) ended error: {causes} ({retry})")
     if result.stopped_by == "budget":
         lines.append(f"stopped at the budget gate (run.max_cost_usd={config.run.max_cost_usd}): "
                      f"{result.not_started} cell(s) not started; raise the budget and rerun "

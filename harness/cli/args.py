@@ -38,7 +38,7 @@ __all__ = [
 ]
 
 _KEY = re.compile(r"^[+~]?[A-Za-z_][A-Za-z0-9_.@/-]*$")
-_MULTI = ("models", "scaffolds", "judges")
+_MULTI = ("models", "scaffolds", "judges", "prompts.only", "run.only")
 
 
 @dataclass(frozen=True)

@@ -29,8 +29,9 @@ blinded coding on a rubric, alignment profiles with honest uncertainty.
 commands:
   run [key=value ...] [-m]        run the pipeline (sweep -> blind -> score -> report);
                                   e.g. preset=offline, models=[gpt4o,claude], scaffolds=all,
-                                  run.replicates=3; -m for multirun sweeps (shards)
-  plan [key=value ...]            cells, calls, tokens and cost estimate; makes no calls
+                                  run.replicates=3, run.limit=5, prompts.only=[id,...];
+                                  -m for multirun sweeps (shards); --json for the result
+  plan [key=value ...] [--json]   cells, calls, tokens and cost estimate; makes no calls
   scaffolds list|show NAME|validate [PATH]
                                   the scaffolds in scaffolds/
   prompts coverage [SET] [threshold=N]
@@ -46,7 +47,7 @@ commands:
   calibrate JUDGE [calibration=NAME]
                                   code the known-answer calibration set with a judge: accuracy
                                   and kappa per dimension -> calibration/<judge>.json
-  report RUN_DIR                  profiles, scaffold effects, model-dependence, report.md/html
+  report RUN_DIR [--json]         profiles, scaffold effects, model-dependence, report.md/html
   protocol export [RUN_DIR] [out=FILE] | verify RUN_DIR FILE | show FILE
                                   fixed-scaffolding protocols: what a study holds fixed, as a
                                   file any lab can run (run protocol=FILE models=[...])
@@ -65,10 +66,16 @@ commands:
   compare RUN_DIR RUN_DIR... [out=DIR] [--allow-different]
                                   runs of one protocol side by side: profiles and scaffold
                                   effects per model, with intervals (md, html, csv)
+  runs [OUT_DIR] [--json]         the runs in a folder: cells by status, cost, protocol hash
+  show RUN_DIR CELL_ID|N          one conversation as the user saw it
+  list models|scaffolds|prompts [SET]|judges|rubric|users
+                                  what can be selected, with a line on each
+  completion bash                 a bash completion script: eval "$(xstress completion bash)"
 
 Every command takes settings as key=value and actions as --flags; 'xstress <command> --help'
-lists both. Exit codes: 0 all cells ok or blocked, 1 some cell ended error, 2 usage or
-configuration error, 3 stopped at the budget gate, 130 interrupted.
+lists both; 'xstress list KIND' lists what a setting can select. Human lines go to stderr;
+data (and --json results) to stdout. Exit codes: 0 all cells ok or blocked, 1 some cell
+ended error, 2 usage or configuration error, 3 stopped at the budget gate, 130 interrupted.
 """
 
 HANDLERS: dict[str, tuple[str, str]] = {
@@ -87,6 +94,10 @@ HANDLERS: dict[str, tuple[str, str]] = {
     "audit": ("audit", "cmd_audit"),
     "view": ("view", "cmd_view"),
     "compare": ("compare", "cmd_compare"),
+    "runs": ("runs", "cmd_runs"),
+    "show": ("runs", "cmd_show"),
+    "list": ("listing", "cmd_list"),
+    "completion": ("completion", "cmd_completion"),
 }
 """Each command's module under ``harness.cli`` and its function."""
 
@@ -126,5 +137,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"xstress: error: {exc.one_line()}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
-        print("xstress: interrupted; rerun the same command to resume", file=sys.stderr)
+        print("xstress: interrupted; rerun with the same run.name to resume", file=sys.stderr)
         return 130

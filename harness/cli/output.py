@@ -1,21 +1,31 @@
 """What the command line prints, and where: one-line messages on stderr, data on stdout.
 
 Every line for the user (progress notes, summaries, warnings) goes to stderr prefixed
-``xstress:``, so stdout stays clean for data a user may pipe (``plan``, ``scaffolds``, the
-agreement table). This module owns that convention and the logging setup; it formats nothing
-a stage computes.
+``xstress:``, so stdout stays clean for data a user may pipe (``plan``, ``runs``, ``show``,
+``list``, ``scaffolds``, the agreement table), and with ``--json`` for one JSON document.
+This module owns that convention and the logging setup; it formats nothing a stage computes.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
+from harness.cli.args import Flag
 from harness.errors import InputError
 
-__all__ = ["existing_run_dir", "say", "setup_logging"]
+__all__ = ["JSON_FLAG", "existing_run_dir", "print_json", "say", "setup_logging"]
+
+JSON_FLAG = Flag("json", "print the result as JSON on stdout (the human lines stay on stderr)")
+
+
+def print_json(data: Any) -> None:
+    """Machine-readable results, on stdout alone (one JSON document, keys sorted)."""
+    print(json.dumps(data, indent=2, sort_keys=True, default=str))
 
 
 def say(text: str) -> None:

@@ -12,10 +12,11 @@ import dataclasses
 import os
 import sys
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from harness.cli.args import CommandSpec, Flag, Setting, describe, parse, render_help
-from harness.cli.output import say
+from harness.cli.output import JSON_FLAG, print_json, say
 from harness.config import SIMULATED_BANNER, RunConfig
 from harness.errors import ConfigError
 from harness.schema import BlindSettings, ReportSettings, RunSettings
@@ -46,10 +47,12 @@ RUN = CommandSpec(
     name="run",
     summary="Run the pipeline (sweep -> blind -> score -> report) on the composed config.",
     flags=(Flag("multirun", "Hydra multirun: sweep over comma-separated values (shards, "
-                            "launchers)", short="m"),),
+                            "launchers)", short="m"), JSON_FLAG),
     settings=RUN_SETTINGS,
     hydra=True,
     examples=("xstress run preset=offline",
+              "xstress run preset=offline run.limit=5 --json",
+              "xstress run prompts.only=[health-glucose-test-reading] models=[gpt4o]",
               "xstress run models=[gpt4o,claude] scaffolds=[bare,verify] run.replicates=3",
               "xstress run provider=replay replay.from=transcripts/<run>",
               "xstress run -m run.shard=0,1,2,3 run.num_shards=4"),
@@ -57,9 +60,11 @@ RUN = CommandSpec(
 PLAN = CommandSpec(
     name="plan",
     summary="Cells, provider calls, tokens and an upper bound on cost; makes no call.",
+    flags=(JSON_FLAG,),
     settings=RUN_SETTINGS,
     hydra=True,
-    examples=("xstress plan", "xstress plan scaffolds=all run.replicates=3"),
+    examples=("xstress plan", "xstress plan run.limit=5 --json",
+              "xstress plan scaffolds=all run.replicates=3"),
 )
 
 
@@ -77,11 +82,34 @@ def cmd_run(argv: list[str]) -> int:
         print(render_help(RUN), end="")
         return 0
     if "multirun" in parsed.flags:
+        if "json" in parsed.flags:
+            raise ConfigError("xstress run: --json reports one run; a multirun makes several",
+                              fix="drop --json, then list the runs with 'xstress runs --json'")
         return _multirun(parsed.overrides)
     from harness.pipeline import run_pipeline
+    from harness.sweep import run_dir_for
 
-    return run_pipeline(resolve_overrides(parsed.overrides), announce=say,
-                        progress=sys.stderr.isatty())
+    config = resolve_overrides(parsed.overrides)
+    # Named now, so the result can point at the directory the pipeline wrote.
+    run_dir = run_dir_for(config)
+    config = dataclasses.replace(config, run=config.run.model_copy(
+        update={"name": run_dir.name}))
+    code = run_pipeline(config, announce=say, progress=sys.stderr.isatty())
+    if "json" in parsed.flags:
+        print_json(_run_result(run_dir, code))
+    return code
+
+
+def _run_result(run_dir: Path, code: int) -> dict[str, Any]:
+    """What ``run --json`` prints: the exit code, the run's row (as ``runs --json``), the
+    report's files when it was written."""
+    from harness.cli.runs import run_row
+
+    row = run_row(run_dir)
+    report = run_dir / "report" / "report.html"
+    return {"exit_code": code, "run_dir": str(run_dir),
+            "run": dataclasses.asdict(row) if row is not None else None,
+            "report_html": str(report) if report.is_file() else None}
 
 
 def _run_name_for_job(config: RunConfig) -> RunConfig:
@@ -147,14 +175,26 @@ def cmd_plan(argv: list[str]) -> int:
     config = resolve_overrides(parsed.overrides)
     cells = enumerate_cells(config.models, config.scaffolds, config.prompts,
                             replicates=config.run.replicates, shard=config.run.shard,
-                            num_shards=config.run.num_shards)
+                            num_shards=config.run.num_shards, only=config.run.only,
+                            limit=config.run.limit)
     plan = make_plan(cells)
+    if "json" in parsed.flags:
+        print_json({**dataclasses.asdict(plan), "prompt_set": config.prompts.name,
+                    "scenarios": len(config.prompts.scenarios),
+                    "replicates": config.run.replicates, "shard": config.run.shard,
+                    "num_shards": config.run.num_shards, "limit": config.run.limit,
+                    "only": config.run.only, "simulated": config.simulated,
+                    "max_cost_usd": config.run.max_cost_usd})
+        return 0
+    selected = "".join([f"; prompts.only={','.join(config.run.only)}" if config.run.only else "",
+                        f"; the first {config.run.limit} (run.limit)" if config.run.limit
+                        else ""])
     lines = [f"** {SIMULATED_BANNER} **"] if config.simulated else []
     lines += [
         f"prompt set: {config.prompts.name} ({len(config.prompts.scenarios)} scenarios); "
         f"replicates: {config.run.replicates}; shard {config.run.shard} of "
         f"{config.run.num_shards}",
-        f"cells: {plan.cells}",
+        f"cells: {plan.cells}{selected}",
         "  by model:    " + ", ".join(f"{k} {v}" for k, v in plan.by_model.items()),
         "  by scaffold: " + ", ".join(f"{k} {v}" for k, v in plan.by_scaffold.items()),
         f"provider calls (upper bound): {plan.calls}",

@@ -32,11 +32,16 @@ def cmd_scaffolds(argv: list[str]) -> int:
         return 0
     action, args = parsed.positionals[0], parsed.positionals[1:]
     if action == "list" and not args:
+        from harness.cli.listing import wrapped_rows
+
+        rows = []
         for name in list_names("scaffolds"):
             spec = load_spec("scaffolds", name)
             passes = f" passes: {', '.join(p.name for p in spec.passes)}" if spec.passes else ""
             targets = f" targets: {','.join(spec.targets)}" if spec.targets else ""
-            print(f"{name:12s} {spec.description.strip()[:70]}{targets}{passes}")
+            rows.append((name, f"{spec.description.strip()}{targets}{passes}"))
+        # Wrapped, never cut: a description is the only account of what a scaffold does.
+        print(wrapped_rows(rows))
         return 0
     if action == "show" and len(args) == 1:
         import yaml

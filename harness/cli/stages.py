@@ -24,7 +24,7 @@ from harness.cli.args import (
     render_help,
     settings_from,
 )
-from harness.cli.output import existing_run_dir, say
+from harness.cli.output import JSON_FLAG, existing_run_dir, print_json, say
 from harness.cli.run import resolve_overrides
 from harness.config import load_spec
 from harness.rundir import RunDir
@@ -116,9 +116,9 @@ AGREE = CommandSpec(
 )
 REPORT = CommandSpec(
     name="report", summary="Profiles, scaffold effects, model-dependence; report.md and .html.",
-    positionals=(RUN_DIR,), settings=(*describe(ReportSettings, "report"),
-                                      Setting("rubric=NAME", "rubric naming the dimensions "
-                                                             "(default: the run's own)")),
+    positionals=(RUN_DIR,), flags=(JSON_FLAG,),
+    settings=(*describe(ReportSettings, "report"),
+              Setting("rubric=NAME", "rubric naming the dimensions (default: the run's own)")),
     section="report",
     examples=("xstress report transcripts/pilot",
               "xstress report transcripts/pilot coder=alice baseline=generic"),
@@ -231,9 +231,15 @@ def cmd_report(argv: list[str]) -> int:
     assert isinstance(settings, ReportSettings) and isinstance(selection, _Selection)
     run_dir = RunDir(existing_run_dir(parsed.positionals[0]))
     settings, seed = _run_report_settings(run_dir, settings)
-    report_stage(run_dir, settings, default_seed=seed,
-                 rubric=_rubric(selection.rubric, default=None), announce=say)
+    summary = report_stage(run_dir, settings, default_seed=seed,
+                           rubric=_rubric(selection.rubric, default=None), announce=say)
     say(f"report: {run_dir.report_file('report.html')}")
+    if "json" in parsed.flags:
+        print_json({"report_md": str(summary.report_md), "report_html": str(summary.report_html),
+                    "csvs": [str(p) for p in summary.csvs],
+                    "images": [str(p) for p in summary.images], "coder": summary.coder,
+                    "simulated": summary.simulated, "heuristic_only": summary.heuristic_only,
+                    "warnings": list(summary.warnings), "summary": summary.text.splitlines()})
     return 0
 
 

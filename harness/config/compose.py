@@ -13,6 +13,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from pydantic import BaseModel
+
 from harness.config.files import KINDS, config_dir, display_path, kind_dir, list_names, spec_path
 from harness.config.protocol import analysis_overrides, check_protocol_overrides
 from harness.errors import ConfigError
@@ -23,10 +25,16 @@ __all__ = ["compose", "expand_all_selections", "hydra_context"]
 _ALL_OVERRIDE = re.compile(r"^(?P<key>models|scaffolds|judges)=all$")
 
 
+_ONLY_ALIAS = re.compile(r"^\+?prompts\.only=")
+
+
 def expand_all_selections(overrides: Sequence[str]) -> list[str]:
-    """Rewrite ``scaffolds=all`` (and models/judges) into the list of every file's name."""
+    """Rewrite ``scaffolds=all`` (and models/judges) into the list of every file's name, and
+    ``prompts.only=[...]`` into ``run.only=[...]`` (the prompt set's node is a validated prompt
+    set with no room for a selection; the selection is a run setting)."""
     expanded = []
     for override in overrides:
+        override = _ONLY_ALIAS.sub("run.only=", override.strip())
         match = _ALL_OVERRIDE.match(override.strip())
         if match:
             kind = match["key"]
@@ -49,27 +57,66 @@ def hydra_context() -> Iterator[None]:
         yield
 
 
-def hydra_error_to_config_error(exc: Exception) -> ConfigError:
-    """Turn Hydra's multi-line composition errors into one actionable line."""
+_GROUPS = ("models", "scaffolds", "prompts", "rubric", "judges", "provider", "users", "preset")
+
+
+def known_keys() -> list[str]:
+    """Every key an override of the run config may set (groups, then ``section.field``)."""
+    from harness.schema import (
+        BlindSettings,
+        PipelineSettings,
+        ProviderSettings,
+        ReplaySettings,
+        ReportSettings,
+        RunSettings,
+    )
+
+    sections: dict[str, type[BaseModel]] = {
+        "run": RunSettings, "provider": ProviderSettings, "replay": ReplaySettings,
+        "pipeline": PipelineSettings, "blind": BlindSettings, "report": ReportSettings}
+    return [*_GROUPS, "prompts.only", *(f"{section}.{info.alias or name}"
+                                        for section, model in sections.items()
+                                        for name, info in model.model_fields.items())]
+
+
+def _did_you_mean(wrong: str, choices: Sequence[str]) -> str | None:
+    import difflib
+
+    close = difflib.get_close_matches(wrong, choices, n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+def hydra_error_to_config_error(exc: Exception, overrides: Sequence[str] = ()) -> ConfigError:
+    """Turn Hydra's multi-line composition errors into one actionable line (with the override
+    the user probably meant, written out)."""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     missing = re.search(r"Could not (?:load|find) '([^']+)/([^']+)'", text)
     if missing:
         kind, name = missing.group(1), missing.group(2)
         if kind in KINDS:
             path = spec_path(kind, name)
-            available = ", ".join(list_names(kind)) or "none"
+            names = list_names(kind)
+            close = _did_you_mean(name, names)
+            hint = f"did you mean {close}? " if close else ""
             return ConfigError(
                 f"{display_path(path)}: no {kind} config named {name!r}",
-                fix=f"choose one of: {available}; or add {display_path(path)}",
+                fix=f"{hint}choose one of: {', '.join(names) or 'none'}; or add "
+                    f"{display_path(path)}",
             )
-    no_match = re.search(r"Could not override '([^']+)'", text)
+    no_match = re.search(r"Could not (?:override|append to) '([^']+)'", text)
     if no_match:
-        return ConfigError(
-            f"override {no_match.group(1)!r}: {text}",
-            fix="see 'xstress run --help' for the settings, or the README's configuration "
-                "reference",
-        )
-    return ConfigError(f"configuration: {text}", fix="check the overrides and config files")
+        key = no_match.group(1)
+        value = next((o.partition("=")[2] for o in overrides
+                      if o.partition("=")[0].lstrip("+~") == key), "VALUE")
+        keys = known_keys()
+        # A section's field written without its section ("coder=" for report.coder).
+        owners = [known for known in keys if known.rpartition(".")[2] == key]
+        close = owners[0] if len(owners) == 1 else _did_you_mean(key, keys)
+        fix = (f"did you mean {close}? write {close}={value}" if close else
+               "the settings are listed by 'xstress run --help'")
+        return ConfigError(f"override {key!r}: no such setting", fix=fix)
+    return ConfigError(f"configuration: {text}",
+                       fix="check the overrides ('xstress run --help') and the config files")
 
 
 def compose(overrides: Sequence[str]) -> Any:
@@ -84,4 +131,4 @@ def compose(overrides: Sequence[str]) -> Any:
         with hydra_context():
             return hydra_compose(config_name="config", overrides=list(overrides))
     except (HydraException, OmegaConfBaseException, ValueError) as exc:
-        raise hydra_error_to_config_error(exc) from None
+        raise hydra_error_to_config_error(exc, overrides) from None

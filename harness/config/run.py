@@ -152,6 +152,21 @@ def _group_members(tree: Any, kind: str, model: type[SpecT]) -> tuple[SpecT, ...
     return tuple(members)
 
 
+def _check_only(run: RunSettings, prompts: PromptSet, where: str) -> None:
+    """Every id in ``run.only`` (``prompts.only``) must be a scenario of the prompt set."""
+    import difflib
+
+    ids = [scenario.id for scenario in prompts.scenarios]
+    for wanted in run.only or ():
+        if wanted not in ids:
+            close = difflib.get_close_matches(wanted, ids, n=1, cutoff=0.5)
+            hint = f"did you mean {close[0]}? " if close else ""
+            raise ConfigError(
+                f"prompts.only: no scenario {wanted!r} in {where}",
+                fix=f"{hint}'xstress list prompts {prompts.name}' lists the ids",
+            )
+
+
 def resolve(cfg: Any) -> RunConfig:
     """Validate a composed Hydra config into a :class:`RunConfig` (errors name file + field)."""
     from omegaconf import OmegaConf
@@ -190,6 +205,8 @@ def resolve(cfg: Any) -> RunConfig:
         rubric = validate_spec(
             RubricSpec, rubric_tree, display_path(spec_path("rubric", str(rubric_name)))
         )
+    run_settings = validate_spec(RunSettings, tree.get("run") or {}, "run (configs/config.yaml)")
+    _check_only(run_settings, prompts, prompts_where)
     preset = tree.get("preset")
     users_tree = tree.get("users")
     user_model = None
@@ -210,7 +227,7 @@ def resolve(cfg: Any) -> RunConfig:
         prompts=prompts,
         rubric=rubric,
         judges=judges,
-        run=validate_spec(RunSettings, tree.get("run") or {}, "run (configs/config.yaml)"),
+        run=run_settings,
         provider=validate_spec(
             ProviderSettings, tree.get("provider") or {}, "provider (configs/provider/)"
         ),

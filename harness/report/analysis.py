@@ -105,7 +105,7 @@ def _design(inputs: RunInputs, facts: RunFacts, baseline: str) -> Design:
         raise InputError(
             f"baseline scaffold {baseline!r} is not in this run "
             f"(scaffolds: {', '.join(sorted(scaffold_names))})",
-            fix="give baseline=NAME naming one of them",
+            fix=f"rerun 'xstress report {inputs.run_dir.root} baseline=NAME' with one of them",
         )
     design = index_key(
         inputs.key_entries,
@@ -134,6 +134,7 @@ def _scores(
     if not scores.dimensions:
         raise InputError(
             f"{used[0].path}: no scores on any rubric dimension",
-            fix="rerun xstress score with this rubric",
+            fix=f"rerun 'xstress score {used[0].path.parent.parent} rubric=NAME' with the "
+                f"rubric the report uses",
         )
     return scores

@@ -46,6 +46,21 @@ class CoderFile:
     rubric_hashes: set[str] = field(default_factory=set)
     coder_hashes: set[str] = field(default_factory=set)
     statuses: Counter[str] = field(default_factory=Counter)
+    scored_by_dimension: Counter[str] = field(default_factory=Counter)
+    """Records with a level, per dimension (filled in by ``load_scores``)."""
+    reasons_by_dimension: dict[str, Counter[str]] = field(default_factory=dict)
+    """Why the records without a level have none, per dimension (null or unscored)."""
+
+    def uncoded(self, dimensions: Sequence[str]) -> list[tuple[str, str, int, int]]:
+        """The dimensions this coder gave no level on any item: (dimension, its most common
+        reason, records with that reason, records on the dimension)."""
+        found = []
+        for dimension in dimensions:
+            reasons = self.reasons_by_dimension.get(dimension)
+            if reasons and not self.scored_by_dimension[dimension]:
+                reason, n = reasons.most_common(1)[0]
+                found.append((dimension, reason, n, sum(reasons.values())))
+        return found
 
     @property
     def kind(self) -> str:
@@ -60,7 +75,8 @@ class CoderFile:
 
 def _score_records(path: Path, warnings: list[str] | None) -> Iterator[ScoreRecord]:
     for _, record in read_jsonl(path, ScoreRecord, warnings=warnings,
-                                fix=f"restore {path.name} or rerun xstress score"):
+                                fix=f"restore {path.name} or rerun "
+                                    f"'xstress score {path.parent.parent}'"):
         yield record
 
 
@@ -119,14 +135,14 @@ def choose_coder(requested: str | None, coders: dict[str, CoderFile]) -> tuple[s
             if not any(c.is_judge for c in coders.values()):
                 raise InputError(
                     "coder 'judges-mean': no LLM or heuristic judge has scores",
-                    fix=f"choose --coder from: {', '.join(names)}",
+                    fix=f"choose coder=NAME from: {', '.join(names)}",
                 )
             return JUDGES_MEAN, "requested"
         if requested not in coders:
             hint = " (or judges-mean)" if any(c.is_judge for c in coders.values()) else ""
             raise InputError(
                 f"no scores for coder {requested!r} (no scores/{requested}.jsonl)",
-                fix=f"choose --coder from: {', '.join(names)}{hint}",
+                fix=f"choose coder=NAME from: {', '.join(names)}{hint}",
             )
         return requested, "requested"
     plain = [name for name in names if name != ADJUDICATED]
@@ -141,7 +157,7 @@ def choose_coder(requested: str | None, coders: dict[str, CoderFile]) -> tuple[s
         return ADJUDICATED, "several human coders: adjudicated scores"
     raise InputError(
         f"several coders ({', '.join(names)}) and no rule picks one",
-        fix="choose one with --coder NAME",
+        fix="choose one with coder=NAME",
     )
 
 
@@ -163,6 +179,11 @@ def load_scores(
     for record in _score_records(coder.path, warnings):
         builder.add(record.blind_id, record.dimension, record.status, record.level)
         statuses[record.status] += 1
+        if record.level is not None:
+            coder.scored_by_dimension[record.dimension] += 1
+        else:
+            coder.reasons_by_dimension.setdefault(record.dimension, Counter())[
+                " ".join((record.reason or "no reason given").split())] += 1
         kinds.add(record.coder_kind)
         if record.rubric_hash:
             rubric_hashes.add(record.rubric_hash)

@@ -181,6 +181,23 @@ class ReportContext:
         return {d.id: d.name for d in self.rubric.dimensions} if self.rubric else {}
 
     @property
+    def uncoded_dimensions(self) -> tuple[str, ...]:
+        """Dimensions on which no coder behind the profiles gave a level to any item."""
+        if not self.coders_used:
+            return ()
+        uncoded = [{found[0] for found in coder.uncoded(self.dimensions)}
+                   for coder in self.coders_used]
+        return tuple(d for d in self.dimensions if all(d in each for each in uncoded))
+
+    @property
+    def figure_dimension_names(self) -> dict[str, str]:
+        """Dimension labels for the figures: an uncoded dimension says so on its axis."""
+        names = dict(self.dimension_names)
+        for dimension in self.uncoded_dimensions:
+            names[dimension] = f"{names.get(dimension, '')} (not coded)".strip()
+        return names
+
+    @property
     def other_scaffolds(self) -> tuple[str, ...]:
         """The scaffolds compared with the baseline."""
         return tuple(s for s in self.design.scaffolds if s != self.baseline)

@@ -191,7 +191,8 @@ def _stored_rubric(run_dir: RunDir, rubric_hash: str, warnings: list[str]) -> Ru
     if not path.is_file():
         return None
     try:
-        stored = read_json(path, RubricSpec, fix="rerun xstress score to store it again")
+        stored = read_json(path, RubricSpec,
+                           fix=f"rerun 'xstress score {run_dir.root}' to store it again")
     except InputError as exc:
         warnings.append(f"{exc.message}; ignored")
         return None

@@ -34,8 +34,9 @@ def _pyplot() -> Any:
     return plt
 
 
-def _finish(fig: Any, title: str, simulated: bool) -> bytes:
-    """Title, the simulated-models watermark, PNG encoding; closes the figure."""
+def _finish(fig: Any, title: str, simulated: bool, *, tight: bool = False) -> bytes:
+    """Title, the simulated-models watermark, PNG encoding; closes the figure. ``tight``
+    grows the canvas to whatever was drawn (labels, legend), so nothing is cut off."""
     plt = _pyplot()
     if simulated:
         title = f"{title}\nSIMULATED MODELS: not a measurement of any real model"
@@ -53,7 +54,10 @@ def _finish(fig: Any, title: str, simulated: bool) -> bytes:
         )
     fig.suptitle(title, fontsize=12)
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=_DPI)
+    if tight:
+        fig.savefig(buffer, format="png", dpi=_DPI, bbox_inches="tight", pad_inches=0.15)
+    else:
+        fig.savefig(buffer, format="png", dpi=_DPI)
     plt.close(fig)
     return buffer.getvalue()
 
@@ -221,7 +225,9 @@ def effect_plot(
     """Dot and 95% CI per model and dimension, one panel per non-baseline scaffold.
 
     Effects without an estimate are left out (the tables say why); effects without a CI are
-    drawn as hollow dots.
+    drawn as hollow dots. The x range holds every dot and interval with a margin (an effect
+    of +2 and a t interval past +/-2 are drawn whole), and the dimension labels sit on the
+    first column only, so the panels keep their width.
 
     Args:
         rows: effect rows from ``harness.stats.compute_effects``.
@@ -238,15 +244,18 @@ def effect_plot(
     lookup = {(r.model, r.scaffold, r.dimension): r for r in rows}
     n_rows, n_columns = _grid(len(scaffolds), 3)
     height = max(2.5, 0.32 * len(dimensions) * max(1, len(models)) / 2 + 1.5)
+    labels = [_dimension_label(d, dimension_names) for d in dimensions]
+    label_width = 0.085 * max((len(label) for label in labels), default=4)
     fig, axes = plt.subplots(
         n_rows,
         n_columns,
-        figsize=(4.6 * n_columns, height * n_rows),
+        figsize=(label_width + 3.6 * n_columns, height * n_rows),
         squeeze=False,
         sharex=True,
+        sharey=True,
         layout="constrained",
     )
-    labels = [_dimension_label(d, dimension_names) for d in dimensions]
+    low, high = _effect_range(rows)
     for index, scaffold in enumerate(scaffolds):
         ax = axes.flat[index]
         ax.axvline(0.0, color="#555555", linewidth=0.8, linestyle="--")
@@ -254,7 +263,9 @@ def effect_plot(
             dots = [lookup.get((model, scaffold, d)) for d in dimensions]
             _effect_dots(ax, model, k, len(models), dots)
         ax.set_yticks(range(len(dimensions)), labels=list(reversed(labels)))
-        ax.set_xlim(-2.1, 2.1)
+        ax.tick_params(axis="y", labelleft=index % n_columns == 0)
+        ax.set_xlim(low, high)
+        ax.set_xticks(range(-2, 3))
         ax.set_xlabel(f"effect vs {baseline} (mean level difference)")
         ax.set_title(f"scaffold: {scaffold}", fontsize=10)
         ax.grid(axis="x", color="#EEEEEE")
@@ -272,7 +283,16 @@ def effect_plot(
         for k, model in enumerate(models)
     ]
     fig.legend(handles=handles, loc="outside lower center", ncol=min(len(models), 4), frameon=False)
-    return _finish(fig, f"Scaffold effects vs {baseline}, with 95% CIs", simulated)
+    return _finish(fig, f"Scaffold effects vs {baseline}, with 95% CIs", simulated, tight=True)
+
+
+def _effect_range(rows: Sequence[EffectRow]) -> tuple[float, float]:
+    """The x range: -2..2 (the most a level difference can be), widened to any interval that
+    reaches past it, plus room for a marker's half width at either end."""
+    ends = [value for row in rows for value in (row.effect, row.ci_low, row.ci_high)
+            if value is not None and math.isfinite(value)]
+    margin = 0.3
+    return (min([-_LEVEL_MAX, *ends]) - margin, max([_LEVEL_MAX, *ends]) + margin)
 
 
 def _effect_dots(

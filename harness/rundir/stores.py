@@ -82,7 +82,7 @@ def read_key(run_dir: RunDir, warnings: list[str] | None = None) -> list[KeyEntr
     if not entries:
         raise InputError(
             f"{path} is empty: no transcript was blinded",
-            fix="rerun the sweep (no ok transcripts?) and xstress blind",
+            fix=f"rerun the sweep (no ok transcripts?), then 'xstress blind {run_dir.root}'",
         )
     return entries
 

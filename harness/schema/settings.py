@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from harness.schema.base import NAME_PATTERN, Spec
 
@@ -60,6 +60,17 @@ class RunSettings(Spec):
     """First backoff step; doubles per attempt (with jitter), capped at 60 s."""
     progress: bool = True
     """Show a progress bar (on a terminal)."""
+    limit: int | None = Field(default=None, ge=1)
+    """Run only the first N cells of this shard, in the sweep's fixed order (a cheap smoke
+    test; cell ids do not change, so a later run under the same name resumes them)."""
+    only: list[str] | None = None
+    """Run only these scenario ids of the prompt set (also written prompts.only=[id,...])."""
+
+    @field_validator("only", mode="before")
+    @classmethod
+    def _one_id_is_a_list(cls, value: object) -> object:
+        # ``run.only=health-x`` reaches here as a string; one id is a list of one.
+        return [value] if isinstance(value, str) else value
 
     @model_validator(mode="after")
     def _shard_in_range(self) -> RunSettings:

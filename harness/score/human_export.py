@@ -95,7 +95,7 @@ def export_packet(
     """
     check_coder_name(coder)
     if fmt not in ("csv", "html"):
-        raise InputError(f"unknown packet format {fmt!r}", fix="use --format csv or html")
+        raise InputError(f"unknown packet format {fmt!r}", fix="use format=csv or format=html")
     items = read_blinded_items(RunDir(run_dir))
     default_name = f"{coder}-packet.{fmt}"
     if out is None:

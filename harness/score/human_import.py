@@ -123,12 +123,12 @@ def _check_replaceable(run_dir: RunDir, coder: str, replace: bool) -> None:
     if kind is not None and kind != "human":
         raise InputError(
             f"{target}: these are the scores of the {kind} coder {coder!r}",
-            fix="choose another --coder name for the human coder",
+            fix="choose another coder=NAME for the human coder",
         )
     if not replace:
         raise InputError(
             f"{target} already exists: codes for {coder!r} were imported before",
-            fix="re-run with --replace to overwrite them, or use another --coder name",
+            fix="re-run with --replace to overwrite them, or use another coder=NAME",
         )
 
 

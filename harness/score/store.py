@@ -87,7 +87,11 @@ def read_blinded_items(run_dir: RunDir) -> list[BlindedItem]:
         seen.add(item.blind_id)
         items.append(item)
     if not items:
-        raise InputError(f"{path}: no items", fix=fix)
+        # Blinding again would find the same cells: the way out is the sweep's retry.
+        raise InputError(f"{path}: no items (no cell of the sweep ended ok)",
+                         fix=f"retry the failed cells with 'xstress run run.name="
+                             f"{run_dir.root.name} run.out_dir={run_dir.root.parent}' and the "
+                             f"run's own selections, then 'xstress blind {run_dir.root}'")
     return items
 
 

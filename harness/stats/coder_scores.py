@@ -63,7 +63,8 @@ def load_scores(run_dir: Path) -> tuple[dict[str, CoderScores], list[str]]:
     if not paths:
         raise InputError(
             f"{layout.scores_dir}: no scores to compare",
-            fix="run `xstress score` or `xstress code import` for two or more coders first",
+            fix=f"run `xstress score {layout.root}` or `xstress code import {layout.root} FILE "
+                f"coder=NAME` for two or more coders first",
         )
     coders: dict[str, CoderScores] = {}
     notes: list[str] = []

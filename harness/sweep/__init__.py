@@ -4,6 +4,7 @@ what a prompt set can show (coverage of the rubric), read before any sweep."""
 from __future__ import annotations
 
 from harness.sweep.cells import enumerate_cells
+from harness.sweep.compatibility import check_replay_source, check_resume
 from harness.sweep.coverage import (
     ALL_LEVELS,
     DEFAULT_COVERAGE_THRESHOLD,
@@ -26,6 +27,8 @@ __all__ = [
     "PromptCoverage",
     "ScenarioCoverage",
     "SweepResult",
+    "check_replay_source",
+    "check_resume",
     "enumerate_cells",
     "make_plan",
     "prompt_coverage",

@@ -8,7 +8,7 @@ Sharding assigns each cell to ``int(cell_id) % num_shards``, stable across machi
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 from harness.schema import ModelSpec, PromptSet, ScaffoldSpec, Scenario, content_hash
@@ -56,11 +56,15 @@ def enumerate_cells(
     replicates: int = 1,
     shard: int = 0,
     num_shards: int = 1,
+    only: Collection[str] | None = None,
+    limit: int | None = None,
 ) -> list[Cell]:
     """All cells of this shard, in a deterministic order.
 
     Order is replicate, scenario, scaffold, then model innermost, so that consecutive cells go
-    to different providers and per-model rate limits overlap instead of queueing.
+    to different providers and per-model rate limits overlap instead of queueing. ``only``
+    keeps the scenarios with these ids; ``limit`` keeps the first N cells of the shard. Both
+    select among the same cells: no cell id depends on them.
     """
     models = list(models)
     scaffolds = list(scaffolds)
@@ -69,6 +73,8 @@ def enumerate_cells(
     cells = []
     for replicate in range(replicates):
         for scenario in prompts.scenarios:
+            if only is not None and scenario.id not in only:
+                continue
             prompt_hash = content_hash(scenario)
             for scaffold in scaffolds:
                 for model in models:
@@ -95,4 +101,4 @@ def enumerate_cells(
                             model_hash=model_hashes[model.name],
                         )
                     )
-    return cells
+    return cells if limit is None else cells[:limit]

@@ -7,6 +7,7 @@ CLI's summary read it. It runs nothing.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,5 +46,11 @@ class SweepResult:
 
 def cause_key(error: str) -> str:
     """Group error messages by their leading cause for the summary line."""
+    # The cell, turn and request a message names make every line unique; the cause is the rest.
+    error = _FIX.sub("", _SPECIFIC.sub("", error))
     head = error.split(":", 2)
     return ":".join(head[:2]).strip()[:120]
+
+
+_SPECIFIC = re.compile(r" for cell \S+( turn \d+)?| \((?:reply|pass|simulated_user)[^)]*\)")
+_FIX = re.compile(r" \(fix: .*$")

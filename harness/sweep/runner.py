@@ -31,6 +31,7 @@ from harness.rundir import (
 )
 from harness.schema import ModelSpec
 from harness.sweep.cells import Cell, enumerate_cells
+from harness.sweep.compatibility import check_replay_source, check_resume
 from harness.sweep.conversation import CellRunner
 from harness.sweep.manifest import ManifestWriter
 from harness.sweep.planning import estimate_cell
@@ -73,12 +74,17 @@ class _Sweep:
 
     def __init__(self, config: RunConfig, run_dir: Path, say: Callable[[str], object]) -> None:
         settings = config.run
+        # Before any file is opened: a run directory holds one configuration's cells.
+        check_resume(config, run_dir)
+        if PROVIDERS[config.provider.mode].uses_recordings and config.replay.from_:
+            check_replay_source(config, Path(config.replay.from_))
         check_keys([*config.models, *config.user_models()], config.provider)
         self.config = config
         self.say = say
         self.cells = enumerate_cells(config.models, config.scaffolds, config.prompts,
                                      replicates=settings.replicates, shard=settings.shard,
-                                     num_shards=settings.num_shards)
+                                     num_shards=settings.num_shards, only=settings.only,
+                                     limit=settings.limit)
         self.layout = RunDir(run_dir)
         self.store = TranscriptStore(self.layout, shard=settings.shard,
                                      num_shards=settings.num_shards)

@@ -42,7 +42,7 @@ def coding_section(ctx: ReportContext) -> list[Block]:
     blocks.append(
         Paragraph(
             f"The profiles use {description}; chosen because: "
-            f"{ctx.coder_reason}. Another choice: xstress report --coder NAME."
+            f"{ctx.coder_reason}. Another choice: xstress report RUN_DIR coder=NAME."
         )
     )
     blocks.append(_coders_table(ctx))

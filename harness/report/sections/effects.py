@@ -48,7 +48,7 @@ def effects_section(ctx: ReportContext, figures: dict[str, bytes]) -> list[Block
         ctx.dimensions,
         baseline=ctx.baseline,
         simulated=ctx.facts.simulated,
-        dimension_names=ctx.dimension_names,
+        dimension_names=ctx.figure_dimension_names,
     )
     blocks.append(
         Figure(

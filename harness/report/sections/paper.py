@@ -187,7 +187,7 @@ def _effect_cells(row: EffectRow | None) -> tuple[str, str, str]:
 def _agreement_blocks(agreement: list[AgreementRow] | None) -> list[Block]:
     if agreement is None:
         return [Paragraph("Agreement: not computed for this run (xstress agree RUN_DIR writes "
-                          "report/agreement.csv; then rerun xstress report).")]
+                          "report/agreement.csv; then rerun xstress report RUN_DIR).")]
     by_pair: dict[tuple[str, str, str], dict[str, AgreementRow]] = {}
     for row in agreement:
         if row.statistic in _KAPPAS:

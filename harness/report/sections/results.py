@@ -245,13 +245,29 @@ def profiles_section(ctx: ReportContext, figures: dict[str, bytes]) -> list[Bloc
         ),
     ):
         figures[filename] = draw(
-            *args, simulated=ctx.facts.simulated, dimension_names=ctx.dimension_names
+            *args, simulated=ctx.facts.simulated, dimension_names=ctx.figure_dimension_names
         )
         blocks.append(Figure(filename, figures[filename], alt))
+    blocks += _uncoded_notes(ctx)
     blocks += estimate_tables(
         ctx, "profile", ctx.profiles, design.scaffolds, lambda s: f"Scaffold {s}", _profile_cell
     )
     return blocks
+
+
+def _uncoded_notes(ctx: ReportContext) -> list[Block]:
+    """Name each dimension a coder behind the profiles never gave a level, with its reason, so
+    an n/a column reads as the coder's abstention (by design or not), not as missing data."""
+    notes = [f"{_dim(ctx, dimension)}: {coder.name} gave no level on any item ({n} of {total} "
+             f"with this reason: \"{reason.rstrip('.')}\")"
+             for coder in ctx.coders_used
+             for dimension, reason, n, total in coder.uncoded(ctx.dimensions)
+             if dimension in ctx.uncoded_dimensions]
+    if not notes:
+        return []
+    return [Paragraph("Dimensions not coded: the profiles' coders abstain on them, so their "
+                      "cells read n/a throughout and no effect on them is estimated."),
+            Bullets(tuple(notes))]
 
 
 class Estimate(Protocol):
