@@ -115,7 +115,7 @@ def audit_blocks(facts: AuditFacts, coverage: AuditCoverage, agreement: Sequence
         Bullets(("`coverage.csv`: one row per benchmark and dimension: the level shown, where "
                  "it comes from (adjudicated, agreed, one coder, disputed) and every code given",
                  "`agreement.csv`: every agreement estimate with its 95% interval and notes "
-                 "(the columns of `xstress agree`'s agreement.csv)",
+                 "(the columns of the agreement.csv that the agree command writes)",
                  "`disagreements.csv`: every benchmark and field on which coders differ, with "
                  "their codes, the adjudicated code if any and the coders' notes",
                  "`coverage.png`: the heatmap above")),
