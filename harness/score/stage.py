@@ -4,7 +4,8 @@ What this module owns: the order of the stage (check the judges, read the items,
 rubric, then each judge in turn), which (item, dimension) pairs each judge still has to code,
 and running the judge over them (the heuristic coder in ``heuristic.py``, LLM judges in
 ``judge.py``, several items in flight; an LLM judge's calls per item, one per dimension or
-one for all, are ``judge.py``'s, and the progress bar counts items either way). Its files are
+one for all, are ``judge.py``'s, how they are made, structured or not and within which input limit,
+``judge_setup.py``'s, and the progress bar counts items either way). Its files are
 ``store.py``'s: items are read through the guarded reader (``blind/key.jsonl`` is never
 opened, so no coder can see which model or scaffold produced an item), scores are appended
 durably.
@@ -32,6 +33,7 @@ from harness.rundir import BlindedItem, RunDir, ScoreRecord
 from harness.schema import JudgeSpec, RubricSpec
 from harness.score.heuristic import code_item
 from harness.score.judge import ProviderClientLike, judge_item
+from harness.score.judge_setup import judge_setup
 from harness.score.judges import check_judges, coder_hash
 from harness.score.rubric import DimensionCode, rubric_hash
 from harness.score.store import (
@@ -266,10 +268,12 @@ async def _run_llm_judge(
     concurrency: int,
 ) -> None:
     semaphore = asyncio.Semaphore(max(1, concurrency))
+    setup = judge_setup(judge)
 
     async def one(item: BlindedItem, missing: list[str]) -> None:
         async with semaphore:
-            codes = await judge_item(item, judge, rubric, client, dimensions=missing)
+            codes = await judge_item(item, judge, rubric, client, dimensions=missing,
+                                     setup=setup)
             await write(item, codes, missing)
             bar.advance()
 
