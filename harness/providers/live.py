@@ -76,7 +76,8 @@ class LiveProvider:
         return self.litellm.acompletion(**kwargs)  # type: ignore[no-any-return]
 
     def cost(self, model: ModelSpec, response: Any) -> float | None:
-        """Simulated replies are free; others as litellm's price map says."""
-        if model.simulated:
+        """Simulated replies and ``pricing: free`` models (a server you run) cost nothing;
+        others as litellm's price map says."""
+        if model.simulated or model.pricing == "free":
             return 0.0
         return litellm_cost(self.litellm, response)

@@ -77,6 +77,10 @@ class ModelSpec(Spec):
     """Other names the model may call itself by (used by blinding to scrub them)."""
     params: ModelParams = ModelParams()
     limits: ModelLimits = ModelLimits()
+    pricing: Literal["litellm", "free"] = "litellm"
+    """``litellm``: calls are priced by litellm's price map (a model missing from it counts as
+    free, and the plan says so); ``free``: a server you run yourself (llama.cpp, vLLM, Ollama):
+    the plan and the budget gate count its calls at $0 and say so."""
     max_input_tokens: int | None = Field(default=None, ge=1)
     """Most prompt tokens the model accepts; null takes litellm's model info (none for a model
     litellm does not know, such as one on a local server: then nothing is checked). For a local
@@ -327,11 +331,23 @@ class JudgeSpec(Spec):
     schema; ``on``: always (a local OpenAI-compatible server such as llama.cpp, vLLM or Ollama,
     which litellm cannot know); ``off``: never. The reply is validated either way, and an
     invalid one is re-asked."""
+    pricing: Literal["litellm", "free"] = "litellm"
+    """llm judges: as in a model file (``free`` for a server you run: its calls cost $0)."""
     max_input_tokens: int | None = Field(default=None, ge=1)
     """llm judges: most prompt tokens the judge model accepts (as in a model file); null takes
     litellm's model info. A joint prompt over it is split into one call per dimension; a
     dimension whose prompt is still over it is recorded ``unscored`` (reason
     ``context_window``) without a call."""
+
+    @field_validator("structured_output", mode="before")
+    @classmethod
+    def _yaml_on_off(cls, value: object) -> object:
+        # YAML 1.1 reads a bare on/off as true/false; the user wrote the word.
+        if value is True:
+            return "on"
+        if value is False:
+            return "off"
+        return value
 
     @model_validator(mode="after")
     def _llm_needs_model(self) -> JudgeSpec:
@@ -356,4 +372,5 @@ class JudgeSpec(Spec):
             params=self.params,
             limits=self.limits,
             max_input_tokens=self.max_input_tokens,
+            pricing=self.pricing,
         )
