@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -32,7 +33,7 @@ from harness.errors import InputError
 from harness.rundir import BlindedItem, RunDir, ScoreRecord
 from harness.schema import JudgeSpec, RubricSpec
 from harness.score.heuristic import code_item
-from harness.score.judge import ProviderClientLike, judge_item
+from harness.score.judge import CONTEXT_WINDOW, ProviderClientLike, judge_item
 from harness.score.judge_setup import judge_setup
 from harness.score.judges import check_judges, coder_hash
 from harness.score.rubric import DimensionCode, rubric_hash
@@ -79,6 +80,14 @@ class CoderSummary:
     unscored: int
     """Records written in this run, by status."""
     path: Path
+    structured: int = 0
+    """LLM judges: records written from replies under ``response_format``."""
+    parsed: int = 0
+    """LLM judges: records written from free-text replies."""
+    reasked: int = 0
+    """LLM judges: records whose reply needed re-asks (``asks`` over 1)."""
+    context_window: int = 0
+    """LLM judges: records left unscored because their prompt could not fit (no call)."""
 
 
 @dataclass(frozen=True)
@@ -94,7 +103,10 @@ class ScoringSummary:
         return [
             f"{c.coder} ({c.kind}): {c.items_coded} of {c.items_total} items coded "
             f"({c.items_skipped} already done); written {c.scored} scored, {c.null} null, "
-            f"{c.unscored} unscored -> {c.path}"
+            f"{c.unscored} unscored -> {c.path}" + (
+                f"\n  {c.structured} from structured replies, {c.parsed} from parsed text, "
+                f"{c.reasked} after re-asks; {c.context_window} not sent (context_window)"
+                if c.kind == "llm_judge" else "")
             for c in self.coders
         ]
 
@@ -202,9 +214,12 @@ async def _score_with(
     _warn_if_mixed(path, existing.values(), coder)
     work, pairs_skipped = _missing(items, rubric, existing)
     appender = ScoreAppender(path)
+    tally: Counter[str] = Counter()
 
     async def write(item: BlindedItem, codes: list[DimensionCode], missing: list[str]) -> None:
-        await appender.append(coder.records(item, codes, missing))
+        records = coder.records(item, codes, missing)
+        await appender.append(records)
+        tally.update(tag for record in records for tag in _how_coded(record))
 
     try:
         with _Progress(progress, f"scoring with {judge.name}", len(work)) as bar:
@@ -228,7 +243,22 @@ async def _score_with(
         null=appender.counts["null"],
         unscored=appender.counts["unscored"],
         path=path,
+        structured=tally["structured"],
+        parsed=tally["parsed"],
+        reasked=tally["reasked"],
+        context_window=tally["context_window"],
     )
+
+
+def _how_coded(record: ScoreRecord) -> list[str]:
+    """How an LLM judge's record came about, for the summary: its path, whether it took
+    re-asks, whether its prompt could not fit."""
+    tags: list[str] = [record.path] if record.path is not None else []
+    if record.asks is not None and record.asks > 1:
+        tags.append("reasked")
+    if record.status == "unscored" and (record.reason or "").startswith(CONTEXT_WINDOW):
+        tags.append("context_window")
+    return tags
 
 
 def _check_targets(layout: RunDir, judges: list[JudgeSpec], items: list[BlindedItem]) -> None:

@@ -62,7 +62,11 @@ def test_a_joint_prompt_too_long_is_split_and_a_dimension_too_long_is_never_sent
     for record in long_records:
         assert record.reason is not None and record.reason.startswith(f"{CONTEXT_WINDOW}: ")
         assert f"over the model's input limit of {limit} (max_input_tokens" in record.reason
-    assert (summary.coders[0].scored, summary.coders[0].unscored) == (8, 8)
+    (coder,) = summary.coders
+    assert (coder.scored, coder.unscored) == (8, 8)
+    assert (coder.parsed, coder.structured, coder.reasked, coder.context_window) == (8, 0, 0, 8)
+    assert "8 from parsed text, 0 after re-asks; 8 not sent (context_window)" in \
+        summary.lines()[0]
 
 
 def test_a_prompt_that_fits_is_sent_whole_and_unmarked() -> None:

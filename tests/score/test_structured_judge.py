@@ -129,6 +129,7 @@ def test_enforcing_server_every_score_structured_with_no_reask(tmp_path: Path) -
         requests = server.requests
     (coder,) = summary.coders
     assert (coder.scored, coder.unscored) == (5 * 8, 0)
+    assert (coder.structured, coder.parsed, coder.reasked) == (5 * 8, 0, 0)
     assert len(requests) == 5 and all(r.response_schema for r in requests)
     scored = records(run_dir)
     assert {(r.path, r.asks) for r in scored} == {("structured", 1)}
@@ -143,6 +144,7 @@ def test_without_the_schema_the_fallback_reasks_and_records_the_parsed_path(
         requests = server.requests
     (coder,) = summary.coders
     assert (coder.scored, coder.unscored) == (5 * 8, 0)
+    assert (coder.structured, coder.parsed, coder.reasked) == (0, 5 * 8, 5 * 8)
     assert len(requests) == 5 * 2 and not any(r.response_schema for r in requests)
     assert {(r.path, r.asks) for r in records(run_dir)} == {("parsed", 2)}
 
