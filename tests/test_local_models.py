@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from harness.config import load_spec
+from harness.config import compose, load_spec, protocol_of_config, resolve
 from harness.rundir import RunDir, ScoreRecord, iter_transcripts
 from harness.schema import JudgeSpec, ModelSpec
 from harness.testing.testserver import TestServer
@@ -115,3 +115,17 @@ def test_recipe_against_a_real_local_server(
     install_templates(project)
     scores = check_run(run_recipe(url, tmp_path / "runs", xstress))
     assert not any((r.reason or "").startswith("invalid judge output") for r in scores)
+
+
+def test_local_server_settings_are_not_treatment(project: Path) -> None:
+    """The input limit, the pricing and how the server enforces the reply format are the
+    lab's, like its endpoint: the protocol hash does not move with them."""
+    def protocol_hash() -> str:
+        return protocol_of_config(resolve(compose(["preset=offline"]))).protocol_hash
+
+    before = protocol_hash()
+    with (project / "configs/models/sim-eager.yaml").open("a") as model:
+        model.write("max_input_tokens: 5000\npricing: free\n")
+    with (project / "configs/judges/sim_judge.yaml").open("a") as judge:
+        judge.write("structured_output: off\nmax_input_tokens: 9000\npricing: free\n")
+    assert protocol_hash() == before
