@@ -205,6 +205,10 @@ def cmd_plan(argv: list[str]) -> int:
     unpriced = (f" (no price known for: {', '.join(plan.unpriced_models)})"
                 if plan.unpriced_models else "")
     lines.append(f"cost (upper bound, litellm price map): ${plan.cost_usd:,.2f}{unpriced}")
+    free = [m.name for m in config.models if m.pricing == "free" and not m.simulated]
+    if free:
+        lines.append(f"  {', '.join(free)}: pricing: free (a server you run): "
+                     "their calls cost nothing")
     if config.run.max_cost_usd is not None:
         lines.append(f"budget gate: run.max_cost_usd={config.run.max_cost_usd}")
     print("\n".join(lines))

@@ -269,9 +269,12 @@ def local_settings(spec: Any, kind: str) -> Any:
         return spec
     local = load_spec(kind, spec.name)
     update = {"api_base": local.api_base, "api_key_env": local.api_key_env,
-              "limits": local.limits}
+              "limits": local.limits, "max_input_tokens": local.max_input_tokens,
+              "pricing": local.pricing}
     if isinstance(spec, JudgeSpec) and isinstance(local, JudgeSpec):
         update["on_family_match"] = local.on_family_match
+        # How the server enforces the reply format is the lab's, like its endpoint.
+        update["structured_output"] = local.structured_output
     return spec.model_copy(update=update)
 
 

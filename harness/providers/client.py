@@ -63,16 +63,19 @@ class ProviderClient:
         return gate.auth_failure if gate else None
 
     async def complete(self, model: ModelSpec, messages: list[Message], *, purpose: str,
-                       turn: int, replicate: int, label: str) -> CallRecord:
+                       turn: int, replicate: int, label: str,
+                       response_format: dict[str, Any] | None = None) -> CallRecord:
         """One logical call: a recording, the cache, or the provider with retries.
 
         Never raises for a provider failure; the record's status says what happened.
+        ``response_format`` (litellm's: a JSON schema the provider constrains the reply to) is
+        sent as given and is part of the request fingerprint.
 
         Raises:
             ReplayMissError: replay mode, strict, and no recording (the runner records it).
         """
-        request = Request(model, messages, request_fingerprint(model, messages, replicate),
-                          purpose, turn, label)
+        fingerprint = request_fingerprint(model, messages, replicate, response_format)
+        request = Request(model, messages, fingerprint, purpose, turn, label, response_format)
         recorded = self.served_by.recording(request)
         if recorded is not None:
             return _from_entry(recorded, request)

@@ -18,7 +18,10 @@ from harness.providers.simulated import register_simulated_provider
 from harness.rundir import CacheEntry
 from harness.schema import ModelSpec
 
-__all__ = ["LiveProvider", "litellm_cost"]
+__all__ = ["NO_KEY", "LiveProvider", "litellm_cost"]
+
+NO_KEY = "no-key-needed"
+"""The key sent to an ``api_base`` whose model names no ``api_key_env`` (a local server)."""
 
 
 def litellm_cost(litellm: Any, response: Any) -> float | None:
@@ -61,6 +64,11 @@ class LiveProvider:
             key = os.environ.get(model.api_key_env) if model.api_key_env else None
             if key:
                 transport["api_key"] = key
+            elif api_base and model.api_key_env is None:
+                # A local server that needs no key (api_key_env: null): the OpenAI client
+                # refuses to start without one (measured: a 500 "Missing credentials" before
+                # any request), so it gets a placeholder such servers ignore.
+                transport["api_key"] = NO_KEY
         return litellm_kwargs(request, self.options.run, model.litellm_model, transport)
 
     def send(self, kwargs: dict[str, Any]) -> Awaitable[Any]:
@@ -68,7 +76,8 @@ class LiveProvider:
         return self.litellm.acompletion(**kwargs)  # type: ignore[no-any-return]
 
     def cost(self, model: ModelSpec, response: Any) -> float | None:
-        """Simulated replies are free; others as litellm's price map says."""
-        if model.simulated:
+        """Simulated replies and ``pricing: free`` models (a server you run) cost nothing;
+        others as litellm's price map says."""
+        if model.simulated or model.pricing == "free":
             return 0.0
         return litellm_cost(self.litellm, response)

@@ -25,21 +25,26 @@ __all__ = [
 ]
 
 
-def request_fingerprint(model: ModelSpec, messages: list[Message], replicate: int) -> str:
-    """sha256 over (litellm model, the model's api_base, messages, sampling params, replicate).
+def request_fingerprint(model: ModelSpec, messages: list[Message], replicate: int,
+                        response_format: dict[str, Any] | None = None) -> str:
+    """sha256 over (litellm model, the model's api_base, messages, sampling params, replicate,
+    and the ``response_format`` when one is sent).
 
     ``provider.api_base`` (a gateway or test server in front of the same model) is transport,
-    not identity, and is left out so a recorded run replays without it.
+    not identity, and is left out so a recorded run replays without it. A request without a
+    ``response_format`` hashes exactly as before it could have one, so older recordings match.
     """
-    return content_hash(
-        {
-            "model": model.litellm_model,
-            "api_base": model.api_base,
-            "messages": [m.model_dump(mode="json") for m in messages],
-            "params": model.params.model_dump(mode="json"),
-            "replicate": replicate,
-        }
-    )
+    payload: dict[str, Any] = {
+        "model": model.litellm_model,
+        "api_base": model.api_base,
+        "messages": [m.model_dump(mode="json") for m in messages],
+        "params": model.params.model_dump(mode="json"),
+        "replicate": replicate,
+    }
+    if response_format is not None:
+        # A constrained reply is a different reply: it must not answer an unconstrained ask.
+        payload["response_format"] = response_format
+    return content_hash(payload)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +63,8 @@ class Request:
     """The user turn the call belongs to (0-based)."""
     label: str
     """The cell (or item) it is made for, as messages name it."""
+    response_format: dict[str, Any] | None = None
+    """litellm's ``response_format`` (a JSON schema the reply must match), or None."""
 
 
 @dataclass(frozen=True)
@@ -134,4 +141,6 @@ def litellm_kwargs(request: Request, run: RunSettings, litellm_model: str,
     for name, value in request.model.params.model_dump().items():
         if value is not None:
             kwargs[name] = value
+    if request.response_format is not None:
+        kwargs["response_format"] = request.response_format
     return kwargs

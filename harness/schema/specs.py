@@ -77,6 +77,16 @@ class ModelSpec(Spec):
     """Other names the model may call itself by (used by blinding to scrub them)."""
     params: ModelParams = ModelParams()
     limits: ModelLimits = ModelLimits()
+    pricing: Literal["litellm", "free"] = "litellm"
+    """``litellm``: calls are priced by litellm's price map (a model missing from it counts as
+    free, and the plan says so); ``free``: a server you run yourself (llama.cpp, vLLM, Ollama):
+    the plan and the budget gate count its calls at $0 and say so."""
+    max_input_tokens: int | None = Field(default=None, ge=1)
+    """Most prompt tokens the model accepts; null takes litellm's model info (none for a model
+    litellm does not know, such as one on a local server: then nothing is checked). For a local
+    server whose context holds prompt and reply together (llama.cpp ``--ctx-size``, vLLM
+    ``--max-model-len``), give the context size minus ``params.max_tokens``. A call whose
+    prompt is over it (by litellm's token counter) is not sent."""
 
     @field_validator("api_key_env")
     @classmethod
@@ -315,6 +325,29 @@ class JudgeSpec(Spec):
     max_parse_retries: int = Field(default=2, ge=0, le=10)
     """Re-asks after an invalid reply before the item is recorded ``unscored``."""
     on_family_match: Literal["warn", "refuse"] = "warn"
+    structured_output: Literal["auto", "on", "off"] = "auto"
+    """llm judges: send the reply's JSON schema as ``response_format`` so that the provider
+    constrains the reply to it. ``auto``: when litellm says the model supports a response
+    schema; ``on``: always (a local OpenAI-compatible server such as llama.cpp, vLLM or Ollama,
+    which litellm cannot know); ``off``: never. The reply is validated either way, and an
+    invalid one is re-asked."""
+    pricing: Literal["litellm", "free"] = "litellm"
+    """llm judges: as in a model file (``free`` for a server you run: its calls cost $0)."""
+    max_input_tokens: int | None = Field(default=None, ge=1)
+    """llm judges: most prompt tokens the judge model accepts (as in a model file); null takes
+    litellm's model info. A joint prompt over it is split into one call per dimension; a
+    dimension whose prompt is still over it is recorded ``unscored`` (reason
+    ``context_window``) without a call."""
+
+    @field_validator("structured_output", mode="before")
+    @classmethod
+    def _yaml_on_off(cls, value: object) -> object:
+        # YAML 1.1 reads a bare on/off as true/false; the user wrote the word.
+        if value is True:
+            return "on"
+        if value is False:
+            return "off"
+        return value
 
     @model_validator(mode="after")
     def _llm_needs_model(self) -> JudgeSpec:
@@ -338,4 +371,6 @@ class JudgeSpec(Spec):
             api_key_env=self.api_key_env,
             params=self.params,
             limits=self.limits,
+            max_input_tokens=self.max_input_tokens,
+            pricing=self.pricing,
         )

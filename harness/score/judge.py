@@ -10,6 +10,14 @@ them (cheaper). Each call sends the prompt (``judge_prompt.py``), validates the 
 times (the bad reply and a correction go back into the conversation). A reply is unusable
 when it breaks the reply format, or when a level's evidence quote is not found verbatim in the
 conversation: a judge that cannot point at what it judged has not shown that it read it.
+A judge set up for structured output (``judge_setup.py``) sends each call with its reply's
+JSON schema as ``response_format`` (``judge_schema.py``); the reply is validated and re-asked
+the same way, and each code records which ``path`` produced it and after how many ``asks``.
+When the judge model's input limit is known, every prompt is counted before it is sent: a
+joint prompt that cannot fit is split into one call per dimension (``context_split``), and a
+dimension whose own prompt still cannot fit, or a re-ask that would no longer fit, is
+``unscored`` with a reason starting ``context_window:`` and no call is made for it. The
+conversation is never truncated: a judge that has not seen all of it has nothing to code.
 When the re-asks run out, a format failure leaves every dimension of the call ``unscored``
 with the validation error as the reason; a quote still not found leaves its dimension
 ``unscored`` (``EVIDENCE_NOT_FOUND``, ``evidence_found: false``) while the dimensions whose
@@ -26,13 +34,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Protocol
+from dataclasses import dataclass, replace
+from typing import Any, Literal, Protocol
 
+from harness.providers import ContextCheck
 from harness.rundir import BlindedItem, CallRecord, Message
 from harness.schema import JudgeSpec, ModelSpec, RubricSpec
 from harness.score.judge_prompt import (
     MAX_ERROR_CHARS,
+    JudgePrompt,
     build_judge_prompt,
     correction_message,
     evidence_correction,
@@ -43,9 +53,12 @@ from harness.score.judge_reply import (
     evidence_in_transcript,
     parse_judge_reply,
 )
+from harness.score.judge_schema import judge_response_format
+from harness.score.judge_setup import JudgeSetup
 from harness.score.rubric import DimensionCode
 
 __all__ = [
+    "CONTEXT_WINDOW",
     "EVIDENCE_NOT_FOUND",
     "NOT_TARGETED",
     "ProviderClientLike",
@@ -57,6 +70,8 @@ EVIDENCE_NOT_FOUND = "evidence quote not found verbatim in the transcript"
 """Start of the ``reason`` of a record left unscored because its quote was never found."""
 NOT_TARGETED = "not targeted by the scenario"
 """``reason`` of the null recorded for a dimension a ``targeted`` judge does not code."""
+CONTEXT_WINDOW = "context_window"
+"""Start of the ``reason`` of a record left unscored because its prompt could not fit."""
 
 
 class ProviderClientLike(Protocol):
@@ -72,8 +87,10 @@ class ProviderClientLike(Protocol):
         turn: int,
         replicate: int,
         label: str,
+        response_format: dict[str, Any] | None = None,
     ) -> CallRecord:
-        """One logical call; provider failures come back as ``status`` error/blocked."""
+        """One logical call; provider failures come back as ``status`` error/blocked.
+        ``response_format`` is passed only by a judge set up for structured output."""
         ...
 
 
@@ -94,6 +111,7 @@ async def judge_item(
     client: ProviderClientLike,
     *,
     dimensions: Sequence[str] | None = None,
+    setup: JudgeSetup | None = None,
 ) -> list[DimensionCode]:
     """Ask an LLM judge to code one item.
 
@@ -105,20 +123,69 @@ async def judge_item(
         rubric: the rubric.
         client: the provider client used for every call.
         dimensions: code only these dimension ids (those not yet on file); None for all.
+        setup: structured output and the input-limit check (``judge_setup.judge_setup``);
+            None for neither.
 
     Returns:
         One ``DimensionCode`` per dimension asked for, in rubric order.
     """
+    setup = setup or JudgeSetup()
     wanted = [d.id for d in rubric.dimensions if dimensions is None or d.id in dimensions]
     coded = coded_dimensions(item, judge, wanted)
     codes = {d: DimensionCode(dimension=d, status="null", reason=NOT_TARGETED)
              for d in wanted if d not in coded}
     groups = [coded] if judge.mode == "joint" else [[d] for d in coded]
+    calls, unfit = _plan_calls(item, judge, rubric, [g for g in groups if g], setup)
+    codes.update((code.dimension, code) for code in unfit)
     # Dimension calls run side by side; the provider's per-model gate bounds them.
-    results = await asyncio.gather(*(_ask(item, judge, rubric, client, g) for g in groups if g))
+    results = await asyncio.gather(*(_ask(item, judge, client, call, setup) for call in calls))
     for group_codes in results:
         codes.update((code.dimension, code) for code in group_codes)
     return [codes[d] for d in wanted]
+
+
+@dataclass(frozen=True)
+class _Call:
+    """One judge call to make: its dimensions and prompt."""
+
+    dimension_ids: list[str]
+    prompt: JudgePrompt
+    split: bool
+    """True when the dimension is asked alone because the joint prompt did not fit."""
+
+
+def _plan_calls(item: BlindedItem, judge: JudgeSpec, rubric: RubricSpec,
+                groups: list[list[str]], setup: JudgeSetup
+                ) -> tuple[list[_Call], list[DimensionCode]]:
+    """The calls whose prompts fit the judge's input limit, and the dimensions none fits."""
+    calls: list[_Call] = []
+    unfit: list[DimensionCode] = []
+    for group in groups:
+        prompt = build_judge_prompt(item, rubric, group, template=judge.prompt_template)
+        check = _check(setup, prompt.messages)
+        if check.fits:
+            calls.append(_Call(group, prompt, split=False))
+            continue
+        split = len(group) > 1
+        for dimension in group:
+            single = (build_judge_prompt(item, rubric, [dimension],
+                                         template=judge.prompt_template) if split else prompt)
+            single_check = _check(setup, single.messages) if split else check
+            if single_check.fits:
+                calls.append(_Call([dimension], single, split=True))
+            else:
+                what = f"the judge prompt for {dimension}"
+                unfit.append(DimensionCode(
+                    dimension=dimension, status="unscored",
+                    reason=f"{CONTEXT_WINDOW}: {single_check.describe(what)}",
+                    context_split=True if split else None))
+    return calls, unfit
+
+
+def _check(setup: JudgeSetup, messages: Sequence[Message]) -> ContextCheck:
+    if setup.check is None:
+        return ContextCheck(True, None, None, None)
+    return setup.check(messages)
 
 
 @dataclass(frozen=True)
@@ -132,25 +199,43 @@ class _Reading:
     correction: str = ""
 
 
-async def _ask(item: BlindedItem, judge: JudgeSpec, rubric: RubricSpec,
-               client: ProviderClientLike, dimension_ids: list[str]) -> list[DimensionCode]:
-    """One call on ``dimension_ids`` and its re-asks."""
-    prompt = build_judge_prompt(item, rubric, dimension_ids, template=judge.prompt_template)
+async def _ask(item: BlindedItem, judge: JudgeSpec, client: ProviderClientLike, call: _Call,
+               setup: JudgeSetup) -> list[DimensionCode]:
+    """One call on ``call.dimension_ids`` and its re-asks."""
+    dimension_ids = call.dimension_ids
     model = judge.as_model_spec()
-    messages = list(prompt.messages)
+    messages = list(call.prompt.messages)
     attempts = judge.max_parse_retries + 1
+    extra: dict[str, Any] = {}
+    if setup.structured:
+        extra["response_format"] = judge_response_format(dimension_ids)
+    path: Literal["structured", "parsed"] = "structured" if extra else "parsed"
+
+    def stamped(codes: list[DimensionCode], asks: int) -> list[DimensionCode]:
+        return [replace(code, path=path, asks=asks or None, context_split=call.split or None)
+                for code in codes]
+
     reading = _Reading(codes=None, error="no reply")
     reply = ""
     for attempt in range(attempts):
+        if attempt:
+            check = _check(setup, messages)
+            if not check.fits:
+                error = (reading.error or "")[:MAX_ERROR_CHARS]
+                reason = (f"{CONTEXT_WINDOW}: {check.describe('the re-ask')}, after an "
+                          f"invalid reply: {error}")
+                return stamped(_all_unscored(dimension_ids, reason, raw=reply), attempt)
         record = await client.complete(
-            model, messages, purpose="judge", turn=attempt, replicate=0, label=item.blind_id
+            model, messages, purpose="judge", turn=attempt, replicate=0, label=item.blind_id,
+            **extra,
         )
         if record.status != "ok":
-            return _all_unscored(dimension_ids, _call_failure(record), raw=record.reply)
+            failed = _all_unscored(dimension_ids, _call_failure(record), raw=record.reply)
+            return stamped(failed, attempt)
         reply = record.reply or ""
         reading = _read(reply, dimension_ids, item.messages)
         if reading.error is None and reading.codes is not None:
-            return reading.codes
+            return stamped(reading.codes, attempt + 1)
         messages = [
             *messages,
             Message(role="assistant", content=reply),
@@ -159,8 +244,9 @@ async def _ask(item: BlindedItem, judge: JudgeSpec, rubric: RubricSpec,
     if reading.codes is None:
         error = (reading.error or "")[:MAX_ERROR_CHARS]
         reason = f"invalid judge output after {attempts} attempt(s): {error}"
-        return _all_unscored(dimension_ids, reason, raw=reply)
-    return [_evidence_failure(code, attempts, reply) for code in reading.codes]
+        return stamped(_all_unscored(dimension_ids, reason, raw=reply), attempts)
+    return stamped([_evidence_failure(code, attempts, reply) for code in reading.codes],
+                   attempts)
 
 
 def _read(reply: str, dimension_ids: list[str], messages: Sequence[Message]) -> _Reading:

@@ -46,6 +46,12 @@ class DimensionCode:
     evidence_found: bool | None = None
     """Whether the evidence quote occurs in the conversation (LLM judges; None otherwise)."""
     raw: str | None = None
+    path: Literal["structured", "parsed"] | None = None
+    """LLM judges: whether the reply came under ``response_format`` (``ScoreRecord.path``)."""
+    asks: int | None = None
+    """LLM judges: replies asked for before this code (``ScoreRecord.asks``)."""
+    context_split: bool | None = None
+    """LLM judges: asked alone because the joint prompt did not fit (``ScoreRecord``)."""
 
     def to_record(
         self,
@@ -70,6 +76,9 @@ class DimensionCode:
             evidence=self.evidence,
             evidence_found=self.evidence_found,
             raw=self.raw,
+            path=self.path,
+            asks=self.asks,
+            context_split=self.context_split,
             rubric_hash=rubric_hash,
             coder_hash=coder_hash,
             scored_at=scored_at,

@@ -4,7 +4,8 @@ What this module owns: the order of the stage (check the judges, read the items,
 rubric, then each judge in turn), which (item, dimension) pairs each judge still has to code,
 and running the judge over them (the heuristic coder in ``heuristic.py``, LLM judges in
 ``judge.py``, several items in flight; an LLM judge's calls per item, one per dimension or
-one for all, are ``judge.py``'s, and the progress bar counts items either way). Its files are
+one for all, are ``judge.py``'s, how they are made, structured or not and within which input limit,
+``judge_setup.py``'s, and the progress bar counts items either way). Its files are
 ``store.py``'s: items are read through the guarded reader (``blind/key.jsonl`` is never
 opened, so no coder can see which model or scaffold produced an item), scores are appended
 durably.
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -31,7 +33,8 @@ from harness.errors import InputError
 from harness.rundir import BlindedItem, RunDir, ScoreRecord
 from harness.schema import JudgeSpec, RubricSpec
 from harness.score.heuristic import code_item
-from harness.score.judge import ProviderClientLike, judge_item
+from harness.score.judge import CONTEXT_WINDOW, ProviderClientLike, judge_item
+from harness.score.judge_setup import judge_setup
 from harness.score.judges import check_judges, coder_hash
 from harness.score.rubric import DimensionCode, rubric_hash
 from harness.score.store import (
@@ -77,6 +80,14 @@ class CoderSummary:
     unscored: int
     """Records written in this run, by status."""
     path: Path
+    structured: int = 0
+    """LLM judges: records written from replies under ``response_format``."""
+    parsed: int = 0
+    """LLM judges: records written from free-text replies."""
+    reasked: int = 0
+    """LLM judges: records whose reply needed re-asks (``asks`` over 1)."""
+    context_window: int = 0
+    """LLM judges: records left unscored because their prompt could not fit (no call)."""
 
 
 @dataclass(frozen=True)
@@ -92,7 +103,10 @@ class ScoringSummary:
         return [
             f"{c.coder} ({c.kind}): {c.items_coded} of {c.items_total} items coded "
             f"({c.items_skipped} already done); written {c.scored} scored, {c.null} null, "
-            f"{c.unscored} unscored -> {c.path}"
+            f"{c.unscored} unscored -> {c.path}" + (
+                f"\n  {c.structured} from structured replies, {c.parsed} from parsed text, "
+                f"{c.reasked} after re-asks; {c.context_window} not sent (context_window)"
+                if c.kind == "llm_judge" else "")
             for c in self.coders
         ]
 
@@ -200,9 +214,12 @@ async def _score_with(
     _warn_if_mixed(path, existing.values(), coder)
     work, pairs_skipped = _missing(items, rubric, existing)
     appender = ScoreAppender(path)
+    tally: Counter[str] = Counter()
 
     async def write(item: BlindedItem, codes: list[DimensionCode], missing: list[str]) -> None:
-        await appender.append(coder.records(item, codes, missing))
+        records = coder.records(item, codes, missing)
+        await appender.append(records)
+        tally.update(tag for record in records for tag in _how_coded(record))
 
     try:
         with _Progress(progress, f"scoring with {judge.name}", len(work)) as bar:
@@ -226,7 +243,22 @@ async def _score_with(
         null=appender.counts["null"],
         unscored=appender.counts["unscored"],
         path=path,
+        structured=tally["structured"],
+        parsed=tally["parsed"],
+        reasked=tally["reasked"],
+        context_window=tally["context_window"],
     )
+
+
+def _how_coded(record: ScoreRecord) -> list[str]:
+    """How an LLM judge's record came about, for the summary: its path, whether it took
+    re-asks, whether its prompt could not fit."""
+    tags: list[str] = [record.path] if record.path is not None else []
+    if record.asks is not None and record.asks > 1:
+        tags.append("reasked")
+    if record.status == "unscored" and (record.reason or "").startswith(CONTEXT_WINDOW):
+        tags.append("context_window")
+    return tags
 
 
 def _check_targets(layout: RunDir, judges: list[JudgeSpec], items: list[BlindedItem]) -> None:
@@ -266,10 +298,12 @@ async def _run_llm_judge(
     concurrency: int,
 ) -> None:
     semaphore = asyncio.Semaphore(max(1, concurrency))
+    setup = judge_setup(judge)
 
     async def one(item: BlindedItem, missing: list[str]) -> None:
         async with semaphore:
-            codes = await judge_item(item, judge, rubric, client, dimensions=missing)
+            codes = await judge_item(item, judge, rubric, client, dimensions=missing,
+                                     setup=setup)
             await write(item, codes, missing)
             bar.advance()
 

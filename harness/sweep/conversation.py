@@ -8,7 +8,9 @@ choice, else the target itself), shown only its persona card and the conversatio
 user's side (``simulated_user.py``), and its calls are recorded (purpose ``simulated_user``)
 and cached like any other. The block ends after ``max_turns`` messages, or earlier when the
 user replies with the end marker or nothing (no empty user message reaches the transcript);
-the scenario's next turn, if any, follows. It does not decide which cells run, when to stop or
+the scenario's next turn, if any, follows. A call whose prompt is over its model's input limit
+(``max_input_tokens``, else litellm's model info; counted by litellm) is not sent: the cell
+ends ``error`` with a ``context_window`` cause. It does not decide which cells run, when to stop or
 where records go (``runner.py``), and it does not retry or cache (``harness.providers``).
 """
 
@@ -19,7 +21,7 @@ from typing import Literal
 
 from harness.config import RunConfig
 from harness.errors import ReplayMissError
-from harness.providers import ProviderClient, now_iso
+from harness.providers import ProviderClient, check_context, now_iso
 from harness.rundir import CallRecord, Message, TranscriptRecord, Usage
 from harness.schema import ModelSpec, SimulatedUser
 from harness.sweep.cells import Cell
@@ -46,7 +48,15 @@ class _Conversation:
 
     async def call(self, messages: list[Message], purpose: str, turn: int,
                    model: ModelSpec | None = None) -> CallRecord:
-        """One provider call of the cell (to the cell's model unless ``model`` is given)."""
+        """One provider call of the cell (to the cell's model unless ``model`` is given).
+
+        Raises:
+            _ContextWindow: the prompt is over the model's input limit; nothing was sent.
+        """
+        check = check_context(model or self.cell.model, messages)
+        if not check.fits:
+            raise _ContextWindow(f"{purpose}: {CONTEXT_WINDOW}: "
+                                 f"{check.describe(f'the prompt of turn {turn + 1}')}")
         record = await self.client.complete(model or self.cell.model, messages, purpose=purpose,
                                             turn=turn, replicate=self.cell.replicate,
                                             label=self.cell.label)
@@ -59,6 +69,14 @@ class _Conversation:
             return False
         self.status, self.error = _failure(record, what)
         return True
+
+
+CONTEXT_WINDOW = "context_window"
+"""What the error of a cell ended before a call that could not fit says after its purpose."""
+
+
+class _ContextWindow(Exception):
+    """A call's prompt is over its model's input limit (the message is the cell's error)."""
 
 
 class CellRunner:
@@ -79,6 +97,8 @@ class CellRunner:
             await self._converse(conversation)
         except ReplayMissError as exc:
             conversation.status, conversation.error = "error", exc.one_line()
+        except _ContextWindow as exc:
+            conversation.status, conversation.error = "error", str(exc)
         usage = Usage()
         cost: float | None = 0.0
         for record in conversation.calls:

@@ -41,7 +41,7 @@ def _price_map() -> dict[str, Any]:
 
 def price_per_token(model: ModelSpec) -> tuple[float, float] | None:
     """(input, output) USD per token from litellm's price map; None when unknown."""
-    if model.simulated:
+    if model.simulated or model.pricing == "free":
         return (0.0, 0.0)
     prices = _price_map()
     candidates = [model.litellm_model]

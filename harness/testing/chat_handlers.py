@@ -3,9 +3,11 @@
 This module owns the server's behaviour per request: the aiohttp handlers of
 ``/v1/chat/completions``, ``/v1/models`` and ``/_stats``, the choice of fault or reply for
 each attempt (fault scripts apply to attempts 1, 2, ... of each distinct (model, messages)
-request), the in-memory ``RequestRecord`` list with its counting queries, and the optional
-JSONL log of completed responses. It does not listen on a socket or manage threads and event
-loops (``chat_server.TestServer`` does), and it does not spell the wire format (``chat_wire``).
+request), in ``response_format="enforce"`` mode a reply cut down to what a constrained
+decoder could emit under the request's JSON schema (``constrained``), the in-memory
+``RequestRecord`` list with its counting queries, and the optional JSONL log of completed
+responses. It does not listen on a socket or manage threads and event loops
+(``chat_server.TestServer`` does), and it does not spell the wire format (``chat_wire``).
 """
 
 from __future__ import annotations
@@ -16,8 +18,8 @@ import json
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass
-from typing import IO, Any
+from dataclasses import asdict, dataclass, replace
+from typing import IO, Any, Literal
 
 from aiohttp import web
 
@@ -32,6 +34,7 @@ from harness.testing.chat_wire import (
     message_text,
     messages_fingerprint,
 )
+from harness.testing.constrained import constrain_reply, requested_schema
 from harness.testing.faults import Fault
 
 __all__ = ["ChatHandlers", "ReplyScript", "RequestRecord"]
@@ -58,6 +61,8 @@ class RequestRecord:
     """Arrival time, ``time.time()``."""
     has_auth: bool
     """Whether an ``Authorization`` header was present."""
+    response_schema: bool = False
+    """Whether the request asked for a reply matching a JSON schema (``response_format``)."""
 
 
 class ChatHandlers:
@@ -72,8 +77,10 @@ class ChatHandlers:
         replies: Mapping[str, ReplyScript] | None = None,
         require_key: str | None = None,
         hang_s: float = 30.0,
+        response_format: Literal["ignore", "enforce"] = "ignore",
     ) -> None:
         """Store the fault and reply scripts; the arguments are those of ``TestServer``."""
+        self.response_format = response_format
         self.latency_s = latency_s
         self.faults = {k: list(v) for k, v in (faults or {}).items()}
         self.always = dict(always or {})
@@ -168,6 +175,7 @@ class ChatHandlers:
             if body.get("stream"):
                 raise ValueError("streaming is not supported by this test server")
             fingerprint = messages_fingerprint(messages)
+            schema = requested_schema(body)
         except (ValueError, KeyError, TypeError) as exc:
             self._record("", "", 0, 400, "malformed", has_auth)
             malformed = ("invalid_request_error", None, f"Malformed request: {exc}")
@@ -190,7 +198,7 @@ class ChatHandlers:
             )
             label = fault.label if fault is not None else None
         record = self._record(model, fingerprint, attempt, fault.status_code if fault else 200,
-                              label, has_auth)
+                              label, has_auth, schema is not None)
 
         if self.latency_s > 0:
             await asyncio.sleep(self.latency_s)
@@ -203,7 +211,10 @@ class ChatHandlers:
             except TimeoutError:
                 pass
         if fault is None:
-            response = self._success(requested, model, key, messages)
+            enforced = schema if self.response_format == "enforce" else None
+            response = self._success(requested, model, key, messages, enforced)
+            if response.status != record.status:  # refused under the schema: say so
+                record = self._amend(record, response.status, "response_format")
         elif fault.kind == "content_policy":
             response = error_response(400, CONTENT_POLICY_BODY)
         else:
@@ -212,10 +223,19 @@ class ChatHandlers:
         return response
 
     def _record(self, model: str, fingerprint: str, attempt: int, status: int,
-                fault: str | None, has_auth: bool) -> RequestRecord:
-        record = RequestRecord(model, fingerprint, attempt, status, fault, time.time(), has_auth)
+                fault: str | None, has_auth: bool, response_schema: bool = False
+                ) -> RequestRecord:
+        record = RequestRecord(model, fingerprint, attempt, status, fault, time.time(), has_auth,
+                               response_schema)
         self._records.append(record)
         return record
+
+    def _amend(self, record: RequestRecord, status: int, fault: str) -> RequestRecord:
+        """Replace ``record`` (the last one with its identity) by one with the status sent."""
+        amended = replace(record, status=status, fault=fault)
+        index = max(i for i, r in enumerate(self._records) if r is record)
+        self._records[index] = amended
+        return amended
 
     def _log(self, record: RequestRecord, request: web.Request) -> None:
         if self._log_file is None:
@@ -227,7 +247,8 @@ class ChatHandlers:
         self._log_file.flush()  # readers (tests) look at the file while the server runs
 
     def _success(self, requested: str, model: str, key: tuple[str, str],
-                 messages: list[ChatMessage]) -> web.Response:
+                 messages: list[ChatMessage], schema: dict[str, Any] | None = None
+                 ) -> web.Response:
         self._successes[key] += 1
         self._model_successes[model] += 1
         script = self.replies.get(model)
@@ -239,5 +260,13 @@ class ChatHandlers:
             text = script(messages)
         else:
             text = script[(self._model_successes[model] - 1) % len(script)]
+        if schema is not None:
+            # Schema-enforcing mode: only what a constrained decoder could have emitted.
+            constrained = constrain_reply(text, schema)
+            if constrained.text is None:
+                return error_response(400, ("invalid_request_error", "response_format",
+                                            "test server (enforce): the reply cannot match the "
+                                            f"response_format schema: {constrained.error}"))
+            text = constrained.text
         response_id = hashlib.sha256(f"{key}:{self._successes[key]}".encode()).hexdigest()[:24]
         return chat_completion_response(requested, model, text, messages, response_id)

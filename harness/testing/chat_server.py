@@ -14,6 +14,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
+from typing import Literal
 
 from aiohttp import web
 
@@ -45,6 +46,7 @@ class TestServer(ChatHandlers):
         host: str = "127.0.0.1",
         port: int = 0,
         log_path: Path | str | None = None,
+        response_format: Literal["ignore", "enforce"] = "ignore",
     ) -> None:
         """Configure the server; nothing listens until it is started.
 
@@ -59,9 +61,14 @@ class TestServer(ChatHandlers):
             host: Interface to bind; keep the loopback default in tests.
             port: TCP port; 0 picks a free one.
             log_path: If set, one JSON line per completed response is appended here.
+            response_format: ``enforce`` answers a request carrying a JSON schema
+                (``response_format``) as a constrained decoder would: the scripted reply cut
+                down to the JSON object matching the schema, or a 400 when it has none;
+                ``ignore`` (the default) answers as if no schema were asked for.
         """
         super().__init__(latency_s=latency_s, faults=faults, always=always, replies=replies,
-                         require_key=require_key, hang_s=hang_s)
+                         require_key=require_key, hang_s=hang_s,
+                         response_format=response_format)
         self.host = host
         self.port = port
         self.log_path = Path(log_path) if log_path is not None else None

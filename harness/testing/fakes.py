@@ -38,14 +38,18 @@ class FakeJudgeClient:
         """Every request's ``turn`` (the judge's attempt index)."""
         self.purposes: list[str] = []
         """Every request's ``purpose``."""
+        self.response_formats: list[dict[str, Any] | None] = []
+        """Every request's ``response_format`` (None when it was sent without one)."""
 
     async def complete(self, model: ModelSpec, messages: list[Message], /, *, purpose: str,
-                       turn: int, replicate: int, label: str) -> CallRecord:
+                       turn: int, replicate: int, label: str,
+                       response_format: dict[str, Any] | None = None) -> CallRecord:
         """One scripted call (yields to the loop first, as a real call would)."""
         del model, replicate, label
         self.requests.append(list(messages))
         self.turns.append(turn)
         self.purposes.append(purpose)
+        self.response_formats.append(response_format)
         await asyncio.sleep(0)
         if self.respond is not None:
             reply: str | CallRecord = self.respond([m.model_dump() for m in messages])

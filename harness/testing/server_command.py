@@ -1,7 +1,8 @@
 """The local test server as a process: ``python -m harness.testing.testserver [options]``.
 
 This module owns the command line (``--host``, ``--port``, ``--latency``, ``--hang``,
-``--faults``, ``--always``, ``--replies``, ``--require-key``, ``--log``), its parsing of fault
+``--faults``, ``--always``, ``--replies``, ``--require-key``, ``--log``,
+``--enforce-response-format``), its parsing of fault
 scripts given as inline JSON or a file, printing the URL on the first stdout line (benchmarks
 and tests read it from there) and serving until SIGINT or SIGTERM. The server itself is
 ``chat_server.TestServer``.
@@ -49,6 +50,9 @@ def _parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, TestSer
     parser.add_argument("--require-key", default=None, help="expected bearer key")
     parser.add_argument("--log", type=Path, default=None,
                         help="append one JSON line per completed response")
+    parser.add_argument("--enforce-response-format", action="store_true",
+                        help="answer a request carrying a JSON schema as a constrained decoder "
+                        "would (the matching JSON object only, else 400)")
     args = parser.parse_args(argv)
     try:
         server = TestServer(
@@ -61,6 +65,7 @@ def _parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, TestSer
             host=args.host,
             port=args.port,
             log_path=args.log,
+            response_format="enforce" if args.enforce_response_format else "ignore",
         )
     except (ValueError, TypeError, AttributeError, KeyError) as exc:
         parser.error(f"invalid fault script: {exc}")

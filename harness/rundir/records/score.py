@@ -52,7 +52,8 @@ class ScoreRecord(Record):
     level: int | None = Field(default=None, ge=0, le=2)
     """The level, for ``scored``."""
     reason: str | None = None
-    """Why null or unscored."""
+    """Why null or unscored. A reason starting ``context_window:`` means the prompt did not
+    fit the judge's input limit (``max_input_tokens``) and no call was made for it."""
     rationale: str | None = None
     """The coder's reasoning, when given."""
     evidence: str | None = None
@@ -63,6 +64,18 @@ class ScoreRecord(Record):
     coders that quote nothing checkable (humans, the heuristic)."""
     raw: str | None = None
     """The raw judge reply, kept when unscored."""
+    path: Literal["structured", "parsed"] | None = None
+    """LLM judges: how the reply was obtained. ``structured``: the reply's JSON schema was sent
+    as ``response_format`` (the provider constrains the reply to it); ``parsed``: free text,
+    the JSON object read out of it. Validated and re-asked alike. Null for other coders, for a
+    pair no call was made for, and in files written before it was recorded."""
+    asks: int | None = None
+    """LLM judges: replies asked for before this code (1: the first reply was usable; more:
+    re-asks after invalid replies). Null when no reply came (no call, or a failed call) and
+    for other coders."""
+    context_split: bool | None = None
+    """LLM judges: true when the joint prompt did not fit the judge's input limit and this
+    dimension was asked in a call of its own; null otherwise."""
     rubric_hash: str | None = None
     """Content hash of the rubric coded on."""
     coder_hash: str | None = None
