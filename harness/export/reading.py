@@ -110,7 +110,8 @@ def _read_scores(run_dir: RunDir, warnings: list[str]) -> dict[str, list[ScoreRe
     for path in run_dir.score_files():
         latest: dict[tuple[str, str], ScoreRecord] = {}
         for _, record in read_jsonl(path, ScoreRecord, warnings=warnings,
-                                    fix=f"restore {path.name} or rerun 'xstress score {run_dir.root}'"):
+                                    fix=f"restore {path.name} or rerun "
+                                        f"'xstress score {run_dir.root}'"):
             latest[(record.blind_id, record.dimension)] = record
         if latest:
             scores[path.stem] = list(latest.values())

@@ -213,7 +213,8 @@ def _read_scores(run_dir: RunDir, warnings: list[str]
     hashes: set[str] = set()
     for path in run_dir.score_files():
         for _, record in read_jsonl(path, ScoreRecord, warnings=warnings,
-                                    fix=f"restore {path.name} or rerun 'xstress score {run_dir.root}'"):
+                                    fix=f"restore {path.name} or rerun "
+                                        f"'xstress score {run_dir.root}'"):
             by_item.setdefault(record.blind_id, {})[(record.coder, record.dimension)] = \
                 _score(record)
             coders.add(record.coder)
@@ -240,7 +241,8 @@ def _dimensions(run_dir: RunDir, hashes: Iterable[str], scores: Iterable[list[Vi
         if not path.is_file():
             continue
         try:
-            rubric = read_json(path, RubricSpec, fix=f"rerun 'xstress score {run_dir.root}' to store it again")
+            rubric = read_json(path, RubricSpec,
+                               fix=f"rerun 'xstress score {run_dir.root}' to store it again")
         except InputError as exc:
             warnings.append(f"{exc.message}; ignored")
             continue
