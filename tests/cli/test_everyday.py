@@ -124,3 +124,17 @@ def test_runs_before_any_run_is_an_empty_list(tmp_path: Path, xstress: Xstress,
     ran = xstress("runs", "--json")
     assert ran.code == 0 and json.loads(ran.out) == []
     assert xstress("runs", str(tmp_path / "nowhere")).code == 2  # a folder named, not found
+
+
+def test_a_closed_pipe_is_not_a_traceback(tmp_path: Path) -> None:
+    """``xstress list scaffolds | true``: the reader is gone before xstress writes (Python
+    starts in a third of a second, ``true`` in a millisecond); xstress exits quietly."""
+    import subprocess
+    import sys
+
+    from tests.conftest import cli_env
+
+    pipe = subprocess.run(
+        f"{sys.executable} -m harness list scaffolds | true", shell=True, cwd=tmp_path,
+        env=cli_env(), capture_output=True, text=True, timeout=120, check=False)
+    assert "Traceback" not in pipe.stderr and "BrokenPipe" not in pipe.stderr, pipe.stderr
