@@ -3,7 +3,8 @@ and read.
 
 ``RunDir`` (``layout``) names every file; ``records`` defines each file's pydantic model;
 ``files`` holds the one reading policy (``read_jsonl``, ``read_json``) and the atomic
-writers; ``stores`` the durable appenders (transcripts, the write-ahead response cache).
+writers; ``stores`` the durable appenders (transcripts, the write-ahead response cache);
+``lock`` the one-writer lock.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from harness.rundir.files import (
     write_record_atomic,
 )
 from harness.rundir.layout import RunDir, shard_suffix
+from harness.rundir.lock import LOCK_NAME, RunLock, run_lock
 from harness.rundir.records import (
     AGREEMENT_COLUMNS,
     CONFUSION_COLUMNS,
@@ -59,6 +61,7 @@ from harness.rundir.stores import (
 __all__ = [
     "AGREEMENT_COLUMNS",
     "CONFUSION_COLUMNS",
+    "LOCK_NAME",
     "AgreementConfusion",
     "AgreementRow",
     "AgreementStatistic",
@@ -83,6 +86,7 @@ __all__ = [
     "RemainingTell",
     "ResponseCache",
     "RunDir",
+    "RunLock",
     "RunNames",
     "ScoreRecord",
     "StatusCounts",
@@ -94,6 +98,7 @@ __all__ = [
     "read_jsonl",
     "read_manifests",
     "repair_torn_tail",
+    "run_lock",
     "shard_suffix",
     "write_bytes_atomic",
     "write_json_atomic",
