@@ -97,6 +97,7 @@ def _run_stages(config: RunConfig, stages: Sequence[str], run_dir: RunDir, annou
     if config.simulated:
         announce(f"running {SIMULATED_BANNER}; outputs are labelled simulated")
     code = 0
+    later = [stage for stage in stages if stage != "sweep"]
     if "sweep" in stages:
         result = asyncio.run(run_sweep(config, run_dir.root, announce=announce))
         for line in sweep_summary(result, config):
@@ -104,7 +105,11 @@ def _run_stages(config: RunConfig, stages: Sequence[str], run_dir: RunDir, annou
         code = result.exit_code
         if code not in (0, 1):
             return code
-    later = [stage for stage in stages if stage != "sweep"]
+        if later and not result.counts.get("ok"):
+            # Blinding nothing would leave an empty blinding behind; say what to do instead.
+            announce(f"{', '.join(later)}: nothing to do, no cell ended ok; fix the cause and "
+                     f"rerun the same command (with run.name={run_dir.name}) to retry them")
+            return code
     if later and config.run.num_shards > 1:
         root = run_dir.root
         announce(f"shard {config.run.shard} of {config.run.num_shards} done; once every shard "
@@ -121,7 +126,9 @@ def _run_stages(config: RunConfig, stages: Sequence[str], run_dir: RunDir, annou
 def _run_later_stage(stage: str, run_dir: RunDir, config: RunConfig, announce: Announce,
                      progress: bool) -> None:
     if stage == "blind":
-        if not run_dir.items.exists():
+        from harness.blind import has_blinding
+
+        if not has_blinding(run_dir):
             blind_stage(run_dir, config.blind, default_seed=config.run.seed, announce=announce,
                         progress=progress)
         elif _sweep_changed_since_blinding(run_dir):

@@ -58,7 +58,7 @@ from harness.rundir import (
     write_record_atomic,
 )
 
-__all__ = ["BlindSummary", "blind_run"]
+__all__ = ["BlindSummary", "blind_run", "has_blinding"]
 
 BUCKET_TARGET_BYTES = 16 * 2**20
 """Transcript bytes per shuffle bucket: bounds the memory of the write phase."""
@@ -123,7 +123,7 @@ def blind_run(
     """
     layout = RunDir(Path(run_dir))
     sources = _transcript_files(layout)
-    already = layout.items.exists() or layout.key.exists()
+    already = has_blinding(layout)
     if already and not force:
         raise InputError(
             f"{layout.blind_dir} already holds a blinding",
@@ -138,6 +138,14 @@ def blind_run(
     try:
         report = _blind(layout, sources, work, tells, tells_file, terms, references, seed=seed,
                         workers=workers, progress=progress, warnings=warnings)
+        if report.n_items == 0:
+            # Nothing to code: an empty blinding would only be refused by the next blind.
+            raise InputError(
+                f"{layout.root}: no transcript ended ok ({len(report.excluded)} error or "
+                f"blocked): nothing to blind; nothing was written",
+                fix="fix the cause of the errors (see the sweep's summary) and rerun the sweep "
+                    "with the same run.name; blind after that",
+            )
         if report.n_remaining_tells and not allow_leaks:
             # A failed re-blinding must not replace the report of the blinding in place.
             failed_path = layout.rejected_leak_report if already else layout.leak_report
@@ -154,6 +162,12 @@ def blind_run(
         identifiability=report.identifiability,
         scaffold_identifiability=report.scaffold_identifiability,
     )
+
+
+def has_blinding(layout: RunDir) -> bool:
+    """True when the run holds a blinding with items or a key (written whole, atomically); an
+    empty one (left by an older xstress after a sweep where every cell failed) is none."""
+    return any(path.is_file() and path.stat().st_size > 0 for path in (layout.items, layout.key))
 
 
 def _transcript_files(layout: RunDir) -> list[Path]:
