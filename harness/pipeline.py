@@ -86,9 +86,10 @@ def _make_run_dir(run_dir: RunDir) -> None:
     try:
         run_dir.root.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise OutputError(f"{run_dir.root}: cannot create the run directory "
+        raise OutputError(f"{run_dir.root}: cannot write the run directory "
                           f"({exc.strerror or exc})",
-                          fix="choose a writable run.out_dir") from None
+                          fix="choose a writable run.out_dir or fix the folder's "
+                              "permissions") from None
 
 
 def _run_stages(config: RunConfig, stages: Sequence[str], run_dir: RunDir, announce: Announce,

@@ -21,6 +21,7 @@ from harness.config.files import (
     with_included,
     with_prompt,
 )
+from harness.config.limits import check_input_limits
 from harness.errors import ConfigError
 from harness.schema import (
     BlindSettings,
@@ -190,7 +191,7 @@ def resolve(cfg: Any) -> RunConfig:
                             for turn in scenario.turns
                             if turn.simulated_user is not None and turn.simulated_user.model})
     )
-    return RunConfig(
+    return check_input_limits(RunConfig(
         models=models,
         scaffolds=scaffolds,
         prompts=prompts,
@@ -208,4 +209,4 @@ def resolve(cfg: Any) -> RunConfig:
         report=validate_spec(ReportSettings, tree.get("report") or {},
                              "report (configs/config.yaml)"),
         preset=preset if isinstance(preset, str) else None,
-    )
+    ))

@@ -96,13 +96,15 @@ def read_inputs(run_dir: RunDir) -> RunInputs:
     warnings: list[str] = []
     key_entries = _read_key(run_dir, warnings)
     coders = list_coders(run_dir, warnings)
+    leak_report = _read_leak_report(run_dir, warnings)
+    _check_key_complete(run_dir, key_entries, leak_report)
     return RunInputs(
         run_dir=run_dir,
         key_entries=key_entries,
         coders=coders,
         manifests=read_manifests(run_dir),
         transcripts=_read_transcripts(run_dir, warnings),
-        leak_report=_read_leak_report(run_dir, warnings),
+        leak_report=leak_report,
         agreement=_read_agreement(run_dir, warnings),
         warnings=warnings,
     )
@@ -112,14 +114,33 @@ def _read_key(run_dir: RunDir, warnings: list[str]) -> list[KeyEntry]:
     path = run_dir.key
     if not path.is_file():
         raise InputError(f"{path}: no blinding key", fix=f"run xstress blind {run_dir.root} first")
-    entries = [entry for _, entry in read_jsonl(path, KeyEntry, warnings=warnings,
-                                                fix=f"rerun xstress blind {run_dir.root}")]
+    damaged = (f"restore {run_dir.blind_dir} from a backup, or re-blind with 'xstress blind "
+               f"{run_dir.root} --force' and code the new items again")
+    torn: list[str] = []
+    entries = [entry for _, entry in read_jsonl(path, KeyEntry, warnings=torn, fix=damaged)]
+    if torn:
+        # The key is written whole (atomically): a torn line means it was damaged, and a
+        # report on the lines left would silently drop items.
+        raise InputError(f"{path}: the last line is torn (the key is damaged)", fix=damaged)
+    if len({entry.blind_id for entry in entries}) != len(entries):
+        raise InputError(f"{path}: a blind_id appears twice (the key was edited)", fix=damaged)
     if not entries:
         raise InputError(
             f"{path} is empty: no transcript was blinded",
             fix="rerun the sweep (no ok transcripts?) and xstress blind",
         )
     return entries
+
+
+def _check_key_complete(run_dir: RunDir, entries: list[KeyEntry],
+                        leak_report: LeakReport | None) -> None:
+    """The key holds one line per blinded item (the blinding's leak report counts them)."""
+    if leak_report is not None and leak_report.n_items != len(entries):
+        raise InputError(
+            f"{run_dir.key}: {len(entries)} entries but the blinding wrote "
+            f"{leak_report.n_items} items (the key was edited or truncated)",
+            fix=f"restore {run_dir.blind_dir} from a backup, or re-blind with 'xstress blind "
+                f"{run_dir.root} --force' and code the new items again")
 
 
 def _read_transcripts(run_dir: RunDir, warnings: list[str]) -> TranscriptCounts | None:
