@@ -47,9 +47,9 @@ def repair_torn_tail(path: Path) -> int:
     """Cut a torn (newline-less) last line off ``path``; return the bytes removed."""
     if not path.exists():
         return 0
-    if not path.is_file():
-        raise InputError(f"{path}: is not a regular file (a directory?)",
-                         fix="move it away; this name is the run's file")
+    if path.is_dir():
+        raise InputError(f"{path}: is a directory, not a JSONL file",
+                         fix="move the directory away; this name is the run's file")
     size = path.stat().st_size
     if size == 0:
         return 0
