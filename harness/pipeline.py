@@ -95,7 +95,8 @@ def _make_run_dir(run_dir: RunDir) -> None:
 def _run_stages(config: RunConfig, stages: Sequence[str], run_dir: RunDir, announce: Announce,
                 progress: bool) -> int:
     """The stages in order, under the run directory's lock."""
-    if config.simulated:
+    if config.simulated and "sweep" not in stages:
+        # (a sweep says so itself, once it has checked the run directory)
         announce(f"running {SIMULATED_BANNER}; outputs are labelled simulated")
     code = 0
     later = [stage for stage in stages if stage != "sweep"]

@@ -19,6 +19,7 @@ import csv
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -116,12 +117,11 @@ def _read_key(run_dir: RunDir, warnings: list[str]) -> list[KeyEntry]:
         raise InputError(f"{path}: no blinding key", fix=f"run xstress blind {run_dir.root} first")
     damaged = (f"restore {run_dir.blind_dir} from a backup, or re-blind with 'xstress blind "
                f"{run_dir.root} --force' and code the new items again")
-    torn: list[str] = []
-    entries = [entry for _, entry in read_jsonl(path, KeyEntry, warnings=torn, fix=damaged)]
-    if torn:
+    if _torn(path):
         # The key is written whole (atomically): a torn line means it was damaged, and a
         # report on the lines left would silently drop items.
         raise InputError(f"{path}: the last line is torn (the key is damaged)", fix=damaged)
+    entries = [entry for _, entry in read_jsonl(path, KeyEntry, warnings=warnings, fix=damaged)]
     if len({entry.blind_id for entry in entries}) != len(entries):
         raise InputError(f"{path}: a blind_id appears twice (the key was edited)", fix=damaged)
     if not entries:
@@ -130,6 +130,16 @@ def _read_key(run_dir: RunDir, warnings: list[str]) -> list[KeyEntry]:
             fix="rerun the sweep (no ok transcripts?) and xstress blind",
         )
     return entries
+
+
+def _torn(path: Path) -> bool:
+    """True when ``path`` is not empty and does not end with a newline."""
+    with path.open("rb") as handle:
+        handle.seek(0, 2)
+        if handle.tell() == 0:
+            return False
+        handle.seek(-1, 2)
+        return handle.read(1) != b"\n"
 
 
 def _check_key_complete(run_dir: RunDir, entries: list[KeyEntry],

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 
-from harness.config import RunConfig
+from harness.config import SIMULATED_BANNER, RunConfig
 from harness.errors import OutputError
 from harness.providers import PROVIDERS, ProviderClient, check_keys, make_client, now_iso
 from harness.rundir import (
@@ -122,6 +122,8 @@ class _Sweep:
         self.manifest.write(self.result, cost_usd=self._spent_on_cells(), finished=finished)
 
     def _announce_start(self) -> None:
+        if self.config.simulated:
+            self.say(f"running {SIMULATED_BANNER}; outputs are labelled simulated")
         for model in self.config.models:
             if model.limits.tpm is not None:
                 self.say(f"warning: configs/models/{model.name}.yaml: limits.tpm is not enforced "
