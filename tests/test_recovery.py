@@ -97,3 +97,17 @@ def test_the_lock_hint_names_a_working_next_step(tmp_path: Path,
     lock.release()
     assert ran.code == 2 and "wait for it to finish" in ran.err
     assert xstress("run", *BASE, f"run.out_dir={tmp_path}", "run.name=held").code == 0
+
+
+def test_the_hint_after_new_transcripts_works(tmp_path: Path,
+                                              xstress: Callable[..., Ran]) -> None:
+    where = [f"run.out_dir={tmp_path}", "run.name=grow"]
+    assert xstress("run", *BASE, *where).code == 0
+    grown = [arg for arg in BASE if not arg.startswith("scaffolds=")] + ["scaffolds=[bare,steer]"]
+    ran = xstress("run", *grown, *where)
+    assert ran.code == 0 and "predates new transcripts" in ran.err
+    hint = hinted_command(ran.err[ran.err.index("predates"):])
+    assert hint == ["blind", str(tmp_path / "grow"), "--force"]
+    assert xstress(*hint).code == 0
+    items = (tmp_path / "grow" / "blind" / "items.jsonl").read_text().splitlines()
+    assert len(items) == 30
