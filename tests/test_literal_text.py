@@ -46,9 +46,16 @@ def _plant(project: Path) -> None:
     data = yaml.safe_load(rubric.read_text())
     data["dimensions"][0]["definition"] = TRICKY[1]
     rubric.write_text(yaml.safe_dump(data))
+    judges = project / "configs" / "judges"
+    judge = yaml.safe_load((judges / "sim_judge.yaml").read_text())
+    template = (judges / "templates" / "joint.md").read_text()
+    judge.update(name="tricky_judge", prompt_file=None, prompt_template=template.replace(
+        "=== system ===\n", "=== system ===\n" + TRICKY[0] + "\n", 1))
+    (judges / "tricky_judge.yaml").write_text(yaml.safe_dump(judge))
 
 
-OVERRIDES = ["preset=offline", "models=[sim-eager]", "scaffolds=[tricky]", "prompts=tricky"]
+OVERRIDES = ["preset=offline", "models=[sim-eager]", "scaffolds=[tricky]", "prompts=tricky",
+             "judges=[tricky_judge]"]
 
 
 def test_texts_are_loaded_exactly_as_written(project: Path,
@@ -64,6 +71,8 @@ def test_texts_are_loaded_exactly_as_written(project: Path,
     assert turns[4].simulated_user.persona == TRICKY[0]
     assert config.prompts.scenarios[0].notes == TRICKY[3]
     assert config.rubric is not None and config.rubric.dimensions[0].definition == TRICKY[1]
+    assert config.judges[0].prompt_template is not None
+    assert "=== system ===\n" + TRICKY[0] + "\n" in config.judges[0].prompt_template
     assert SECRET not in json.dumps(config.to_manifest())
 
 
