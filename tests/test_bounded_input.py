@@ -110,3 +110,23 @@ def test_sigterm_outside_the_sweep_ends_like_ctrl_c(offline_run: Path, tmp_path:
     assert time.monotonic() - started < 2.0
     assert process.returncode == 130, err
     assert "interrupted" in err
+
+
+def test_sigterm_in_a_later_stage_of_the_pipeline_ends_like_ctrl_c(tmp_path: Path) -> None:
+    """After the sweep (which has its own handlers), SIGTERM still ends the run gracefully."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "harness", "run", "preset=offline",
+         "models=[sim-eager,sim-cautious]", "scaffolds=[bare,verify]", "report.n_perm=1000000", f"run.out_dir={tmp_path}",
+         "run.name=late"],
+        cwd=ROOT, env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    scores = tmp_path / "late" / "scores"
+    deadline = time.monotonic() + 120
+    while len(list(scores.glob("*.jsonl"))) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(2)
+    assert process.poll() is None, "the pipeline ended before it could be interrupted"
+    started = time.monotonic()
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=30)
+    assert time.monotonic() - started < 2.0
+    assert process.returncode == 130, err

@@ -149,6 +149,9 @@ class _Sweep:
         progress = SweepProgress(self.config.run.progress, len(self.cells),
                                  self.config.simulated)
         loop = asyncio.get_running_loop()
+        # asyncio puts back the default handlers, not the ones it replaced (the CLI's SIGTERM
+        # handler, which makes later stages end like Ctrl-C): restore them ourselves.
+        previous = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signal.SIGINT, self._interrupt)
             loop.add_signal_handler(signal.SIGTERM, self._interrupt)
@@ -159,6 +162,10 @@ class _Sweep:
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.remove_signal_handler(signal.SIGINT)
                 loop.remove_signal_handler(signal.SIGTERM)
+            with contextlib.suppress(ValueError, TypeError):  # not the main thread
+                for signum, handler in previous.items():
+                    if handler is not None:
+                        signal.signal(signum, handler)
             self._finish(client)
         return self.result
 
