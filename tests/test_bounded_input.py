@@ -116,8 +116,8 @@ def test_sigterm_in_a_later_stage_of_the_pipeline_ends_like_ctrl_c(tmp_path: Pat
     """After the sweep (which has its own handlers), SIGTERM still ends the run gracefully."""
     process = subprocess.Popen(
         [sys.executable, "-m", "harness", "run", "preset=offline",
-         "models=[sim-eager,sim-cautious]", "scaffolds=[bare,verify]", "report.n_perm=1000000", f"run.out_dir={tmp_path}",
-         "run.name=late"],
+         "models=[sim-eager,sim-cautious]", "scaffolds=[bare,verify]", "report.n_perm=1000000",
+         f"run.out_dir={tmp_path}", "run.name=late"],
         cwd=ROOT, env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     scores = tmp_path / "late" / "scores"
     deadline = time.monotonic() + 120
