@@ -76,6 +76,7 @@ def test_a_large_prompt_set_is_refused(project: Path, xstress: Callable[..., Ran
     assert "80,000 characters of scenario text, over run.max_prompt_set_chars=50,000" in ran.err
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_a_sweep_answers_signals_within_2_s(tmp_path: Path, signum: int) -> None:
     """The sweep of the offline preset at full tilt (simulated models answering in-process)."""
@@ -95,6 +96,7 @@ def test_a_sweep_answers_signals_within_2_s(tmp_path: Path, signum: int) -> None
     assert "rerun with run.name=sig to resume" in err
 
 
+@pytest.mark.slow
 def test_sigterm_outside_the_sweep_ends_like_ctrl_c(offline_run: Path, tmp_path: Path) -> None:
     """A long report on a scored run: SIGTERM mid-command is exit 130, not a silent kill."""
     run = tmp_path / "run"
@@ -112,6 +114,7 @@ def test_sigterm_outside_the_sweep_ends_like_ctrl_c(offline_run: Path, tmp_path:
     assert "interrupted" in err
 
 
+@pytest.mark.slow
 def test_sigterm_in_a_later_stage_of_the_pipeline_ends_like_ctrl_c(tmp_path: Path) -> None:
     """After the sweep (which has its own handlers), SIGTERM still ends the run gracefully."""
     process = subprocess.Popen(

@@ -81,6 +81,7 @@ def test_shards_share_the_run_but_not_their_own_lock(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_a_lock_left_by_a_killed_process_is_taken_over(tmp_path: Path) -> None:
     holder = _holder(tmp_path)
     try:
@@ -96,6 +97,7 @@ def test_a_lock_left_by_a_killed_process_is_taken_over(tmp_path: Path) -> None:
     lock.release()
 
 
+@pytest.mark.slow
 def test_blind_score_and_code_import_refuse_a_held_run(
         offline_run: Path, tmp_path: Path, xstress: Callable[..., Ran]) -> None:
     before = {p: p.stat().st_mtime_ns for p in offline_run.rglob("*") if p.is_file()}
@@ -121,6 +123,7 @@ def test_blind_score_and_code_import_refuse_a_held_run(
     assert {p: p.stat().st_mtime_ns for p in offline_run.rglob("*") if p.is_file()} == before
 
 
+@pytest.mark.slow
 def test_two_runs_with_one_name_do_not_run_side_by_side(tmp_path: Path,
                                                         xstress: Callable[..., Ran]) -> None:
     args = ["run", "provider=mock", "provider.mock_latency_s=0.3", "models=[gpt4o]",
