@@ -34,10 +34,12 @@ MIN_SECRET_CHARS = 8
 _SECRET_NAME = re.compile(r"(?:^|_)(?:KEY|TOKEN|SECRET|PASSWORD|PASSWD)$", re.IGNORECASE)
 _KEY_SHAPES = (
     # An Authorization header's value, whatever the scheme's token looks like.
-    re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=\-]{6,}"),
-    # name: value / name=value pairs of the usual key fields (JSON, headers, query strings).
+    re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9._~+/=\-]{6,}"),
+    # name: value / name=value pairs of the usual key fields (JSON, headers, query strings),
+    # the value after an optional scheme (``Authorization: Basic dXNlcjpw...``).
     re.compile(r"(?i)((?:x-)?api[-_]?key|authorization|access[-_]?token|secret)"
-               r"([\"']?\s*[:=]\s*[\"']?)(?!\[REDACTED\])[^\s\"',;&}]{6,}"),
+               r"([\"']?\s*[:=]\s*[\"']?(?:(?:basic|token|bearer)\s+)?)(?!\[REDACTED\])"
+               r"[^\s\"',;&}]{6,}"),
     # Vendors' key prefixes: OpenAI/Anthropic (sk-, sk-ant-), Groq, Hugging Face, xAI, Google.
     re.compile(r"\b(?:sk|gsk|hf|xai|pk|rk)[-_][A-Za-z0-9_\-]{12,}"),
     re.compile(r"\bAIza[0-9A-Za-z_\-]{20,}"),

@@ -26,6 +26,7 @@ PROXY_KEY = "sk-proxy-ABCDEF0123456789xyz"
     ('{"authorization": "Token1234567890"}', "Token1234567890"),
     ("url?api_key=q9w8e7r6t5y4&x=1", "q9w8e7r6t5y4"),
     ("x-api-key: live_0123456789", "live_0123456789"),
+    ("Authorization: Basic dXNlcjpwYXNzd29yZA==", "dXNlcjpwYXNzd29yZA=="),
     (f"echo {PROXY_KEY} end", PROXY_KEY),
     ("sk-ant-api03-AbCdEfGhIjKlMnOpQrSt", "sk-ant-api03-AbCdEfGhIjKlMnOpQrSt"),
     ("key AIzaSyA1234567890abcdefghijklmnop", "AIzaSyA1234567890abcdefghijklmnop"),
@@ -44,7 +45,8 @@ def test_known_values_are_removed_whatever_their_shape(monkeypatch: pytest.Monke
 
 
 def test_ordinary_text_is_left_alone() -> None:
-    text = "Rate limit exceeded (429); the key is fine; retry after 2s. model gpt-4o skipped"
+    text = ("Rate limit exceeded (429); the key is fine; retry after 2s. model gpt-4o skipped; "
+            "Basic authentication failed; bearer of bad news")
     assert redact(text) == text
 
 
