@@ -3,7 +3,8 @@
 judges with their prompt templates, calibration sets, a study's published figures).
 
 ``files`` knows where each kind lives and loads one file; ``compose`` runs Hydra; ``run``
-validates the composed tree into a ``RunConfig``; ``calibration`` loads known-answer sets;
+validates the composed tree into a ``RunConfig`` within the input bounds of ``limits``;
+``calibration`` loads known-answer sets;
 ``published`` a study's published figures. It runs nothing.
 """
 
