@@ -4,8 +4,8 @@ judges with their prompt templates, calibration sets, a study's published figure
 
 ``files`` knows where each kind lives and loads one file; ``compose`` runs Hydra; ``run``
 validates the composed tree into a ``RunConfig`` within the input bounds of ``limits``;
-``calibration`` loads known-answer sets;
-``published`` a study's published figures. It runs nothing.
+``calibration`` loads known-answer sets; ``published`` a study's published figures. It runs
+nothing.
 """
 
 from __future__ import annotations
