@@ -15,14 +15,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from harness.config import SIMULATED_BANNER, RunConfig
-from harness.errors import ConfigError, InputError
+from harness.errors import ConfigError, InputError, OutputError
 from harness.providers import PROVIDERS, check_keys, make_client
-from harness.rundir import ResponseCache, RunDir, read_manifests
+from harness.rundir import ResponseCache, RunDir, read_manifests, run_lock
 from harness.schema import (
     DEFAULT_STAGES,
     BlindSettings,
@@ -89,9 +89,32 @@ def run_pipeline(config: RunConfig, *, announce: Announce = log.info,
     if "score" in stages:
         # A missing judge key should stop the run before the sweep spends anything.
         check_keys(_llm_judge_models(config), _judge_provider(config))
-    if config.simulated:
+    if "sweep" in stages:
+        check_keys([*config.models, *config.user_models()], config.provider)
+    _make_run_dir(run_dir)
+    with run_lock(run_dir.root, command="run", shard=config.run.shard,
+                  num_shards=config.run.num_shards):
+        return _run_stages(config, stages, run_dir, announce, progress)
+
+
+def _make_run_dir(run_dir: RunDir) -> None:
+    try:
+        run_dir.root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"{run_dir.root}: cannot write the run directory "
+                          f"({exc.strerror or exc})",
+                          fix="choose a writable run.out_dir or fix the folder's "
+                              "permissions") from None
+
+
+def _run_stages(config: RunConfig, stages: Sequence[str], run_dir: RunDir, announce: Announce,
+                progress: bool) -> int:
+    """The stages in order, under the run directory's lock."""
+    if config.simulated and "sweep" not in stages:
+        # (a sweep says so itself, once it has checked the run directory)
         announce(f"running {SIMULATED_BANNER}; outputs are labelled simulated")
     code = 0
+    later = [stage for stage in stages if stage != "sweep"]
     if "sweep" in stages:
         result = asyncio.run(run_sweep(config, run_dir.root, announce=announce))
         for line in sweep_summary(result, config):
@@ -99,7 +122,11 @@ def run_pipeline(config: RunConfig, *, announce: Announce = log.info,
         code = result.exit_code
         if code not in (0, 1):
             return code
-    later = [stage for stage in stages if stage != "sweep"]
+        if later and not result.counts.get("ok"):
+            # Blinding nothing would leave an empty blinding behind; say what to do instead.
+            announce(f"{', '.join(later)}: nothing to do, no cell ended ok; fix the cause and "
+                     f"rerun the same command (with run.name={run_dir.name}) to retry them")
+            return code
     if later and config.run.num_shards > 1:
         root = run_dir.root
         announce(f"shard {config.run.shard} of {config.run.num_shards} done; once every shard "
@@ -116,7 +143,9 @@ def run_pipeline(config: RunConfig, *, announce: Announce = log.info,
 def _run_later_stage(stage: str, run_dir: RunDir, config: RunConfig, announce: Announce,
                      progress: bool) -> None:
     if stage == "blind":
-        if not run_dir.items.exists():
+        from harness.blind import has_blinding
+
+        if not has_blinding(run_dir):
             blind_stage(run_dir, config.blind, default_seed=config.run.seed, announce=announce,
                         progress=progress)
         elif _sweep_changed_since_blinding(run_dir) and not run_dir.score_files():
@@ -199,6 +228,14 @@ def blind_stage(run_dir: RunDir, settings: BlindSettings, *, default_seed: int |
                 force: bool = False, allow_leaks: bool = False, announce: Announce = log.info,
                 progress: bool = False) -> BlindSummary:
     """Blind a run (``blind.seed`` falls back to ``default_seed``); announce one line."""
+    with run_lock(run_dir.root, command="blind"):
+        return _blind_locked(run_dir, settings, default_seed=default_seed, force=force,
+                             allow_leaks=allow_leaks, announce=announce, progress=progress)
+
+
+def _blind_locked(run_dir: RunDir, settings: BlindSettings, *, default_seed: int | None,
+                  force: bool, allow_leaks: bool, announce: Announce,
+                  progress: bool) -> BlindSummary:
     from harness.blind import blind_run
 
     seed = settings.seed if settings.seed is not None else default_seed
@@ -263,7 +300,8 @@ def score_stage(run_dir: RunDir, config: RunConfig, *, retry_unscored: bool = Fa
             if cache is not None:
                 cache.close()
 
-    with warnings.catch_warnings(record=True) as caught:
+    with warnings.catch_warnings(record=True) as caught, \
+            run_lock(run_dir.root, command="score"):
         warnings.simplefilter("always")
         summary = asyncio.run(run())
     for warning in caught:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from harness.blind.stage import BlindSummary, blind_run
+from harness.blind.stage import BlindSummary, blind_run, has_blinding
 
 __all__ = [
     "BlindSummary",
     "blind_run",
+    "has_blinding",
 ]

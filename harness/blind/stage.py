@@ -48,7 +48,7 @@ from harness.blind.scrubber import Scrubber
 from harness.blind.tells import TellsSpec, default_tells_path, load_tells
 from harness.blind.terms import RunTerms
 from harness.blind.workers import blind_buckets
-from harness.errors import InputError
+from harness.errors import InputError, OutputError
 from harness.rundir import (
     Identifiability,
     LeakReport,
@@ -58,7 +58,7 @@ from harness.rundir import (
     write_record_atomic,
 )
 
-__all__ = ["BlindSummary", "blind_run"]
+__all__ = ["BlindSummary", "blind_run", "has_blinding"]
 
 BUCKET_TARGET_BYTES = 16 * 2**20
 """Transcript bytes per shuffle bucket: bounds the memory of the write phase."""
@@ -123,7 +123,7 @@ def blind_run(
     """
     layout = RunDir(Path(run_dir))
     sources = _transcript_files(layout)
-    already = layout.items.exists() or layout.key.exists()
+    already = has_blinding(layout)
     if already and not force:
         raise InputError(
             f"{layout.blind_dir} already holds a blinding",
@@ -133,19 +133,31 @@ def blind_run(
     tells = load_tells(tells_file)
     warnings: list[str] = []
     terms, references = _read_manifests(layout, warnings)
-    layout.blind_dir.mkdir(exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=".work-", dir=layout.blind_dir))
+    created = not layout.blind_dir.exists()
+    work = _work_dir(layout)
     try:
         report = _blind(layout, sources, work, tells, tells_file, terms, references, seed=seed,
                         workers=workers, progress=progress, warnings=warnings)
+        if report.n_items == 0:
+            # Nothing to code: an empty blinding would only be refused by the next blind.
+            raise InputError(
+                f"{layout.root}: no transcript ended ok ({len(report.excluded)} error or "
+                f"blocked): nothing to blind; nothing was written",
+                fix="fix the cause of the errors (see the sweep's summary) and rerun the sweep "
+                    "with the same run.name; blind after that",
+            )
         if report.n_remaining_tells and not allow_leaks:
             # A failed re-blinding must not replace the report of the blinding in place.
             failed_path = layout.rejected_leak_report if already else layout.leak_report
             write_record_atomic(failed_path, report)
             raise leaks_remain(report, failed_path, tells_file)
         _publish(layout, work, report)
+    except OSError as exc:  # a full or read-only disk: the blinding in place is untouched
+        raise _unwritable(layout, exc) from None
     finally:
         shutil.rmtree(work, ignore_errors=True)
+        if created and not any(layout.blind_dir.iterdir()):
+            layout.blind_dir.rmdir()
     return BlindSummary(
         n_items=report.n_items,
         n_excluded=len(report.excluded),
@@ -154,6 +166,29 @@ def blind_run(
         identifiability=report.identifiability,
         scaffold_identifiability=report.scaffold_identifiability,
     )
+
+
+def _work_dir(layout: RunDir) -> Path:
+    """A fresh folder under ``blind/`` where the new blinding is written before it is moved
+    into place."""
+    try:
+        layout.blind_dir.mkdir(exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix=".work-", dir=layout.blind_dir))
+    except OSError as exc:
+        raise _unwritable(layout, exc) from None
+
+
+def _unwritable(layout: RunDir, exc: OSError) -> OutputError:
+    where = exc.filename or layout.blind_dir
+    return OutputError(f"{where}: cannot write the blinding ({exc.strerror or exc}); nothing "
+                       f"was changed", fix="free disk space or make the run directory writable, "
+                                           "then rerun")
+
+
+def has_blinding(layout: RunDir) -> bool:
+    """True when the run holds a blinding with items or a key (written whole, atomically); an
+    empty one (left by an older xstress after a sweep where every cell failed) is none."""
+    return any(path.is_file() and path.stat().st_size > 0 for path in (layout.items, layout.key))
 
 
 def _transcript_files(layout: RunDir) -> list[Path]:
@@ -247,9 +282,12 @@ def _audit(reservoir: AuditReservoir, seed: int) -> dict[str, Identifiability | 
 
 
 def _publish(layout: RunDir, work: Path, report: LeakReport) -> None:
-    """Move the items and key into place (key first, sealed) and write the report."""
+    """Move the items, key and report into place (key first, sealed). Every file is written
+    in the work folder first, so a full disk fails before anything in place is replaced;
+    renames within one folder need no space."""
+    write_record_atomic(work / "leak_report.json", report)
+    os.chmod(work / WORK_KEY, 0o600)
     os.replace(work / WORK_KEY, layout.key)
-    os.chmod(layout.key, 0o600)
     os.replace(work / WORK_ITEMS, layout.items)
-    write_record_atomic(layout.leak_report, report)
+    os.replace(work / "leak_report.json", layout.leak_report)
     layout.rejected_leak_report.unlink(missing_ok=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from harness.rundir import Manifest, TranscriptRecord
+from harness.schema import split_user_template
 
 __all__ = ["MAX_INSTRUCTION_TEXTS", "RunTerms"]
 
@@ -49,10 +50,11 @@ class RunTerms:
             self.instructions[text] = None
 
     def add_template(self, template: str | None) -> None:
-        """Take a scaffold's user template: its text, and its wrapper around ``{user}``."""
-        if not template or "{user}" not in template:
+        """Take a scaffold's user template: its wrapper around each user turn, as sent."""
+        try:
+            prefix, suffix = split_user_template(template or "")
+        except ValueError:
             return
-        prefix, _, suffix = template.partition("{user}")
         self.add_instruction(prefix)
         self.add_instruction(suffix)
         prefix, suffix = prefix.strip(), suffix.strip()

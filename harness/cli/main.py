@@ -12,8 +12,11 @@ they import the pipeline and the stages only when called, so ``xstress --help`` 
 
 from __future__ import annotations
 
+import signal
 import sys
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 
 from harness.cli.output import setup_logging
 from harness.errors import XstressError
@@ -114,6 +117,24 @@ def handler(command: str) -> Callable[[list[str]], int]:
     return found
 
 
+def _on_terminate(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+@contextmanager
+def _terminate_like_interrupt() -> Iterator[None]:
+    """SIGTERM (a scheduler's stop, ``kill``) ends a command like Ctrl-C: files closed,
+    exit 130, a line saying how to resume; the sweep installs its own graceful handlers."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _on_terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``xstress`` console script; returns (and exits with) the code."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -132,7 +153,8 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"list)", file=sys.stderr)
         return 2
     try:
-        return handler(command)(rest)
+        with _terminate_like_interrupt():
+            return handler(command)(rest)
     except XstressError as exc:
         print(f"xstress: error: {exc.one_line()}", file=sys.stderr)
         return exc.exit_code

@@ -27,7 +27,7 @@ from harness.cli.args import (
 from harness.cli.output import JSON_FLAG, existing_run_dir, print_json, say
 from harness.cli.run import resolve_overrides
 from harness.config import load_spec
-from harness.rundir import RunDir
+from harness.rundir import RunDir, run_lock
 from harness.schema import BlindSettings, Name, ReportSettings, RubricSpec, RunSettings, Spec
 
 __all__ = ["AGREE", "BLIND", "CODE_EXPORT", "CODE_IMPORT", "REPORT", "SCORE", "cmd_agree",
@@ -193,9 +193,10 @@ def cmd_code(argv: list[str]) -> int:
                              Path(coding.out) if coding.out else None)
         say(f"coding packet for {coding.coder}: {path}")
         return 0
-    summary = import_codes(run_dir, existing_run_dir(parsed.positionals[1], "coder's CSV"),
-                           coding.coder, rubric, replace="replace" in parsed.flags,
-                           allow_partial="allow-partial" in parsed.flags)
+    with run_lock(run_dir, command="code import"):
+        summary = import_codes(run_dir, existing_run_dir(parsed.positionals[1], "coder's CSV"),
+                               coding.coder, rubric, replace="replace" in parsed.flags,
+                               allow_partial="allow-partial" in parsed.flags)
     say(f"imported {summary.n_scored} scored and {summary.n_null} null codes on "
         f"{summary.n_items} items for {summary.coder} -> {summary.path}")
     return 0

@@ -3,9 +3,10 @@
 judges with their prompt templates, calibration sets, a study's published figures).
 
 ``files`` knows where each kind lives and loads one file; ``compose`` runs Hydra; ``run``
-validates the composed tree into a ``RunConfig``; ``calibration`` loads known-answer sets;
-``published`` a study's published figures; ``protocol`` and ``protocol_diff`` fixed-scaffolding
-protocols (what a study holds fixed, its hash, protocol files, differences). It runs nothing.
+validates the composed tree into a ``RunConfig`` within the input bounds of ``limits``;
+``calibration`` loads known-answer sets; ``published`` a study's published figures;
+``protocol`` and ``protocol_diff`` fixed-scaffolding protocols (what a study holds fixed, its
+hash, protocol files, differences). It runs nothing.
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
@@ -121,6 +122,7 @@ def hydra_error_to_config_error(exc: Exception, overrides: Sequence[str] = ()) -
 
 def compose(overrides: Sequence[str]) -> Any:
     """Compose ``configs/config.yaml`` with command-line overrides (returns a DictConfig)."""
+    import yaml
     from hydra.compose import compose as hydra_compose
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
@@ -130,5 +132,13 @@ def compose(overrides: Sequence[str]) -> Any:
     try:
         with hydra_context():
             return hydra_compose(config_name="config", overrides=list(overrides))
+    except yaml.YAMLError as exc:
+        # A settings file (config.yaml, a preset, a provider) that is not YAML; the data
+        # files are read by read_yaml, whose errors already name the file.
+        mark = getattr(exc, "problem_mark", None)
+        where = (f"{display_path(Path(mark.name))}: line {mark.line + 1}" if mark is not None
+                 else "a config file")
+        raise ConfigError(f"{where} is not valid YAML",
+                          fix="check indentation and quoting") from None
     except (HydraException, OmegaConfBaseException, ValueError) as exc:
         raise hydra_error_to_config_error(exc, overrides) from None

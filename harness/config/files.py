@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from harness.config.limits import check_file_size
 from harness.errors import ConfigError
 from harness.paths import project_root
 from harness.schema import JudgeSpec, ModelSpec, PromptSet, RubricSpec, ScaffoldSpec
@@ -118,6 +119,7 @@ def read_yaml(path: Path) -> Any:
     where = display_path(path)
     if not path.is_file():
         raise ConfigError(f"{where}: file not found")
+    check_file_size(path, where)
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:

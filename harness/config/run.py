@@ -22,6 +22,7 @@ from harness.config.files import (
     with_included,
     with_prompt,
 )
+from harness.config.limits import check_input_limits
 from harness.config.protocol import build_protocol, load_protocol_setting, local_settings
 from harness.errors import ConfigError
 from harness.schema import (
@@ -241,7 +242,8 @@ def resolve(cfg: Any) -> RunConfig:
         preset=preset if isinstance(preset, str) else None,
         protocol=str(tree["protocol"]) if protocol is not None else None,
     )
-    return apply_protocol(config, protocol) if protocol is not None else config
+    return check_input_limits(apply_protocol(config, protocol) if protocol is not None
+                              else config)
 
 
 def protocol_of_config(config: RunConfig, *, run_id: str | None = None) -> ProtocolFile:

@@ -1,6 +1,7 @@
 """Every model call: the provider client, the providers it delegates to by name (live, mock,
 replay; simulated models under live), retries and per-model limits, and what a model can take
-before it is called (input limit, token counts, reply schemas).
+before it is called (input limit, token counts, reply schemas), and the one redactor every
+provider string passes through.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from harness.providers.capabilities import (
 from harness.providers.client import ProviderClient, make_client
 from harness.providers.litellm_import import load_litellm
 from harness.providers.protocol import Provider
+from harness.providers.redact import RedactingFilter, redact, register_secret
 from harness.providers.registry import PROVIDERS, check_keys
 
 __all__ = [
@@ -23,6 +25,7 @@ __all__ = [
     "ContextCheck",
     "Provider",
     "ProviderClient",
+    "RedactingFilter",
     "check_context",
     "check_keys",
     "context_limit",
@@ -30,5 +33,7 @@ __all__ = [
     "load_litellm",
     "make_client",
     "now_iso",
+    "redact",
+    "register_secret",
     "supports_response_schema",
 ]

@@ -105,6 +105,10 @@ class AttemptLoop:
             if gate.throttler is not None:
                 async with gate.throttler:
                     pass
+            if gate.auth_failure is not None:
+                # Checked again inside the gate: calls queued behind the first 401/403 must not
+                # reach the model (at most max_concurrency requests get the rejection).
+                raise _Final()
             t0 = time.perf_counter()
             try:
                 response = await self.send()

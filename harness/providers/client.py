@@ -19,6 +19,7 @@ from typing import Any
 
 from harness.providers.attempts import AttemptLoop, AttemptsFailed, ModelGate, now_iso
 from harness.providers.protocol import Provider, ProviderOptions, Request, request_fingerprint
+from harness.providers.redact import redact_known
 from harness.providers.registry import provider_for
 from harness.rundir import CacheEntry, CallRecord, Message, ResponseCache, Usage
 from harness.schema import ModelSpec, ProviderSettings, RunSettings
@@ -124,7 +125,9 @@ class ProviderClient:
     async def _success(self, request: Request, loop: AttemptLoop, response: Any) -> CallRecord:
         attempts = loop.attempts
         choice = response.choices[0]
-        reply = getattr(choice.message, "content", None) or ""
+        # A reply is data to be coded: only the keys this process knows are removed (an
+        # echoing proxy), never key-shaped examples the model wrote.
+        reply = redact_known(getattr(choice.message, "content", None) or "")
         usage_obj = getattr(response, "usage", None)
         usage = Usage(
             prompt_tokens=int(getattr(usage_obj, "prompt_tokens", 0) or 0),

@@ -12,6 +12,8 @@ import logging
 import os
 from typing import Any
 
+from harness.providers.redact import RedactingFilter
+
 __all__ = ["load_litellm"]
 
 _LITELLM: Any = None
@@ -41,6 +43,9 @@ def load_litellm() -> Any:
         logger.handlers.clear()
         logger.setLevel(logging.ERROR)
         logger.propagate = False
+        # With no handler, logging's last resort still prints ERROR lines to stderr: a key a
+        # provider echoed must not reach it.
+        logger.addFilter(RedactingFilter())
     # litellm builds a large object graph at import; freezing it keeps the collector off it
     # (measured: ~1 s less at exit and less CPU per call). No collect first: it costs ~0.2 s
     # and there is little garbage right after an import.

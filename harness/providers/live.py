@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 
 from harness.providers.litellm_import import load_litellm
 from harness.providers.protocol import ProviderOptions, Request, litellm_kwargs
+from harness.providers.redact import register_secret
 from harness.providers.simulated import register_simulated_provider
 from harness.rundir import CacheEntry
 from harness.schema import ModelSpec
@@ -63,6 +64,7 @@ class LiveProvider:
                 transport["api_base"] = api_base
             key = os.environ.get(model.api_key_env) if model.api_key_env else None
             if key:
+                register_secret(key)
                 transport["api_key"] = key
             elif api_base and model.api_key_env is None:
                 # A local server that needs no key (api_key_env: null): the OpenAI client

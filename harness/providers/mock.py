@@ -51,7 +51,8 @@ def _build_handler(litellm: Any) -> Any:
                                   model=model)
             last_user = next((m["content"] for m in reversed(messages)
                               if m["role"] == "user"), "")
-            reply = state.settings.mock_reply.format(last_user=last_user[:200])
+            # Literal substitution, never str.format: a user turn may hold braces of its own.
+            reply = state.settings.mock_reply.replace("{last_user}", last_user[:200])
             return ModelResponse(
                 model=f"{MOCK_PREFIX}/{model}",
                 choices=[{"index": 0, "finish_reason": "stop",

@@ -15,6 +15,8 @@ import time
 from dataclasses import dataclass
 from typing import Literal
 
+from harness.providers.redact import redact
+
 __all__ = [
     "FATAL_STATUS",
     "RETRYABLE_STATUS",
@@ -84,6 +86,24 @@ def _short(text: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+def _transport_failure(exc: BaseException) -> BaseException | None:
+    """The deepest connection-level cause under ``exc`` (a reset, a refused connection, a
+    broken stream), or None when the failure is not one (timeouts are classified apart)."""
+    import openai
+
+    found: BaseException | None = None
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, openai.APITimeoutError | TimeoutError):
+            return None
+        if isinstance(current, openai.APIConnectionError | ConnectionError):
+            found = current
+        current = current.__cause__ or current.__context__
+    return found
+
+
 def classify(exc: BaseException) -> Classified:
     """Decide whether a failed attempt is retried, fatal, or a content-policy block."""
     import openai
@@ -91,12 +111,19 @@ def classify(exc: BaseException) -> Classified:
 
     name = type(exc).__name__
     status = _status_of(exc)
-    message = _short(str(exc))
+    # Redacted before shortening: a cut could leave part of a key that no longer matches.
+    message = _short(redact(str(exc)))
     retry_after = retry_after_seconds(exc)
     if isinstance(exc, ContentPolicyViolationError):
         return Classified("blocked", name, status, message, None)
     if isinstance(exc, openai.APITimeoutError | Timeout | TimeoutError):
         return Classified("retryable", name, status, message, retry_after)
+    transport = _transport_failure(exc)
+    if transport is not None and status in (None, 500):
+        # litellm reports a reset or refused connection as an HTTP 500 that never happened.
+        cause = _short(redact(str(transport)), 120)
+        return Classified("retryable", type(transport).__name__, None,
+                          f"{message} ({cause})" if cause not in message else message, None)
     if status in AUTH_STATUS:
         return Classified("fatal", name, status, message, None, auth_failure=True)
     if status in RETRYABLE_STATUS:

@@ -98,16 +98,29 @@ def read_inputs(run_dir: RunDir) -> RunInputs:
     warnings: list[str] = []
     key_entries = read_key(run_dir, warnings)
     coders = list_coders(run_dir, warnings)
+    leak_report = _read_leak_report(run_dir, warnings)
+    _check_key_complete(run_dir, key_entries, leak_report)
     return RunInputs(
         run_dir=run_dir,
         key_entries=key_entries,
         coders=coders,
         manifests=read_manifests(run_dir),
         transcripts=_read_transcripts(run_dir, warnings),
-        leak_report=_read_leak_report(run_dir, warnings),
+        leak_report=leak_report,
         agreement=_read_agreement(run_dir, warnings),
         warnings=warnings,
     )
+
+
+def _check_key_complete(run_dir: RunDir, entries: list[KeyEntry],
+                        leak_report: LeakReport | None) -> None:
+    """The key holds one line per blinded item (the blinding's leak report counts them)."""
+    if leak_report is not None and leak_report.n_items != len(entries):
+        raise InputError(
+            f"{run_dir.key}: {len(entries)} entries but the blinding wrote "
+            f"{leak_report.n_items} items (the key was edited or truncated)",
+            fix=f"restore {run_dir.blind_dir} from a backup, or re-blind with 'xstress blind "
+                f"{run_dir.root} --force' and code the new items again")
 
 
 def _read_transcripts(run_dir: RunDir, warnings: list[str]) -> TranscriptCounts | None:

@@ -4,7 +4,8 @@ and read.
 ``RunDir`` (``layout``) names every file; ``records`` defines each file's pydantic model;
 ``files`` holds the one reading policy (``read_jsonl``, ``read_json``) and the atomic
 writers; ``stores`` the durable appenders (transcripts, the write-ahead response cache);
-``protocol`` the protocol a run followed, rebuilt from its manifest.
+``protocol`` the protocol a run followed, rebuilt from its manifest; ``lock`` the one-writer
+lock.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from harness.rundir.files import (
     write_record_atomic,
 )
 from harness.rundir.layout import RunDir, shard_suffix
+from harness.rundir.lock import LOCK_NAME, RunLock, run_lock
 from harness.rundir.protocol import protocol_of_manifest, protocol_of_run, run_manifest
 from harness.rundir.records import (
     AGREEMENT_COLUMNS,
@@ -62,6 +64,7 @@ from harness.rundir.stores import (
 __all__ = [
     "AGREEMENT_COLUMNS",
     "CONFUSION_COLUMNS",
+    "LOCK_NAME",
     "AgreementConfusion",
     "AgreementRow",
     "AgreementStatistic",
@@ -86,6 +89,7 @@ __all__ = [
     "RemainingTell",
     "ResponseCache",
     "RunDir",
+    "RunLock",
     "RunNames",
     "ScoreRecord",
     "StatusCounts",
@@ -100,6 +104,7 @@ __all__ = [
     "read_key",
     "read_manifests",
     "repair_torn_tail",
+    "run_lock",
     "run_manifest",
     "shard_suffix",
     "write_bytes_atomic",

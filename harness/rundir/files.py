@@ -47,6 +47,9 @@ def repair_torn_tail(path: Path) -> int:
     """Cut a torn (newline-less) last line off ``path``; return the bytes removed."""
     if not path.exists():
         return 0
+    if path.is_dir():
+        raise InputError(f"{path}: is a directory, not a JSONL file",
+                         fix="move the directory away; this name is the run's file")
     size = path.stat().st_size
     if size == 0:
         return 0
@@ -109,6 +112,9 @@ def read_jsonl(path: Path, model: type[RecordT], *, fix: str,
     """
     import jsonlines
 
+    if path.is_dir():
+        raise InputError(f"{path}: is a directory, not a JSONL file",
+                         fix="move the directory away; this name is the run's file")
     try:
         handle = path.open("rb")
     except OSError as exc:

@@ -68,23 +68,40 @@ def read_manifests(run_dir: RunDir) -> list[Manifest]:
 
 def read_key(run_dir: RunDir, warnings: list[str] | None = None) -> list[KeyEntry]:
     """The blinding key: which cell (model, scaffold, scenario, replicate) each blind_id
-    stands for. Only unblinding readers call this: the report and the run browser's unblinded
-    view; no coder ever does.
+    stands for. Only unblinding readers call this: the report, the export on request and the
+    run browser's unblinded view; no coder ever does.
 
     Raises:
-        InputError: no key, an empty key, or a damaged line (a torn last line is a warning).
+        InputError: no key, an empty key, a torn last line or a blind_id twice (the key is
+            written whole, atomically: either means it was damaged or edited, and unblinding
+            what is left would silently drop or mislabel items).
     """
     path = run_dir.key
     if not path.is_file():
         raise InputError(f"{path}: no blinding key", fix=f"run xstress blind {run_dir.root} first")
-    entries = [entry for _, entry in read_jsonl(path, KeyEntry, warnings=warnings,
-                                                fix=f"rerun xstress blind {run_dir.root}")]
+    damaged = (f"restore {run_dir.blind_dir} from a backup, or re-blind with 'xstress blind "
+               f"{run_dir.root} --force' and code the new items again")
+    if _torn(path):
+        raise InputError(f"{path}: the last line is torn (the key is damaged)", fix=damaged)
+    entries = [entry for _, entry in read_jsonl(path, KeyEntry, warnings=warnings, fix=damaged)]
+    if len({entry.blind_id for entry in entries}) != len(entries):
+        raise InputError(f"{path}: a blind_id appears twice (the key was edited)", fix=damaged)
     if not entries:
         raise InputError(
             f"{path} is empty: no transcript was blinded",
             fix=f"rerun the sweep (no ok transcripts?), then 'xstress blind {run_dir.root}'",
         )
     return entries
+
+
+def _torn(path: Path) -> bool:
+    """True when ``path`` is not empty and does not end with a newline."""
+    with path.open("rb") as handle:
+        handle.seek(0, 2)
+        if handle.tell() == 0:
+            return False
+        handle.seek(-1, 2)
+        return handle.read(1) != b"\n"
 
 
 class DurableAppender:

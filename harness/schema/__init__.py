@@ -65,6 +65,7 @@ from harness.schema.specs import (
     Scenario,
     SimulatedUser,
     Turn,
+    split_user_template,
 )
 
 __all__ = [
@@ -112,4 +113,5 @@ __all__ = [
     "Turn",
     "canonical_json",
     "content_hash",
+    "split_user_template",
 ]

@@ -71,6 +71,14 @@ class RunSettings(Spec):
     def _one_id_is_a_list(cls, value: object) -> object:
         # ``run.only=health-x`` reaches here as a string; one id is a list of one.
         return [value] if isinstance(value, str) else value
+    max_turn_chars: int = Field(default=20_000, ge=1)
+    """Longest user turn accepted (characters; a simulated user's card counts as its turn's
+    text); a longer one is refused before any call, naming the file and the turn."""
+    max_scaffold_chars: int = Field(default=50_000, ge=1)
+    """Longest scaffold text accepted (the system prompt, the user template and each pass's
+    instruction, each counted alone)."""
+    max_prompt_set_chars: int = Field(default=2_000_000, ge=1)
+    """Largest prompt set accepted (characters of text over all its scenarios)."""
 
     @model_validator(mode="after")
     def _shard_in_range(self) -> RunSettings:

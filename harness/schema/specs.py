@@ -29,6 +29,7 @@ __all__ = [
     "Scenario",
     "SimulatedUser",
     "Turn",
+    "split_user_template",
 ]
 
 
@@ -106,6 +107,39 @@ class ModelSpec(Spec):
 
 # --------------------------------------------------------------------------- scaffolds
 
+_TEMPLATE_TOKEN = re.compile(r"\{\{|\}\}|\{user\}|\{[^{}]*\}?|\}")
+
+
+def split_user_template(template: str) -> tuple[str, str]:
+    """The literal text before and after the one ``{user}`` placeholder of a user template.
+
+    The template is data: ``{{`` and ``}}`` stand for literal braces, ``{user}`` is the only
+    placeholder, and nothing else is interpreted (no attribute or index access, no other
+    names), so a template can never reach into the objects that fill it.
+
+    Raises:
+        ValueError: ``{user}`` is missing or repeated, or another ``{...}`` or a lone brace
+            appears.
+    """
+    parts: list[str] = [""]
+    position = 0
+    for match in _TEMPLATE_TOKEN.finditer(template):
+        parts[-1] += template[position:match.start()]
+        token = match.group(0)
+        if token in ("{{", "}}"):
+            parts[-1] += token[0]
+        elif token == "{user}":
+            parts.append("")
+        else:
+            raise ValueError(f"unknown placeholder or lone brace {token!r}: the only "
+                             "placeholder is {user}; write literal braces as {{ and }}")
+        position = match.end()
+    parts[-1] += template[position:]
+    if len(parts) != 2:
+        raise ValueError("must contain the placeholder {user} exactly once")
+    return parts[0], parts[1]
+
+
 
 class PassSpec(Spec):
     """An extra model call after each reply (e.g. a self-check)."""
@@ -133,15 +167,18 @@ class ScaffoldSpec(Spec):
     @field_validator("user_template")
     @classmethod
     def _has_user_slot(cls, value: str) -> str:
-        if value.count("{user}") != 1:
-            raise ValueError("must contain the placeholder {user} exactly once")
-        try:
-            value.format(user="x")
-        except (KeyError, IndexError, ValueError) as exc:
-            raise ValueError(
-                f"is not a valid template ({exc}); write literal braces as {{{{ and }}}}"
-            ) from None
+        split_user_template(value)
         return value
+
+    def user_wrapper(self) -> tuple[str, str]:
+        """The literal text the template puts before and after each user turn."""
+        return split_user_template(self.user_template)
+
+    def wrap_user(self, text: str) -> str:
+        """A user turn as sent: the template's literal text around ``text``, never formatted
+        (a turn holding braces or ``${...}`` goes out exactly as written)."""
+        prefix, suffix = self.user_wrapper()
+        return prefix + text + suffix
 
     @field_validator("system")
     @classmethod

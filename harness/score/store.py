@@ -78,7 +78,8 @@ def read_blinded_items(run_dir: RunDir) -> list[BlindedItem]:
                          fix=f"run `xstress blind {run_dir.root}` first")
     items: list[BlindedItem] = []
     seen: set[str] = set()
-    fix = f"rerun `xstress blind {run_dir.root}`"
+    fix = (f"rerun `xstress blind {run_dir.root} --force` (a new key: scores made on these "
+           f"items no longer apply)")
     for number, item in _read(run_dir, path, BlindedItem, fix):
         if item.blind_id in seen:
             raise InputError(

@@ -133,7 +133,7 @@ class CellRunner:
         cell = conversation.cell
         conversation.visible.append(Message(role="user", content=user_text))
         conversation.history.append(Message(
-            role="user", content=cell.scaffold.user_template.format(user=user_text)))
+            role="user", content=cell.scaffold.wrap_user(user_text)))
         shown = await self._reply(conversation, turn_index)
         if shown is None:
             return False

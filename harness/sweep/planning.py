@@ -80,7 +80,7 @@ def estimate_cell(cell: Cell) -> CellEstimate:
                 input_tokens += history
                 output_tokens += 100
             text = turn.user or "x" * 400
-            history += len(cell.scaffold.user_template.format(user=text)) / CHARS_PER_TOKEN
+            history += len(cell.scaffold.wrap_user(text)) / CHARS_PER_TOKEN
             calls += 1
             input_tokens += history
             output_tokens += max_out

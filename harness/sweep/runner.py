@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 
-from harness.config import RunConfig
+from harness.config import SIMULATED_BANNER, RunConfig
 from harness.errors import OutputError
 from harness.providers import PROVIDERS, ProviderClient, check_keys, make_client, now_iso
 from harness.rundir import (
@@ -128,6 +128,8 @@ class _Sweep:
         self.manifest.write(self.result, cost_usd=self._spent_on_cells(), finished=finished)
 
     def _announce_start(self) -> None:
+        if self.config.simulated:
+            self.say(f"running {SIMULATED_BANNER}; outputs are labelled simulated")
         for model in self.config.models:
             if model.limits.tpm is not None:
                 self.say(f"warning: configs/models/{model.name}.yaml: limits.tpm is not enforced "
@@ -153,6 +155,9 @@ class _Sweep:
         progress = SweepProgress(self.config.run.progress, len(self.cells),
                                  self.config.simulated)
         loop = asyncio.get_running_loop()
+        # asyncio puts back the default handlers, not the ones it replaced (the CLI's SIGTERM
+        # handler, which makes later stages end like Ctrl-C): restore them ourselves.
+        previous = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signal.SIGINT, self._interrupt)
             loop.add_signal_handler(signal.SIGTERM, self._interrupt)
@@ -163,6 +168,10 @@ class _Sweep:
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.remove_signal_handler(signal.SIGINT)
                 loop.remove_signal_handler(signal.SIGTERM)
+            with contextlib.suppress(ValueError, TypeError):  # not the main thread
+                for signum, handler in previous.items():
+                    if handler is not None:
+                        signal.signal(signum, handler)
             self._finish(client)
         return self.result
 
