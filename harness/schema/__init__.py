@@ -26,6 +26,7 @@ from harness.schema.calibration import (
     CalibrationSet,
     IntendedLevel,
 )
+from harness.schema.judges import JudgeSpec
 from harness.schema.protocol import (
     PROTOCOL_SCHEMA,
     ProtocolFile,
@@ -53,7 +54,6 @@ from harness.schema.settings import (
 )
 from harness.schema.specs import (
     HiddenFact,
-    JudgeSpec,
     ModelLimits,
     ModelParams,
     ModelSpec,

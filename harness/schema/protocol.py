@@ -31,9 +31,9 @@ from typing import Literal
 from pydantic import Field
 
 from harness.schema.base import Name, Spec
+from harness.schema.judges import JudgeSpec
 from harness.schema.settings import ReportSettings
 from harness.schema.specs import (
-    JudgeSpec,
     ModelParams,
     ModelSpec,
     PromptSet,
