@@ -88,11 +88,13 @@ def read_blinded_items(run_dir: RunDir) -> list[BlindedItem]:
         seen.add(item.blind_id)
         items.append(item)
     if not items:
-        # Blinding again would find the same cells: the way out is the sweep's retry.
-        raise InputError(f"{path}: no items (no cell of the sweep ended ok)",
-                         fix=f"retry the failed cells with 'xstress run run.name="
-                             f"{run_dir.root.name} run.out_dir={run_dir.root.parent}' and the "
-                             f"run's own selections, then 'xstress blind {run_dir.root}'")
+        # An empty blinding is not a blinding: blind replaces it without --force once the
+        # sweep has ok cells; when it has none, the sweep's retry comes first.
+        raise InputError(f"{path}: no items (the sweep had no ok cell when it was blinded)",
+                         fix=f"run 'xstress blind {run_dir.root}' (it replaces an empty "
+                             f"blinding); if no cell has ended ok yet, first retry the failed "
+                             f"cells with 'xstress run run.name={run_dir.root.name} "
+                             f"run.out_dir={run_dir.root.parent}' and the run's own selections")
     return items
 
 
