@@ -1,7 +1,8 @@
 """The local test server as a process: ``python -m harness.testing.testserver [options]``.
 
 This module owns the command line (``--host``, ``--port``, ``--latency``, ``--hang``,
-``--faults``, ``--always``, ``--replies``, ``--require-key``, ``--log``), its parsing of fault
+``--faults``, ``--always``, ``--replies``, ``--require-key``, ``--log``, ``--rate-limit``,
+``--rate-window``, ``--rate-retry-after``), its parsing of fault
 scripts given as inline JSON or a file, printing the URL on the first stdout line (benchmarks
 and tests read it from there) and serving until SIGINT or SIGTERM. The server itself is
 ``chat_server.TestServer``.
@@ -19,6 +20,7 @@ from typing import Any
 
 from harness.testing.chat_server import TestServer
 from harness.testing.faults import Fault
+from harness.testing.ratelimit import RateLimit
 
 __all__ = ["main"]
 
@@ -49,8 +51,16 @@ def _parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, TestSer
     parser.add_argument("--require-key", default=None, help="expected bearer key")
     parser.add_argument("--log", type=Path, default=None,
                         help="append one JSON line per completed response")
+    parser.add_argument("--rate-limit", type=int, default=None,
+                        help="admit at most this many requests per model per window; 429 after")
+    parser.add_argument("--rate-window", type=float, default=1.0,
+                        help="seconds of the rate limit's sliding window")
+    parser.add_argument("--rate-retry-after", choices=("none", "seconds", "ms"), default="ms",
+                        help="the header a rate-limited 429 carries (none: no Retry-After)")
     args = parser.parse_args(argv)
     try:
+        rate_limit = None if args.rate_limit is None else RateLimit(
+            args.rate_limit, args.rate_window, args.rate_retry_after)
         server = TestServer(
             latency_s=args.latency,
             faults={m: [Fault.from_json(f) for f in fs] for m, fs in args.faults.items()},
@@ -58,6 +68,7 @@ def _parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, TestSer
             replies={m: [str(r) for r in rs] for m, rs in args.replies.items()},
             require_key=args.require_key,
             hang_s=args.hang,
+            rate_limit=rate_limit,
             host=args.host,
             port=args.port,
             log_path=args.log,

@@ -1,0 +1,207 @@
+"""The per-model rate limiter: paces attempt starts evenly, and adapts to the provider's 429s.
+
+This module owns ``RateLimiter``, which decides *when* an attempt may start. With a known limit
+(``limits.rpm``) starts are spaced evenly at a little under that rate (no bursts: a provider
+that enforces its limit over a window shorter than a minute answers a burst with 429s). With no
+limit (``limits.rpm: null``) starts are not paced until the provider answers 429; from then on,
+and whenever a configured limit proves wrong, the rate adapts: a multiplicative decrease on a
+429, a pause of every start for the ``Retry-After`` the provider asked for, a quick recovery to
+just under the rate that met the 429, and a slow probe upward from there (slower each time the
+429s come back at the same rate). It does not limit concurrency (``attempts.ModelGate`` holds
+the semaphore), retry (``attempts.AttemptLoop``) or decide what a 429 is (``retrying``).
+
+The clock and the sleep are injected so tests run the limiter on a fake clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+
+__all__ = ["RateLimiter"]
+
+KNOWN_MARGIN = 0.97
+"""A known limit is paced at this share of it: starts reach the provider with a few
+milliseconds of jitter, and a window-based limit counts arrivals, not our schedule."""
+FIRST_DECREASE = 0.5
+"""From unpaced to paced: half the start rate that met the first 429 ..."""
+DOUBLING_S = 0.5
+"""... then double the rate every this many seconds until the next 429: a burst of a few starts
+says little about the limit, and a rate guessed too low must not stay low."""
+DECREASE = 0.9
+"""Multiplicative decrease on a 429 once paced."""
+HOLD = 0.98
+"""Recover to this share of the rate that met the last 429 ..."""
+RECOVER_S = 2.0
+"""... over this many seconds, then probe upward."""
+PROBE_PER_S = 0.01
+"""Probe above the hold rate by this share of the last 429's rate per second; halved at each
+429 once paced (the limit is near: find it without knocking on it)."""
+MIN_PROBE_SCALE = 1 / 16
+TRUST_S = 10.0
+"""A 429 at the configured rate is forgiven (back to that rate within ``RECOVER_S``) unless
+another came less than this many seconds before: then the configured limit is wrong."""
+SLACK = 0.5
+"""A start that is late (a sleep woke late, the loop was busy) keeps the schedule for up to
+this share of an interval, so lateness does not lower the rate; more is idleness, not debt."""
+MIN_RATE_PER_S = 1 / 60
+PAUSE_CAP_S = 60.0
+OBSERVE_S = 1.0
+"""Unpaced, the rate that met a 429 is the number of starts in this many seconds up to the
+refused attempt's start ..."""
+MIN_BURST = 4
+"""... if there were at least this many: fewer say nothing about a rate (the provider's budget
+was spent elsewhere, or the 429 was a blip), so the limiter only pauses for ``Retry-After``."""
+
+
+class RateLimiter:
+    """When each attempt of one model may start (see the module docstring).
+
+    Create it inside the running event loop (its lock binds to the loop). Call ``acquire()``
+    before each attempt and ``answered()`` when it ends, whatever the outcome; report every 429
+    with ``rate_limited(started, retry_after_s)``.
+
+    The first attempt goes alone: the others start once it is answered. It pays litellm's lazy
+    set-up (up to a second, during which requests started on schedule would queue inside
+    litellm and leave together, a burst) and meets a wrong key or endpoint before a burst does.
+    """
+
+    def __init__(self, rpm: int | None, *, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+        """A limiter for ``rpm`` requests per minute (None: unknown, unpaced until a 429).
+
+        Args:
+            rpm: the model's ``limits.rpm``.
+            clock: seconds, monotonic (injected in tests).
+            sleep: waits that many seconds (injected in tests).
+        """
+        self.configured = rpm / 60.0 if rpm else None
+        """The configured rate in requests per second, or None when unknown."""
+        self.clock = clock
+        self.sleep = sleep
+        self.rate_limited_count = 0
+        """429s reported so far."""
+        self.decreases = 0
+        """How many times the rate was lowered (one per burst of 429s, not one per 429)."""
+        self._lock = asyncio.Lock()
+        self._first_sent = False
+        self._first_answered = asyncio.Event()
+        self._next_start = float("-inf")
+        self._paused_until = float("-inf")
+        self._ceiling: float | None = None
+        self._floor = 0.0
+        self._decreased_at: float | None = None
+        self._probe_scale = 1.0
+        self._doubling = False
+        self._cap_trusted = False
+        self._last_at_cap = float("-inf")
+        self._recent: deque[float] = deque()
+
+    def rate(self, now: float | None = None) -> float | None:
+        """Requests per second allowed at ``now``; None while unpaced (unknown, no 429 yet)."""
+        cap = None if self.configured is None else KNOWN_MARGIN * self.configured
+        if self._decreased_at is None or self._ceiling is None:
+            return cap
+        elapsed = max(0.0, (self.clock() if now is None else now) - self._decreased_at)
+        if self._doubling:
+            rate = self._floor * 2 ** min(elapsed / DOUBLING_S, 30.0)
+            return rate if cap is None else min(rate, cap)
+        hold = max(self._floor, cap if cap and self._cap_trusted else HOLD * self._ceiling)
+        rate = self._floor + (hold - self._floor) * min(1.0, elapsed / RECOVER_S)
+        rate += PROBE_PER_S * self._probe_scale * self._ceiling * max(0.0, elapsed - RECOVER_S)
+        return rate if cap is None else min(rate, cap)
+
+    @property
+    def paused_until(self) -> float:
+        """Clock time before which no attempt starts (the last ``Retry-After``)."""
+        return self._paused_until
+
+    async def acquire(self, *, retry: bool = False) -> float:
+        """Wait until an attempt may start; returns its start time on ``clock``.
+
+        Waiters are served in arrival order and only the first of them sleeps, so a thousand
+        waiting attempts cost nothing while they wait.
+
+        Args:
+            retry: the attempt retries a failed one. Its wait was the retry policy's (which
+                honours the ``Retry-After`` it was given, within ``run.max_retry_wait_s``), so
+                it keeps the pace but not the pause that other calls' 429s set.
+        """
+        if self._first_sent:
+            await self._first_answered.wait()
+        self._first_sent = True
+        async with self._lock:
+            while True:
+                now = self.clock()
+                rate = self.rate(now)
+                paused_until = float("-inf") if retry else self._paused_until
+                ready = max(paused_until, self._next_start if rate else now)
+                if now >= ready:
+                    break
+                # Asleep with the lock held: a 429 meanwhile moves the pause or the rate, and the
+                # loop reads them again on waking.
+                await self.sleep(ready - now)
+            if rate:
+                interval = 1.0 / rate
+                # After a pause, the first start is the one the server made room for and the
+                # next keeps the spacing: catching up on the schedule would be a burst.
+                scheduled = max(self._next_start, paused_until)
+                late = now - scheduled
+                base = now if late >= interval else max(scheduled, now - SLACK * interval)
+                self._next_start = base + interval
+            else:
+                self._recent.append(now)
+                while self._recent and self._recent[0] <= now - 5 * OBSERVE_S:
+                    self._recent.popleft()
+            return now
+
+    def answered(self) -> None:
+        """An attempt ended (answered, failed or timed out): the first one opens the gate."""
+        self._first_answered.set()
+
+    def rate_limited(self, started: float, retry_after_s: float | None) -> None:
+        """The attempt started at ``started`` was answered 429.
+
+        Every 429 pauses new starts for its ``Retry-After``; the rate drops once per burst: a
+        429 to an attempt that started before the last decrease was already answered by it.
+        """
+        now = self.clock()
+        self.rate_limited_count += 1
+        if retry_after_s:
+            self._paused_until = max(self._paused_until, now + min(retry_after_s, PAUSE_CAP_S))
+        if self._decreased_at is not None and started < self._decreased_at:
+            return
+        current = self.rate(now)
+        if current is None:
+            # The starts of the burst the refused attempt was part of.
+            burst = sum(1 for t in self._recent if started - OBSERVE_S < t <= started)
+            if burst < MIN_BURST:
+                return
+            observed = burst / OBSERVE_S
+            current, factor = max(observed, MIN_RATE_PER_S), FIRST_DECREASE
+        else:
+            factor = DECREASE
+        cap = None if self.configured is None else KNOWN_MARGIN * self.configured
+        at_cap = cap is not None and current >= cap * 0.999
+        self._cap_trusted = at_cap and now - self._last_at_cap > TRUST_S
+        if at_cap:
+            self._last_at_cap = now
+        ceiling = self._ceiling
+        if ceiling is not None:
+            self._probe_scale = max(MIN_PROBE_SCALE, self._probe_scale / 2)
+        self._floor = max(MIN_RATE_PER_S, factor * current)
+        # Unpaced, the rate that met the 429 was a burst's, no guide to the limit: the halved
+        # rate is both where to resume and where to probe from.
+        # Paced, a 429 can come from arrival jitter below the limit: the estimate falls only
+        # halfway to it (a limit that really fell is reached in a few 429s).
+        self._doubling = factor == FIRST_DECREASE
+        if self._doubling:
+            self._ceiling = self._floor / HOLD
+        elif ceiling is None or current >= ceiling:
+            self._ceiling = current
+        else:
+            self._ceiling = (current + ceiling) / 2
+        self._decreased_at = now
+        self.decreases += 1
