@@ -40,9 +40,10 @@ PROBE_PER_S = 0.01
 """Probe above the hold rate by this share of the last 429's rate per second; halved at each
 429 once paced (the limit is near: find it without knocking on it)."""
 MIN_PROBE_SCALE = 1 / 16
-TRUST_S = 10.0
-"""A 429 at the configured rate is forgiven (back to that rate within ``RECOVER_S``) unless
-another came less than this many seconds before: then the configured limit is wrong."""
+TRUST_S = 5.0
+"""A 429 at the configured rate is taken for arrival jitter (a pause for its ``Retry-After``,
+the rate unchanged) unless another came less than this many seconds before: then the
+configured limit is wrong and the rate adapts below it."""
 SLACK = 0.5
 """A start that is late (a sleep woke late, the loop was busy) keeps the schedule for up to
 this share of an interval, so lateness does not lower the rate; more is idleness, not debt."""
@@ -85,6 +86,8 @@ class RateLimiter:
         """429s reported so far."""
         self.decreases = 0
         """How many times the rate was lowered (one per burst of 429s, not one per 429)."""
+        self.forgiven = 0
+        """429s at the configured rate taken for jitter (the rate was kept)."""
         self._lock = asyncio.Lock()
         self._first_sent = False
         self._first_answered = asyncio.Event()
@@ -95,7 +98,6 @@ class RateLimiter:
         self._decreased_at: float | None = None
         self._probe_scale = 1.0
         self._doubling = False
-        self._cap_trusted = False
         self._last_at_cap = float("-inf")
         self._recent: deque[float] = deque()
 
@@ -108,7 +110,7 @@ class RateLimiter:
         if self._doubling:
             rate = self._floor * 2 ** min(elapsed / DOUBLING_S, 30.0)
             return rate if cap is None else min(rate, cap)
-        hold = max(self._floor, cap if cap and self._cap_trusted else HOLD * self._ceiling)
+        hold = max(self._floor, HOLD * self._ceiling)
         rate = self._floor + (hold - self._floor) * min(1.0, elapsed / RECOVER_S)
         rate += PROBE_PER_S * self._probe_scale * self._ceiling * max(0.0, elapsed - RECOVER_S)
         return rate if cap is None else min(rate, cap)
@@ -184,10 +186,12 @@ class RateLimiter:
         else:
             factor = DECREASE
         cap = None if self.configured is None else KNOWN_MARGIN * self.configured
-        at_cap = cap is not None and current >= cap * 0.999
-        self._cap_trusted = at_cap and now - self._last_at_cap > TRUST_S
-        if at_cap:
+        if cap is not None and current >= cap * 0.999:
+            trusted = now - self._last_at_cap > TRUST_S
             self._last_at_cap = now
+            if trusted:
+                self.forgiven += 1
+                return
         ceiling = self._ceiling
         if ceiling is not None:
             self._probe_scale = max(MIN_PROBE_SCALE, self._probe_scale / 2)
