@@ -100,6 +100,7 @@ class RateLimiter:
         self._doubling = False
         self._last_at_cap = float("-inf")
         self._recent: deque[float] = deque()
+        self._refused: deque[float] = deque()
 
     def rate(self, now: float | None = None) -> float | None:
         """Requests per second allowed at ``now``; None while unpaced (unknown, no 429 yet)."""
@@ -153,11 +154,17 @@ class RateLimiter:
                 late = now - scheduled
                 base = now if late >= interval else max(scheduled, now - SLACK * interval)
                 self._next_start = base + interval
-            else:
-                self._recent.append(now)
-                while self._recent and self._recent[0] <= now - 5 * OBSERVE_S:
-                    self._recent.popleft()
+            self._recent.append(now)
+            while self._recent and self._recent[0] <= now - 5 * OBSERVE_S:
+                self._recent.popleft()
             return now
+
+    def _accepted(self, started: float) -> int:
+        """Starts in the ``OBSERVE_S`` up to ``started`` that were not refused (so far)."""
+        window = (started - OBSERVE_S, started)
+        starts = sum(1 for t in self._recent if window[0] < t <= window[1])
+        refused = sum(1 for t in self._refused if window[0] < t <= window[1])
+        return max(0, starts - refused)
 
     def answered(self) -> None:
         """An attempt ended (answered, failed or timed out): the first one opens the gate."""
@@ -171,6 +178,9 @@ class RateLimiter:
         """
         now = self.clock()
         self.rate_limited_count += 1
+        self._refused.append(started)
+        while self._refused and self._refused[0] <= now - 5 * OBSERVE_S:
+            self._refused.popleft()
         if retry_after_s:
             self._paused_until = max(self._paused_until, now + min(retry_after_s, PAUSE_CAP_S))
         if self._decreased_at is not None and started < self._decreased_at:
@@ -195,17 +205,16 @@ class RateLimiter:
         ceiling = self._ceiling
         if ceiling is not None:
             self._probe_scale = max(MIN_PROBE_SCALE, self._probe_scale / 2)
+        if self._doubling and factor == DECREASE:
+            # Doubling overshoots by up to twice the limit: what the provider accepted in the
+            # last moments is the better guide (a windowed limit admits about its limit), and
+            # the rate doubling started from was accepted.
+            accepted = self._accepted(started) / OBSERVE_S
+            current = min(current, max(accepted, self._floor))
         self._floor = max(MIN_RATE_PER_S, factor * current)
         # Unpaced, the rate that met the 429 was a burst's, no guide to the limit: the halved
-        # rate is both where to resume and where to probe from.
-        # Paced, a 429 can come from arrival jitter below the limit: the estimate falls only
-        # halfway to it (a limit that really fell is reached in a few 429s).
+        # rate is where to resume, doubling from there.
         self._doubling = factor == FIRST_DECREASE
-        if self._doubling:
-            self._ceiling = self._floor / HOLD
-        elif ceiling is None or current >= ceiling:
-            self._ceiling = current
-        else:
-            self._ceiling = (current + ceiling) / 2
+        self._ceiling = self._floor / HOLD if self._doubling else current
         self._decreased_at = now
         self.decreases += 1
