@@ -2,13 +2,15 @@
 
 This module owns ``RateLimiter``, which decides *when* an attempt may start. With a known limit
 (``limits.rpm``) starts are spaced evenly at a little under that rate (no bursts: a provider
-that enforces its limit over a window shorter than a minute answers a burst with 429s). With no
-limit (``limits.rpm: null``) starts are not paced until the provider answers 429; from then on,
-and whenever a configured limit proves wrong, the rate adapts: a multiplicative decrease on a
-429, a pause of every start for the ``Retry-After`` the provider asked for, a quick recovery to
-just under the rate that met the 429, and a slow probe upward from there (slower each time the
-429s come back at the same rate). It does not limit concurrency (``attempts.ModelGate`` holds
-the semaphore), retry (``attempts.AttemptLoop``) or decide what a 429 is (``retrying``).
+that enforces its limit over a window shorter than a minute answers a burst with 429s), and a
+lone 429 at that rate is taken for jitter. With no limit (``limits.rpm: null``) starts are not
+paced until the provider answers 429; from then on, and whenever a configured limit proves
+wrong, the rate adapts: every start waits out the ``Retry-After`` the provider sent; the first
+429 halves the rate of the burst that met it and the rate then doubles until the next 429,
+which takes what the provider accepted in the last second as the limit; each later 429 lowers
+the rate by a tenth, which recovers to just under the rate that met it and then probes upward,
+more slowly after each 429. It does not limit concurrency (``attempts.ModelGate`` holds the
+semaphore), retry (``attempts.AttemptLoop``) or decide what a 429 is (``retrying``).
 
 The clock and the sleep are injected so tests run the limiter on a fake clock.
 """

@@ -217,3 +217,26 @@ def test_the_first_attempt_goes_alone() -> None:
         assert await second == 0.0
 
     asyncio.run(scenario())
+
+
+def test_a_429_while_doubling_takes_the_accepted_rate_as_the_limit() -> None:
+    async def scenario() -> None:
+        rate_limiter, clock = limiter(None)
+        burst = await starts(rate_limiter, 8)
+        clock.now = 0.1
+        for started in burst:
+            rate_limiter.rate_limited(started, None)  # 8 starts -> 4 per second, doubling
+        paced = await starts(rate_limiter, 24)  # the fake clock moves as the limiter sleeps
+        refused = paced[-3:]
+        clock.now = paced[-1] + 0.1  # the 429s arrive a moment later
+        met = rate_limiter.rate()
+        for started in refused:
+            rate_limiter.rate_limited(started, None)
+        window = [t for t in burst + paced if refused[0] - 1.0 < t <= refused[0]]
+        refused_in_window = [t for t in burst if t > refused[0] - 1.0] + refused[:1]
+        accepted = len(window) - len(refused_in_window)
+        assert rate_limiter.decreases == 2
+        assert met is not None and 4 < accepted < met  # doubling overshot what was accepted
+        assert rate_limiter.rate() == pytest.approx(DECREASE * accepted)
+
+    asyncio.run(scenario())
