@@ -42,6 +42,11 @@ PROBE_PER_S = 0.01
 """Probe above the hold rate by this share of the last 429's rate per second; halved at each
 429 once paced (the limit is near: find it without knocking on it)."""
 MIN_PROBE_SCALE = 1 / 16
+QUIET_S = 10.0
+"""No 429 for this long after the recovery: the limit rose, or the last estimate was low (a
+probe slowed by earlier 429s would take minutes to find out); the rate doubles again ..."""
+REDOUBLING_S = 2.0
+"""... every this many seconds, until the next 429."""
 TRUST_S = 5.0
 """A 429 at the configured rate is taken for arrival jitter (a pause for its ``Retry-After``,
 the rate unchanged) unless another came less than this many seconds before: then the
@@ -115,7 +120,11 @@ class RateLimiter:
             return rate if cap is None else min(rate, cap)
         hold = max(self._floor, HOLD * self._ceiling)
         rate = self._floor + (hold - self._floor) * min(1.0, elapsed / RECOVER_S)
-        rate += PROBE_PER_S * self._probe_scale * self._ceiling * max(0.0, elapsed - RECOVER_S)
+        probing = min(elapsed, RECOVER_S + QUIET_S) - RECOVER_S
+        rate += PROBE_PER_S * self._probe_scale * self._ceiling * max(0.0, probing)
+        quiet = elapsed - RECOVER_S - QUIET_S
+        if quiet > 0:
+            rate *= 2 ** min(quiet / REDOUBLING_S, 30.0)
         return rate if cap is None else min(rate, cap)
 
     @property
@@ -207,7 +216,8 @@ class RateLimiter:
         ceiling = self._ceiling
         if ceiling is not None:
             self._probe_scale = max(MIN_PROBE_SCALE, self._probe_scale / 2)
-        if self._doubling and factor == DECREASE:
+        quiet = self._decreased_at is not None and now - self._decreased_at > RECOVER_S + QUIET_S
+        if (self._doubling or quiet) and factor == DECREASE:
             # Doubling overshoots by up to twice the limit: what the provider accepted in the
             # last moments is the better guide (a windowed limit admits about its limit), and
             # the rate doubling started from was accepted.

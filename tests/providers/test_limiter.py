@@ -21,7 +21,9 @@ from harness.providers.limiter import (
     HOLD,
     KNOWN_MARGIN,
     MIN_BURST,
+    QUIET_S,
     RECOVER_S,
+    REDOUBLING_S,
     TRUST_S,
     RateLimiter,
 )
@@ -178,8 +180,11 @@ def test_the_rate_recovers_then_probes_upward_slowly() -> None:
         assert floor == pytest.approx(DECREASE * met)
         recovered = rate_limiter.rate(decreased_at + RECOVER_S)
         assert recovered is not None and floor < recovered < met
-        probed = rate_limiter.rate(decreased_at + RECOVER_S + 20)
+        probed = rate_limiter.rate(decreased_at + RECOVER_S + QUIET_S)
         assert probed is not None and recovered < probed < 1.2 * met
+        # Quiet for QUIET_S after the recovery: the estimate may be low, the rate doubles again.
+        doubled = rate_limiter.rate(decreased_at + RECOVER_S + QUIET_S + REDOUBLING_S)
+        assert doubled == pytest.approx(2 * probed)
 
     asyncio.run(scenario())
 
