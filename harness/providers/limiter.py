@@ -18,6 +18,7 @@ The clock and the sleep are injected so tests run the limiter on a fake clock.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -56,6 +57,9 @@ SLACK = 0.5
 this share of an interval, so lateness does not lower the rate; more is idleness, not debt."""
 MIN_RATE_PER_S = 1 / 60
 PAUSE_CAP_S = 60.0
+FIRST_ALONE_S = 2.0
+"""The others wait for the first attempt's answer at most this long (a slow model's first
+reply must not hold the whole model back)."""
 OBSERVE_S = 1.0
 """Unpaced, the rate that met a 429 is the number of starts in this many seconds up to the
 refused attempt's start ..."""
@@ -71,9 +75,10 @@ class RateLimiter:
     before each attempt and ``answered()`` when it ends, whatever the outcome; report every 429
     with ``rate_limited(started, retry_after_s)``.
 
-    The first attempt goes alone: the others start once it is answered. It pays litellm's lazy
-    set-up (up to a second, during which requests started on schedule would queue inside
-    litellm and leave together, a burst) and meets a wrong key or endpoint before a burst does.
+    The first attempt goes alone: the others start once it is answered (or ``FIRST_ALONE_S``
+    later). It pays litellm's lazy set-up (up to a second, during which requests started on
+    schedule would queue inside litellm and leave together, a burst) and meets a wrong key or
+    endpoint before a burst does.
     """
 
     def __init__(self, rpm: int | None, *, clock: Callable[[], float] = time.monotonic,
@@ -143,8 +148,9 @@ class RateLimiter:
                 honours the ``Retry-After`` it was given, within ``run.max_retry_wait_s``), so
                 it keeps the pace but not the pause that other calls' 429s set.
         """
-        if self._first_sent:
-            await self._first_answered.wait()
+        if self._first_sent and not self._first_answered.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._first_answered.wait(), FIRST_ALONE_S)
         self._first_sent = True
         async with self._lock:
             while True:
@@ -227,6 +233,14 @@ class RateLimiter:
         # Unpaced, the rate that met the 429 was a burst's, no guide to the limit: the halved
         # rate is where to resume, doubling from there.
         self._doubling = factor == FIRST_DECREASE
-        self._ceiling = self._floor / HOLD if self._doubling else current
+        if self._doubling:
+            self._ceiling = self._floor / HOLD
+        elif ceiling is None or current >= ceiling or quiet:
+            self._ceiling = current
+        else:
+            # Below the last ceiling, a 429 is as likely arrival jitter as a lower limit: the
+            # estimate falls halfway (a limit that really fell is reached in a few 429s, while
+            # jitter alone would ratchet the rate down 429 by 429).
+            self._ceiling = (current + ceiling) / 2
         self._decreased_at = now
         self.decreases += 1

@@ -74,7 +74,7 @@ def _parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, TestSer
             log_path=args.log,
         )
     except (ValueError, TypeError, AttributeError, KeyError) as exc:
-        parser.error(f"invalid fault script: {exc}")
+        parser.error(f"invalid fault script or rate limit: {exc}")
     return args, server
 
 
