@@ -50,8 +50,9 @@ REDOUBLING_S = 2.0
 """... every this many seconds, until the next 429."""
 TRUST_S = 5.0
 """A 429 at the configured rate is taken for arrival jitter (a pause for its ``Retry-After``,
-the rate unchanged) unless another came less than this many seconds before: then the
-configured limit is wrong and the rate adapts below it."""
+the rate unchanged) unless ``DISTRUST_AFTER`` others came in the last this many seconds: then
+the configured limit is wrong and the rate adapts below it."""
+DISTRUST_AFTER = 2
 SLACK = 0.5
 """A start that is late (a sleep woke late, the loop was busy) keeps the schedule for up to
 this share of an interval, so lateness does not lower the rate; more is idleness, not debt."""
@@ -110,7 +111,7 @@ class RateLimiter:
         self._decreased_at: float | None = None
         self._probe_scale = 1.0
         self._doubling = False
-        self._last_at_cap = float("-inf")
+        self._at_cap: deque[float] = deque()
         self._recent: deque[float] = deque()
         self._refused: deque[float] = deque()
 
@@ -214,8 +215,10 @@ class RateLimiter:
             factor = DECREASE
         cap = None if self.configured is None else KNOWN_MARGIN * self.configured
         if cap is not None and current >= cap * 0.999:
-            trusted = now - self._last_at_cap > TRUST_S
-            self._last_at_cap = now
+            while self._at_cap and self._at_cap[0] <= now - TRUST_S:
+                self._at_cap.popleft()
+            trusted = len(self._at_cap) < DISTRUST_AFTER
+            self._at_cap.append(now)
             if trusted:
                 self.forgiven += 1
                 return

@@ -16,6 +16,7 @@ import pytest
 
 from harness.providers.limiter import (
     DECREASE,
+    DISTRUST_AFTER,
     DOUBLING_S,
     FIRST_DECREASE,
     HOLD,
@@ -189,21 +190,23 @@ def test_the_rate_recovers_then_probes_upward_slowly() -> None:
     asyncio.run(scenario())
 
 
-def test_a_configured_limit_is_forgiven_one_429_but_not_a_second_soon_after() -> None:
+def test_a_configured_limit_is_forgiven_a_few_429s_but_not_a_stream_of_them() -> None:
     async def scenario() -> None:
         rate_limiter, clock = limiter(600)
         cap = KNOWN_MARGIN * 10
-        started = await rate_limiter.acquire()
-        rate_limiter.answered()
-        clock.now = started + 0.1
-        rate_limiter.rate_limited(started, 0.02)  # one 429 at the cap: jitter, probably
-        assert rate_limiter.rate() == pytest.approx(cap) and rate_limiter.forgiven == 1
-        assert rate_limiter.paused_until == pytest.approx(clock.now + 0.02)
-        clock.now += 1.0
+        for forgiven in range(1, DISTRUST_AFTER + 1):
+            started = await rate_limiter.acquire()
+            rate_limiter.answered()
+            clock.now = started + 0.1
+            rate_limiter.rate_limited(started, 0.02)  # at the cap: jitter, probably
+            assert rate_limiter.rate() == pytest.approx(cap)
+            assert rate_limiter.forgiven == forgiven
+            assert rate_limiter.paused_until == pytest.approx(clock.now + 0.02)
+            clock.now += 1.0
         started = await rate_limiter.acquire()
         clock.now = started + 0.1
         assert clock.now < TRUST_S
-        rate_limiter.rate_limited(started, None)  # again, soon: the configured limit is wrong
+        rate_limiter.rate_limited(started, None)  # one more, soon: the configured limit is wrong
         assert rate_limiter.decreases == 1
         assert rate_limiter.rate(clock.now) == pytest.approx(DECREASE * cap)
         assert rate_limiter.rate(clock.now + RECOVER_S) == pytest.approx(HOLD * cap)
