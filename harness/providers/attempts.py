@@ -1,10 +1,11 @@
 """Every HTTP attempt of one logical call: the model's gate, each attempt's record, retries.
 
-Owns the per-model gate (``limits.max_concurrency`` outside, ``limits.rpm`` inside, and the
-authentication failure that closes it), the ``Attempt`` record of every try, and the retry loop
-(tenacity), which waits as ``retrying.backoff_seconds`` says within ``run.max_attempts`` and
-``run.max_retry_wait_s``. It does not decide what is sent (the provider does), whether an error
-is worth retrying (``retrying.classify``) or what the call's record says (``client.py``).
+Owns the per-model gate (``limits.max_concurrency`` outside, the rate limiter inside, which
+hears of every 429, and the authentication failure that closes the gate), the ``Attempt`` record
+of every try, and the retry loop (tenacity), which waits as ``retrying.backoff_seconds`` says
+within ``run.max_attempts`` and ``run.max_retry_wait_s``. It does not decide what is sent (the
+provider does), when an attempt may start (``limiter``), whether an error is worth retrying
+(``retrying.classify``) or what the call's record says (``client.py``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from harness.providers.limiter import RateLimiter
 from harness.providers.retrying import Classified, backoff_seconds, classify
 from harness.rundir import Attempt
 from harness.schema import ModelSpec, RunSettings
@@ -36,19 +38,15 @@ class ModelGate:
     """Per-model concurrency (outside) and rate limit (inside), created in the running loop."""
 
     semaphore: asyncio.Semaphore
-    throttler: Any | None
+    limiter: RateLimiter
     auth_failure: str | None = None
     """The cause, once the model answered 401/403: no more attempts go through."""
 
     @classmethod
     def for_model(cls, model: ModelSpec) -> ModelGate:
-        """A gate with the model's ``limits``."""
-        throttler = None
-        if model.limits.rpm:
-            from asyncio_throttle.throttler import Throttler
-
-            throttler = Throttler(rate_limit=model.limits.rpm, period=60.0)
-        return cls(asyncio.Semaphore(model.limits.max_concurrency), throttler)
+        """A gate with the model's ``limits`` (``rpm: null``: adaptive from the first 429)."""
+        return cls(asyncio.Semaphore(model.limits.max_concurrency),
+                   RateLimiter(model.limits.rpm))
 
 
 class AttemptsFailed(Exception):
@@ -102,19 +100,22 @@ class AttemptLoop:
             raise _Final()
         started = now_iso()
         async with gate.semaphore:
-            if gate.throttler is not None:
-                async with gate.throttler:
-                    pass
+            admitted = await gate.limiter.acquire(retry=bool(self.attempts))
             if gate.auth_failure is not None:
-                # Checked again inside the gate: calls queued behind the first 401/403 must not
-                # reach the model (at most max_concurrency requests get the rejection).
+                # Checked again inside the gate (and after the limiter, where the first attempt
+                # goes alone): calls queued behind the first 401/403 must not reach the model.
+                gate.limiter.answered()
                 raise _Final()
             t0 = time.perf_counter()
             try:
                 response = await self.send()
             except Exception as exc:  # classified below; nothing escapes unrecorded
                 failure = self._record_failure(exc, started, time.perf_counter() - t0)
+                if failure.status_code == 429:
+                    gate.limiter.rate_limited(admitted, failure.retry_after_s)
                 raise (_Retryable() if failure.outcome == "retryable" else _Final()) from exc
+            finally:
+                gate.limiter.answered()
         self.attempts.append(Attempt(number=len(self.attempts) + 1, started_at=started,
                                      latency_s=round(time.perf_counter() - t0, 4), outcome="ok"))
         return response

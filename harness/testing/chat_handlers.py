@@ -3,11 +3,12 @@
 This module owns the server's behaviour per request: the aiohttp handlers of
 ``/v1/chat/completions``, ``/v1/models`` and ``/_stats``, the choice of fault or reply for
 each attempt (fault scripts apply to attempts 1, 2, ... of each distinct (model, messages)
-request), in ``response_format="enforce"`` mode a reply cut down to what a constrained
-decoder could emit under the request's JSON schema (``constrained``), the in-memory
-``RequestRecord`` list with its counting queries, and the optional JSONL log of completed
-responses. It does not listen on a socket or manage threads and event loops
-(``chat_server.TestServer`` does), and it does not spell the wire format (``chat_wire``).
+request; then the optional per-model rate limit), in ``response_format="enforce"`` mode a
+reply cut down to what a constrained decoder could emit under the request's JSON schema
+(``constrained``), the in-memory ``RequestRecord`` list with its counting queries, and the
+optional JSONL log of completed responses. It does not listen on a socket or manage threads and
+event loops (``chat_server.TestServer`` does), and it does not spell the wire format
+(``chat_wire``) or keep the rate limit's window (``ratelimit``).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from harness.testing.chat_wire import (
     CREATED,
     ERROR_BODIES,
     ChatMessage,
+    broken_response,
     chat_completion_response,
     error_body,
     error_response,
@@ -36,6 +38,7 @@ from harness.testing.chat_wire import (
 )
 from harness.testing.constrained import constrain_reply, requested_schema
 from harness.testing.faults import Fault
+from harness.testing.ratelimit import RateLimit, SlidingWindow
 
 __all__ = ["ChatHandlers", "ReplyScript", "RequestRecord"]
 
@@ -56,7 +59,8 @@ class RequestRecord:
     status: int
     """HTTP status answered (decided on arrival; 504 for a ``timeout`` fault)."""
     fault: str | None
-    """``Fault.label`` of the injected fault, ``auth`` for a key mismatch, or None."""
+    """``Fault.label`` of the injected fault, ``auth`` for a key mismatch, ``rate_limit`` for a
+    request the rate limit refused, or None."""
     timestamp: float
     """Arrival time, ``time.time()``."""
     has_auth: bool
@@ -78,6 +82,7 @@ class ChatHandlers:
         require_key: str | None = None,
         hang_s: float = 30.0,
         response_format: Literal["ignore", "enforce"] = "ignore",
+        rate_limit: RateLimit | None = None,
     ) -> None:
         """Store the fault and reply scripts; the arguments are those of ``TestServer``."""
         self.response_format = response_format
@@ -90,6 +95,8 @@ class ChatHandlers:
         }
         self.require_key = require_key
         self.hang_s = hang_s
+        self.rate_limit = rate_limit
+        self._windows: dict[str, SlidingWindow] = {}
         self._records: list[RequestRecord] = []
         self._attempts: Counter[tuple[str, str]] = Counter()
         self._successes: Counter[tuple[str, str]] = Counter()
@@ -143,6 +150,7 @@ class ChatHandlers:
         self._attempts.clear()
         self._successes.clear()
         self._model_successes.clear()
+        self._windows.clear()
         self.peak_in_flight = self._in_flight
 
     # ------------------------------------------------------------------ handlers
@@ -156,7 +164,7 @@ class ChatHandlers:
     async def _handle_stats(self, request: web.Request) -> web.Response:
         return web.json_response(self.stats())
 
-    async def _handle_chat(self, request: web.Request) -> web.Response:
+    async def _handle_chat(self, request: web.Request) -> web.StreamResponse:
         self._in_flight += 1
         self.peak_in_flight = max(self.peak_in_flight, self._in_flight)
         try:
@@ -164,7 +172,7 @@ class ChatHandlers:
         finally:
             self._in_flight -= 1
 
-    async def _answer_chat(self, request: web.Request) -> web.Response:
+    async def _answer_chat(self, request: web.Request) -> web.StreamResponse:
         has_auth = "Authorization" in request.headers
         try:
             body = await request.json()
@@ -197,10 +205,14 @@ class ChatHandlers:
                 script[attempt - 1] if attempt <= len(script) else None
             )
             label = fault.label if fault is not None else None
+        refused = self._refused(model) if fault is None else None
+        if refused is not None:
+            fault, label = refused, "rate_limit"
         record = self._record(model, fingerprint, attempt, fault.status_code if fault else 200,
                               label, has_auth, schema is not None)
 
-        if self.latency_s > 0:
+        # A provider refuses a rate-limited request at once, without running the model.
+        if self.latency_s > 0 and refused is None:
             await asyncio.sleep(self.latency_s)
         if fault is not None and fault.kind == "timeout":
             assert self._stopping is not None
@@ -217,10 +229,26 @@ class ChatHandlers:
                 record = self._amend(record, response.status, "response_format")
         elif fault.kind == "content_policy":
             response = error_response(400, CONTENT_POLICY_BODY)
+        elif fault.kind == "reset":
+            self._log(record, request)
+            return await broken_response(request, None)
+        elif fault.kind == "truncated":
+            self._log(record, request)
+            return await broken_response(request, self._success(requested, model, key, messages))
         else:
             response = error_response(fault.status_code, error_body(fault.status_code), fault)
         self._log(record, request)
         return response
+
+    def _refused(self, model: str) -> Fault | None:
+        """The rate limit's 429 if it refuses this arrival, else None (admitted, or no limit)."""
+        if self.rate_limit is None:
+            return None
+        window = self._windows.get(model)
+        if window is None:
+            window = self._windows[model] = SlidingWindow(self.rate_limit)
+        wait = window.admit(time.monotonic())
+        return None if wait is None else self.rate_limit.fault(wait)
 
     def _record(self, model: str, fingerprint: str, attempt: int, status: int,
                 fault: str | None, has_auth: bool, response_schema: bool = False

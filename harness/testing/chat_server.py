@@ -20,6 +20,7 @@ from aiohttp import web
 
 from harness.testing.chat_handlers import ChatHandlers, ReplyScript
 from harness.testing.faults import Fault
+from harness.testing.ratelimit import RateLimit
 
 __all__ = ["TestServer"]
 
@@ -43,6 +44,7 @@ class TestServer(ChatHandlers):
         replies: Mapping[str, ReplyScript] | None = None,
         require_key: str | None = None,
         hang_s: float = 30.0,
+        rate_limit: RateLimit | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
         log_path: Path | str | None = None,
@@ -58,6 +60,8 @@ class TestServer(ChatHandlers):
                 or a function of the messages; other models get an echo reply.
             require_key: When set, requests without ``Authorization: Bearer <key>`` get 401.
             hang_s: Default hold time of ``Fault.timeout()``.
+            rate_limit: If set, each model admits at most this many requests per sliding
+                window; the rest get 429 at once (scripted faults are not counted).
             host: Interface to bind; keep the loopback default in tests.
             port: TCP port; 0 picks a free one.
             log_path: If set, one JSON line per completed response is appended here.
@@ -68,7 +72,7 @@ class TestServer(ChatHandlers):
         """
         super().__init__(latency_s=latency_s, faults=faults, always=always, replies=replies,
                          require_key=require_key, hang_s=hang_s,
-                         response_format=response_format)
+                         response_format=response_format, rate_limit=rate_limit)
         self.host = host
         self.port = port
         self.log_path = Path(log_path) if log_path is not None else None

@@ -2,8 +2,9 @@
 
 This module owns what goes over HTTP and nothing of the server's state: the fingerprint that
 identifies a request's messages, the deterministic token count, the OpenAI-style error bodies
-(chosen so litellm maps each status to the exception class a real provider's would become)
-and the ``chat.completion`` body of a success. Which reply or fault a request gets is decided
+(chosen so litellm maps each status to the exception class a real provider's would become),
+the ``chat.completion`` body of a success, and the two broken answers (a connection closed
+before a byte, a body cut off mid-way). Which reply or fault a request gets is decided
 in ``chat_handlers``.
 """
 
@@ -24,6 +25,7 @@ __all__ = [
     "ERROR_BODIES",
     "VERSION_SUFFIX",
     "ChatMessage",
+    "broken_response",
     "chat_completion_response",
     "error_body",
     "error_response",
@@ -143,3 +145,25 @@ def chat_completion_response(requested: str, model: str, text: str,
             "total_tokens": prompt_tokens + completion_tokens,
         },
     })
+
+
+async def broken_response(request: web.Request,
+                          success: web.Response | None) -> web.StreamResponse:
+    """Close the connection with no answer (``success`` None), or mid-way through ``success``.
+
+    Cut off, the client has the success's status and headers (its full ``Content-Length``)
+    and half of its body, then the connection ends: what a dropped link looks like.
+    """
+    transport = request.transport
+    if success is None or not isinstance(success.body, bytes):
+        if transport is not None:
+            transport.close()
+        return web.Response(status=500)  # never reaches the client: the connection is gone
+    body = success.body
+    response = web.StreamResponse(status=success.status, headers={
+        "Content-Type": "application/json", "Content-Length": str(len(body))})
+    await response.prepare(request)
+    await response.write(body[: len(body) // 2])
+    if transport is not None:
+        transport.close()
+    return response

@@ -1,7 +1,8 @@
 """Fault scripts of the local test server: what one attempt of a request should fail with.
 
 This module owns the ``Fault`` value (an HTTP error status with optional ``Retry-After``
-headers, a content-policy refusal, or a hang past the client's timeout) and its JSON form,
+headers, a content-policy refusal, a hang past the client's timeout, a connection closed with
+no answer, or a success whose body is cut off mid-way) and its JSON form,
 which the ``--faults`` and ``--always`` flags of ``python -m harness.testing.testserver``
 accept. It does not decide which attempt gets which fault (``chat_handlers`` does) nor how a
 fault is put on the wire (``chat_wire`` does).
@@ -19,9 +20,10 @@ __all__ = ["Fault"]
 class Fault:
     """One scripted failure of one attempt. Build it with the class methods, not directly."""
 
-    kind: Literal["status", "timeout", "content_policy"]
+    kind: Literal["status", "timeout", "content_policy", "reset", "truncated"]
     status_code: int = 200
-    """HTTP status answered (400 for ``content_policy``; 504 if a hang outlives its client)."""
+    """HTTP status answered (400 for ``content_policy``; 504 if a hang outlives its client; 0
+    for ``reset``, which answers nothing; 200 for ``truncated``, whose headers do go out)."""
     retry_after_s: float | None = None
     """Seconds sent in the ``Retry-After`` header, if any."""
     retry_after_ms: int | None = None
@@ -48,9 +50,19 @@ class Fault:
         """A 400 whose body litellm maps to ``ContentPolicyViolationError``."""
         return cls("content_policy", 400)
 
+    @classmethod
+    def reset(cls) -> Fault:
+        """Close the connection without answering (a peer reset, as the client sees it)."""
+        return cls("reset", 0)
+
+    @classmethod
+    def truncated(cls) -> Fault:
+        """Send a success's headers and half its body, then close the connection."""
+        return cls("truncated", 200)
+
     @property
     def label(self) -> str:
-        """Short name used in records: the status code, ``timeout`` or ``content_policy``."""
+        """Short name used in records: the status code, or the kind for the other faults."""
         return str(self.status_code) if self.kind == "status" else self.kind
 
     def to_json(self) -> dict[str, Any]:
@@ -59,12 +71,13 @@ class Fault:
 
     @classmethod
     def from_json(cls, value: Any) -> Fault:
-        """Parse ``429``, ``"timeout"``, ``"content_policy"`` or a :meth:`to_json` object."""
+        """Parse ``429``, a kind's name (``"timeout"``, ``"reset"`` ...) or a :meth:`to_json`
+        object."""
         if isinstance(value, int) and not isinstance(value, bool):
             return cls.status(value)
-        if value in ("timeout", "content_policy"):
-            return cls.timeout() if value == "timeout" else cls.content_policy()
-        if isinstance(value, dict) and value.get("kind") in ("status", "timeout", "content_policy"):
+        if isinstance(value, str) and value in _SIMPLE:
+            return _SIMPLE[value]()
+        if isinstance(value, dict) and value.get("kind") in ("status", "timeout", *_SIMPLE):
             unknown = set(value) - {"kind", *_FAULT_FIELDS}
             if unknown:
                 raise ValueError(f"unknown fault fields {sorted(unknown)} in {value!r}")
@@ -76,11 +89,13 @@ class Fault:
                 )
             if value["kind"] == "timeout":
                 return cls.timeout(value.get("hang_s"))
-            return cls.content_policy()
+            return _SIMPLE[value["kind"]]()
         raise ValueError(
-            f"cannot read fault {value!r}: use a status code (429), \"timeout\", "
-            '"content_policy" or {"kind": ..., ...}'
+            f"cannot read fault {value!r}: use a status code (429), one of {sorted(_SIMPLE)} "
+            'or {"kind": ..., ...}'
         )
 
 
 _FAULT_FIELDS = ("status_code", "retry_after_s", "retry_after_ms", "hang_s")
+_SIMPLE = {"timeout": Fault.timeout, "content_policy": Fault.content_policy,
+           "reset": Fault.reset, "truncated": Fault.truncated}

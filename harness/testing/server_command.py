@@ -2,7 +2,8 @@
 
 This module owns the command line (``--host``, ``--port``, ``--latency``, ``--hang``,
 ``--faults``, ``--always``, ``--replies``, ``--require-key``, ``--log``,
-``--enforce-response-format``), its parsing of fault
+``--enforce-response-format``, ``--rate-limit``, ``--rate-window``, ``--rate-retry-after``), its
+parsing of fault
 scripts given as inline JSON or a file, printing the URL on the first stdout line (benchmarks
 and tests read it from there) and serving until SIGINT or SIGTERM. The server itself is
 ``chat_server.TestServer``.
@@ -20,6 +21,7 @@ from typing import Any
 
 from harness.testing.chat_server import TestServer
 from harness.testing.faults import Fault
+from harness.testing.ratelimit import RateLimit
 
 __all__ = ["main"]
 
@@ -53,8 +55,16 @@ def _parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, TestSer
     parser.add_argument("--enforce-response-format", action="store_true",
                         help="answer a request carrying a JSON schema as a constrained decoder "
                         "would (the matching JSON object only, else 400)")
+    parser.add_argument("--rate-limit", type=int, default=None,
+                        help="admit at most this many requests per model per window; 429 after")
+    parser.add_argument("--rate-window", type=float, default=1.0,
+                        help="seconds of the rate limit's sliding window")
+    parser.add_argument("--rate-retry-after", choices=("none", "seconds", "ms"), default="ms",
+                        help="the header a rate-limited 429 carries (none: no Retry-After)")
     args = parser.parse_args(argv)
     try:
+        rate_limit = None if args.rate_limit is None else RateLimit(
+            args.rate_limit, args.rate_window, args.rate_retry_after)
         server = TestServer(
             latency_s=args.latency,
             faults={m: [Fault.from_json(f) for f in fs] for m, fs in args.faults.items()},
@@ -62,13 +72,14 @@ def _parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, TestSer
             replies={m: [str(r) for r in rs] for m, rs in args.replies.items()},
             require_key=args.require_key,
             hang_s=args.hang,
+            rate_limit=rate_limit,
             host=args.host,
             port=args.port,
             log_path=args.log,
             response_format="enforce" if args.enforce_response_format else "ignore",
         )
     except (ValueError, TypeError, AttributeError, KeyError) as exc:
-        parser.error(f"invalid fault script: {exc}")
+        parser.error(f"invalid fault script or rate limit: {exc}")
     return args, server
 
 

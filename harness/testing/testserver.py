@@ -4,14 +4,17 @@ xstress's tests exercise the real path (litellm -> HTTP -> server on 127.0.0.1);
 is that server's public face. The server answers ``POST /v1/chat/completions`` with
 deterministic replies and token counts after a fixed artificial latency, injects faults per
 requested model name (HTTP errors with OpenAI-style bodies and ``Retry-After``,
-content-policy refusals, hangs longer than the client's timeout), counts every request in
-memory, and can log completed responses to a JSONL file. It runs in a background thread
-(``with TestServer() as server``), inside the caller's event loop (``await server.start()``),
-or as a subprocess (``python -m harness.testing.testserver``, which prints its URL on the first
-stdout line). It does not stream, and it is not a model simulator: the simulated models of
+content-policy refusals, hangs longer than the client's timeout, connections closed with no
+answer or mid-body), optionally enforces a rate limit per model (N requests in any sliding
+window; 429 with ``Retry-After`` past it), counts every request in memory, and can log
+completed responses to a JSONL file. It runs in a background thread (``with TestServer() as
+server``), inside the caller's event loop (``await server.start()``), or as a subprocess
+(``python -m harness.testing.testserver``, which prints its URL on the first stdout line).
+It does not stream, and it is not a model simulator: the simulated models of
 ``preset=offline`` live elsewhere. The parts live beside it: ``faults`` (fault scripts),
 ``chat_wire`` (the OpenAI wire format), ``chat_handlers`` (answers and request records),
-``chat_server`` (``TestServer``'s lifecycle) and ``server_command`` (the command line).
+``chat_server`` (``TestServer``'s lifecycle), ``ratelimit`` (the sliding window) and
+``server_command`` (the command line).
 
 Fault scripts are keyed by the *requested model name* with any provider prefix removed
 (litellm sends ``flaky`` for ``openai/flaky``). The faults of a model apply to the first
@@ -28,10 +31,12 @@ from harness.testing.chat_handlers import ReplyScript, RequestRecord
 from harness.testing.chat_server import TestServer
 from harness.testing.chat_wire import estimate_tokens, messages_fingerprint
 from harness.testing.faults import Fault
+from harness.testing.ratelimit import RateLimit
 from harness.testing.server_command import main
 
 __all__ = [
     "Fault",
+    "RateLimit",
     "ReplyScript",
     "RequestRecord",
     "TestServer",
