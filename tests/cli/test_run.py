@@ -272,6 +272,31 @@ def test_plan_and_help_do_not_import_litellm(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+def test_commands_that_read_runs_do_not_import_litellm(offline_run: Path, tmp_path: Path) -> None:
+    """scaffolds, agree, report, runs, view, protocol, compare and export read files only: one
+    fresh interpreter runs them in turn and checks litellm is never imported."""
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(offline_run, run)
+    commands = [["scaffolds", "list"], ["agree", str(run)], ["report", str(run), "n_perm=10"],
+                ["runs", str(tmp_path)], ["view", str(run), "--static"],
+                ["protocol", "export", str(run), f"out={tmp_path / 'p.yaml'}"],
+                ["compare", str(run), str(offline_run), f"out={tmp_path / 'cmp'}"],
+                ["export", "table", str(run)]]
+    probe = ("import json, sys\nfrom harness.cli import main\n"
+             f"for argv in json.loads({json.dumps(json.dumps(commands))}):\n"
+             "    code = main(argv)\n"
+             "    assert code == 0, (argv, code)\n"
+             "    assert 'litellm' not in sys.modules, f'{argv[0]} imported litellm'\n"
+             "print('ok')")
+    result = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, env=cli_env(),
+                            capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().endswith("ok")
+
+
+@pytest.mark.slow
 def test_multirun_shards_write_their_own_files_and_union_is_complete(tmp_path: Path) -> None:
     result = run_cli(["run", "-m", "preset=offline", "models=[sim-eager]", "run.shard=0,1",
                       "run.num_shards=2", "pipeline.stages=[sweep]", f"run.out_dir={tmp_path}",
