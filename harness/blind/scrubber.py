@@ -26,15 +26,23 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from harness.blind.patterns import fold, word_tokens
+from harness.blind.patterns import fold, learned_pattern, word_tokens
 from harness.blind.rules import PatternCategory, compile_rules
-from harness.blind.tells import PLACEHOLDER_INSTRUCTIONS, TellsSpec
+from harness.blind.tells import (
+    PLACEHOLDER_INSTRUCTIONS,
+    PLACEHOLDER_MODEL,
+    PLACEHOLDER_VENDOR,
+    TellsSpec,
+)
 from harness.blind.terms import RunTerms
+from harness.blind.words import ordinary_use
 
 __all__ = ["NAME_WINDOW", "Scrubber", "Tell"]
 
 NAME_WINDOW = 200
 """Characters searched on each side of a name for name-bearing patterns (self-identification)."""
+# Capitalised words an unlisted-name pattern may catch that are no name; never learned.
+_NOT_NAMES = frozenset({"ai", "an", "the", "this", "here", "sorry", "not", "just", "only"})
 
 
 @dataclass(frozen=True)
@@ -59,6 +67,9 @@ class Scrubber:
 
     def __init__(self, tells: TellsSpec, terms: RunTerms, *, source: str = "tells") -> None:
         self.counts: Counter[str] = Counter()
+        self._kept = 0
+        self.unlisted: Counter[str] = Counter()
+        """Names on no list that self-identifications gave (texts they were found in)."""
         rules = compile_rules(tells, terms, source=source)
         # Copied to attributes: the scrubbing loop below is hot.
         self._names = rules.names
@@ -117,17 +128,44 @@ class Scrubber:
                     loose = self._names.regex(names, loose=True)
                     spans = [match.span() for match in loose.finditer(text)]
                 text, n = _sub_windows(category, text, spans)
+            elif category.learns:
+                text, n = self._sub_learning(category, text)
             else:
                 text, n = category.scrub.subn(_constant(category.placeholder), text)
             self.counts[category.name] += n
             total += n
             spans = None if n else spans
         if names:
+            self._kept = 0
             text, n = self._names.regex(names).subn(self._name_repl, text)
-            total += n
+            total += n - self._kept
         if self._labels is not None and not self._label_anchors.isdisjoint(tokens):
             text, n = self._labels.subn(self._label_repl, text)
             total += n
+        return text, total
+
+    def _sub_learning(self, category: PatternCategory, text: str) -> tuple[str, int]:
+        """Replace a category's matches, then every other mention of the unlisted names found.
+
+        "I'm Zorblax, an AI assistant made by Quuxcorp. Zorblax can help" must not leave the
+        second "Zorblax": a name a model gives itself is a tell wherever it recurs.
+        """
+        found: dict[str, str] = {}
+
+        def replace(match: re.Match[str]) -> str:
+            for group, value in match.groupdict().items():
+                if value and value.casefold() not in _NOT_NAMES:
+                    found.setdefault(value, PLACEHOLDER_MODEL if group[0] == "m"
+                                     else PLACEHOLDER_VENDOR)
+            return category.placeholder
+
+        text, total = category.scrub.subn(replace, text)
+        for name, placeholder in sorted(found.items(), key=lambda item: -len(item[0])):
+            self.unlisted[name] += 1
+            pattern = learned_pattern(name)
+            if pattern is not None:
+                text, n = pattern.subn(_constant(placeholder), text)
+                total += n
         return text, total
 
     def _sentence_repl(self, match: re.Match[str]) -> str:
@@ -136,6 +174,9 @@ class Scrubber:
 
     def _name_repl(self, match: re.Match[str]) -> str:
         entry = self._names.entry(match)
+        if entry.ordinary and ordinary_use(match.string, *match.span()):
+            self._kept += 1
+            return match.group(0)
         self.counts[entry.category] += 1
         return entry.placeholder
 
@@ -221,7 +262,9 @@ class Scrubber:
         names = self._names.candidates(tokens)
         if names:
             for match in self._names.regex(names).finditer(text):
-                found.append(_tell(self._names.entry(match).category, match, text))
+                entry = self._names.entry(match)
+                if not (entry.ordinary and ordinary_use(text, *match.span())):
+                    found.append(_tell(entry.category, match, text))
         if self._labels is not None and not self._label_anchors.isdisjoint(tokens):
             for match in self._labels.finditer(text):
                 found.append(_tell(self._label_group(match)[1], match, text))

@@ -21,9 +21,11 @@ from harness.errors import ConfigError
 from harness.paths import project_root
 
 __all__ = [
+    "BUILTIN_MACROS",
     "PLACEHOLDER_INSTRUCTIONS",
     "PLACEHOLDER_MODEL",
     "PLACEHOLDER_SCAFFOLD",
+    "PLACEHOLDER_VENDOR",
     "RUN_CATEGORIES",
     "TELLS_FILE",
     "NameSpec",
@@ -38,6 +40,9 @@ TELLS_FILE = Path("blinding") / "tells.yaml"
 RUN_CATEGORIES = ("scaffold_text", "scaffold_wrapper", "run_model", "run_scaffold")
 """Replacement categories of a run's own names and text (a tells file may not use them)."""
 PLACEHOLDER_MODEL = "[MODEL]"
+PLACEHOLDER_VENDOR = "[VENDOR]"
+BUILTIN_MACROS = ("name", "unlisted", "unlisted_maker")
+"""Macros every pattern may use: any listed name; a name or maker not in any list."""
 PLACEHOLDER_SCAFFOLD = "[SCAFFOLD]"
 PLACEHOLDER_INSTRUCTIONS = "[INSTRUCTIONS]"
 
@@ -53,9 +58,19 @@ class NameSpec(_Spec):
     match_case: bool = False
     """Match only as written (for names that are ordinary words in lowercase)."""
     require_version: bool = False
-    """Match only when a version follows (``Phi-3``, not ``phi``)."""
+    """Match only as a model: a version follows (``Phi-3``, not ``phi``) or a model word does
+    (``Phi models``); self-identification patterns (``<<name>>``) match it alone."""
+    ordinary_word: bool = False
+    """A family name that is also a word (``Llama``, ``Mistral``): left alone where it reads as
+    the word (lowercase prose, inside a title); see ``harness/blind/words.py``."""
     not_followed_by: str | None = None
     """A regular expression that must not follow the match."""
+
+    @model_validator(mode="after")
+    def _one_word_rule(self) -> NameSpec:
+        if self.require_version and self.ordinary_word:
+            raise ValueError("choose one of 'require_version' or 'ordinary_word'")
+        return self
 
 
 class TellCategory(_Spec):
@@ -102,8 +117,9 @@ class TellsSpec(_Spec):
                 raise ValueError(f"categories: {name!r} appears twice")
             if name in RUN_CATEGORIES:
                 raise ValueError(f"categories: {name!r} is reserved for the run's own names")
-        if "name" in self.macros:
-            raise ValueError("macros: 'name' is built in (any name); choose another key")
+        for builtin in BUILTIN_MACROS:
+            if builtin in self.macros:
+                raise ValueError(f"macros: {builtin!r} is built in; choose another key")
         return self
 
 
