@@ -14,12 +14,19 @@ is scrubbed where a reply repeats one of its sentences (7 words or more) verbati
 are scrubbed with the same rules, because a simulated user may be played by the model under
 test.
 
+A listed family name that is also a word (``Llama``, ``Mistral``) is left where it reads as
+the word (``words.py`` states the rule). A self-identification whose name is on no list ("I'm
+Zorblax, an AI assistant made by Quuxcorp") is replaced, and so are that name's and maker's
+other mentions in the same text; ``unlisted`` counts such names for the leak report.
+
 The scan looks, on a Unicode-normalised copy with the placeholders removed, for any tell:
-names, label uses, instruction sentences, and the cutoff categories' ``detect`` patterns.
+names, label uses, instruction sentences, and the pattern categories' ``detect`` patterns
+(cutoff statements, self-identifications too weak to replace).
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections import Counter
@@ -129,7 +136,7 @@ class Scrubber:
                     spans = [match.span() for match in loose.finditer(text)]
                 text, n = _sub_windows(category, text, spans)
             elif category.learns:
-                text, n = self._sub_learning(category, text)
+                text, n = self._sub_learning(category, text, tokens)
             else:
                 text, n = category.scrub.subn(_constant(category.placeholder), text)
             self.counts[category.name] += n
@@ -144,11 +151,14 @@ class Scrubber:
             total += n
         return text, total
 
-    def _sub_learning(self, category: PatternCategory, text: str) -> tuple[str, int]:
+    def _sub_learning(self, category: PatternCategory, text: str, tokens: set[bytes]
+                      ) -> tuple[str, int]:
         """Replace a category's matches, then every other mention of the unlisted names found.
 
         "I'm Zorblax, an AI assistant made by Quuxcorp. Zorblax can help" must not leave the
-        second "Zorblax": a name a model gives itself is a tell wherever it recurs.
+        second "Zorblax": a name a model gives itself is a tell wherever it recurs. These
+        patterns start at common words ("I", "as"), so they are searched only around their
+        anchor words, which every match contains.
         """
         found: dict[str, str] = {}
 
@@ -159,7 +169,8 @@ class Scrubber:
                                      else PLACEHOLDER_VENDOR)
             return category.placeholder
 
-        text, total = category.scrub.subn(replace, text)
+        text, total = _sub_windows(category, text, _anchor_spans(category, text, tokens),
+                                   replace)
         for name, placeholder in sorted(found.items(), key=lambda item: -len(item[0])):
             self.unlisted[name] += 1
             pattern = learned_pattern(name)
@@ -240,8 +251,14 @@ class Scrubber:
     def _detect(self, text: str, tokens: set[bytes]) -> list[Tell]:
         found: list[Tell] = []
         for category in self._patterns:
-            if category.detect is not None and self._runs(category, tokens, True):
+            if category.detect is None or not self._runs(category, tokens, True):
+                continue
+            if not category.learns:
                 found.extend(_tell(category.name, m, text) for m in category.detect.finditer(text))
+                continue
+            for low, high in _windows(text, _anchor_spans(category, text, tokens)):
+                found.extend(_tell(category.name, m, text)
+                             for m in category.detect.finditer(text, low, high))
         return found
 
     def scan(self, text: str) -> list[Tell]:
@@ -271,10 +288,8 @@ class Scrubber:
         return found
 
 
-def _sub_windows(
-    category: PatternCategory, text: str, spans: list[tuple[int, int]]
-) -> tuple[str, int]:
-    """``category.scrub.subn`` applied only to windows around ``spans`` (name matches)."""
+def _windows(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """``NAME_WINDOW`` characters around each span, widened to whitespace, overlaps merged."""
     windows: list[list[int]] = []
     for start, end in spans:
         low, high = max(0, start - NAME_WINDOW), min(len(text), end + NAME_WINDOW)
@@ -287,12 +302,41 @@ def _sub_windows(
             windows[-1][1] = max(windows[-1][1], high)
         else:
             windows.append([low, high])
+    return [(low, high) for low, high in windows]
+
+
+def _sub_windows(
+    category: PatternCategory, text: str, spans: list[tuple[int, int]],
+    replace: Callable[[re.Match[str]], str] | None = None,
+) -> tuple[str, int]:
+    """``category.scrub.subn`` applied only to windows around ``spans`` (name matches)."""
+    replace = replace or _constant(category.placeholder)
     total = 0
-    for low, high in reversed(windows):
-        piece, n = category.scrub.subn(_constant(category.placeholder), text[low:high])
+    for low, high in reversed(_windows(text, spans)):
+        piece, n = category.scrub.subn(replace, text[low:high])
         if n:
             text, total = text[:low] + piece + text[high:], total + n
     return text, total
+
+
+def _anchor_spans(category: PatternCategory, text: str, tokens: set[bytes]
+                  ) -> list[tuple[int, int]]:
+    """Where the category's anchor words that ``tokens`` holds occur in ``text``."""
+    assert category.anchors is not None
+    present = category.anchors.intersection(tokens)
+    return [match.span() for match in _words_regex(frozenset(present)).finditer(text)]
+
+
+@functools.lru_cache(maxsize=512)
+def _words_regex(words: frozenset[bytes]) -> re.Pattern[str]:
+    """Any of ``words`` as a whole word, case-insensitive."""
+    # The letter check sits after each word's first character, so the engine can skip to
+    # candidate positions (a leading lookbehind would be tried at every position).
+    alternatives = "|".join(
+        re.escape(word[:1]) + r"(?<![^\W\d_].)" + re.escape(word[1:])
+        for word in sorted((w.decode() for w in words), key=len, reverse=True)
+    )
+    return re.compile(rf"(?:{alternatives})(?![^\W\d_])", re.IGNORECASE)
 
 
 def _constant(value: str) -> Callable[[re.Match[str]], str]:

@@ -131,3 +131,15 @@ def test_unlisted_names_are_counted(scrubber: Scrubber) -> None:
     scrubber.unlisted.clear()
     scrubber.clean("I'm Zorblax-7, made by Quuxcorp. Zorblax-7 says hi.")
     assert dict(scrubber.unlisted) == {"Zorblax-7": 1, "Quuxcorp": 1}
+
+
+def test_unlisted_self_identification_deep_in_a_long_reply(scrubber: Scrubber) -> None:
+    # These patterns are searched only around their anchor words ("made"): far from the
+    # start of the text, the window must still hold the whole match.
+    filler = "Keep the receipts and check the rules with the office first. " * 40
+    text = filler + "I'm Zorblax-7, made by Quuxcorp. " + filler + "Zorblax-7 out."
+    cleaned, _replaced, remaining = scrubber.clean(text)
+    assert cleaned == filler + "[SELF-ID]. " + filler + "[MODEL] out."
+    assert remaining == []
+    weak = filler + "Honestly, I was trained by Quuxcorp. " + filler
+    assert [t.match for t in scrubber.clean(weak)[2]] == ["I was trained by Quuxcorp"]
