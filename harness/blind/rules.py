@@ -3,9 +3,11 @@
 This module owns the construction half of scrubbing: it decides which run names are scrubbed
 everywhere and which only as labels, turns every name into an entry of a word-indexed regex
 set (``patterns.py`` builds each regex), expands the tells file's macros (``<<name>>`` is any
-name) and compiles its pattern categories, and gathers the instruction sentences and user
-wrappers. A tells file's invalid regex or unknown macro is a ``ConfigError`` naming the file
-and the category. It does not apply the rules to a text (``scrubber.py`` does).
+name; ``<<unlisted>>`` and ``<<unlisted_maker>>`` a name or maker on no list, each use its own
+named group so the scrubber can learn the name) and compiles its pattern categories, and
+gathers the instruction sentences and user wrappers. A tells file's invalid regex or unknown
+macro is a ``ConfigError`` naming the file and the category. It does not apply the rules to a
+text (``scrubber.py`` does).
 
 Rule for run names. A name is *distinctive* when it contains a digit, punctuation or an inner
 capital (``sim-cautious``, ``gpt4o``, ``openai/gpt-4o``, ``verify_v2``): it is scrubbed

@@ -2,8 +2,9 @@
 
 This module owns the tells file (``configs/blinding/tells.yaml``, schema ``xstress.tells/1``):
 its pydantic models, its default path and its loading, plus the placeholders and the category
-names reserved for a run's own names. The file holds vendor, product and model names,
-self-identification and knowledge-cutoff patterns; its header explains the matching rules.
+names reserved for a run's own names. The file holds vendor, product, model and platform names
+(closed and open-weight), self-identification and knowledge-cutoff patterns; its header
+explains the matching rules.
 It does not gather a run's own names (``terms.py``), turn names into regexes (``patterns.py``)
 or scrub and scan text (``rules.py``, ``scrubber.py``).
 """
@@ -142,8 +143,12 @@ def load_tells(path: Path) -> TellsSpec:
     try:
         return TellsSpec.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "(top level)"
+        errors = exc.errors()
+        # A names entry is "a string or a NameSpec": report the NameSpec branch's complaint
+        # (the string branch's "should be a valid string" tells the user nothing).
+        first = next((e for e in errors if e["loc"][-1:] != ("str",)), errors[0])
+        loc = [part for part in first["loc"] if part not in ("str", "NameSpec")]
+        where = ".".join(str(part) for part in loc) or "(top level)"
         raise ConfigError(
             f"{path}: {where}: {first['msg']}",
             fix="see the comments at the top of configs/blinding/tells.yaml",

@@ -13,11 +13,11 @@ model word (``Falcon models``, ``Gemma weights``). A name marked ``ordinary_word
 ``Mistral``) is a model as well wherever it is written as a name: capitalised, unless it sits
 inside a title. In detail, an ``ordinary_word`` match is left as the word when it has no
 version or variant, is not followed by a model word, is not written as code (quoted, after a
-slash or ``=``, before a ``:tag``) and is not preceded by a capitalised possessive
-(``Meta's Llama``), and either it is lowercase ("a llama", "the mistral wind") or the word
-before it is a capitalised word that does not open a sentence ("The Lying Llama", "read
-Lying Llama"). Both kinds are replaced, whatever their case, in a self-identification ("I
-am Llama", "As Falcon, ...").
+slash, ``=`` or a command such as ``ollama run``, before a ``:tag``, in a host name), is not
+preceded by a capitalised possessive (``Meta's Llama``), and either it is lowercase ("a
+llama", "the mistral wind") or the word before it is a capitalised word that does not open a
+sentence ("The Lying Llama", "read The Lying Llama"; not "Try Llama"). Both kinds are
+replaced, whatever their case, in a self-identification ("I am Llama", "As Falcon, ...").
 """
 
 from __future__ import annotations
@@ -63,8 +63,8 @@ def ordinary_use(text: str, start: int, end: int) -> bool:
     if before[-1:] in ("'", '"', "`", "/", "=") or (after[:1] in ("'", '"', "`")
                                                     and not possessive):
         return False
-    if after[:1] == ":" and after[1:2].isalnum():
-        return False  # an Ollama-style tag ("mistral:latest")
+    if (after[:1] in (":", ".") and after[1:2].isalnum()) or before[-1:] in (".", "@", "_"):
+        return False  # a tag, host or identifier ("mistral:latest", "grok.x.ai", "chat.mistral")
     previous = _PREVIOUS_WORD.search(before)
     if previous is not None:
         word = previous.group(1)
