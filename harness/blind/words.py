@@ -32,12 +32,14 @@ MODEL_WORDS = (
 )
 """Words after a name that make it a model ("Llama models", "Gemma weights")."""
 
-_WORD = r"[A-Z][A-Za-z0-9]*(?:[-.][A-Za-z0-9]+)*"
+# Bounded repeats: a pattern may start at the name, and an unbounded name would make a long
+# run such as "A-A-A-..." quadratic to scan.
+_WORD = r"[A-Z][A-Za-z0-9]{0,40}(?:[-.][A-Za-z0-9]{1,20}){0,4}"
 UNLISTED_NAME = rf"(?-i:{_WORD}(?: {_WORD}){{0,2}})"
 """A name on no list: up to three capitalised words, digits, dots and hyphens ("SmolLM2")."""
 # A title before a person's name ("Dr. Patel") is no maker.
 _MAKER_WORD = (r"(?!(?:Dr|Mr|Mrs|Ms|Miss|Prof|Professor|Doctor|Coach|Sir|Dame)\b)"
-               r"[A-Z0-9][A-Za-z0-9&-]*(?:\.[A-Za-z0-9]+)*")
+               r"[A-Z0-9][A-Za-z0-9&-]{0,40}(?:\.[A-Za-z0-9]{1,20}){0,3}")
 UNLISTED_MAKER = rf"(?-i:{_MAKER_WORD}(?: (?:(?:for|of|and|&) )?{_MAKER_WORD}){{0,4}})"
 """A maker on no list: capitalised words ("Hugging Face", "Allen Institute for AI", "01.AI")."""
 

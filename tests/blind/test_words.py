@@ -5,6 +5,7 @@ name on no list is replaced (with the name's other mentions) or flagged by the l
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 
@@ -146,3 +147,11 @@ def test_unlisted_self_identification_deep_in_a_long_reply(scrubber: Scrubber) -
     assert remaining == []
     weak = filler + "Honestly, I was trained by Quuxcorp. " + filler
     assert [t.match for t in scrubber.clean(weak)[2]] == ["I was trained by Quuxcorp"]
+
+
+def test_a_long_run_of_name_like_text_scrubs_in_linear_time(scrubber: Scrubber) -> None:
+    # Unbounded name repeats made this quadratic (about 10 s at this size); now milliseconds.
+    text = "I am " + "A-" * 10_000 + " model made by"
+    started = time.perf_counter()
+    scrubber.clean(text)
+    assert time.perf_counter() - started < 2.0
