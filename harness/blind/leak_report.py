@@ -98,6 +98,10 @@ def known_limits(scrubber: Scrubber, unlisted: Mapping[str, int] | None = None) 
         "Family names that are also words (Llama, Mistral, Falcon, Phi ...) are replaced as "
         "models (with a version, before 'model', capitalised outside a title, in a "
         "self-identification), not as words ('a llama', 'the mistral wind', 'The Lying Llama').",
+        "A self-identification with a name on no list is replaced only in AI wording ('I'm X, "
+        "an AI assistant', 'I am X, created by Y', 'As X, a model by Y'), so a bare 'I'm X' "
+        "stays; weaker statements ('I was trained by Y') fail the leak scan for a person to "
+        "judge, and a person's own words can trip it too ('I was trained by Sarah').",
     ]
     if plain:
         limits.append(
