@@ -169,6 +169,8 @@ class BlindTally:
     """What blinding counted and listed: per bucket, or merged over all buckets."""
 
     counts: Counter[str] = field(default_factory=Counter)
+    unlisted: Counter[str] = field(default_factory=Counter)
+    """Names on no list that self-identifications gave, with how many texts gave each."""
     n_cells: int = 0
     n_items: int = 0
     n_duplicates: int = 0
@@ -206,6 +208,7 @@ def blind_bucket(
     the scenario is not there); the notes are scanned for tells, not scrubbed.
     """
     scrubber.counts = Counter()
+    scrubber.unlisted = Counter()
     result = BucketResult(
         items_path=bucket.with_suffix(".items"), key_path=bucket.with_suffix(".key")
     )
@@ -241,6 +244,7 @@ def blind_bucket(
             if rng.random() < sample_rate:
                 result.sample.append(("\n\n".join(replies), row["m"], row["sc"]))
     result.counts = scrubber.counts
+    result.unlisted = scrubber.unlisted
     return result
 
 
@@ -331,6 +335,7 @@ class Outcome(BlindTally):
                 shutil.copyfileobj(handle, target)
             path.unlink()
         self.counts.update(part.counts)
+        self.unlisted.update(part.unlisted)
         self.n_cells += part.n_cells
         self.n_items += part.n_items
         self.n_duplicates += part.n_duplicates

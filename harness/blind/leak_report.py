@@ -22,6 +22,9 @@ from harness.rundir import Identifiability, LeakReport, RunNames
 
 __all__ = ["build_leak_report", "known_limits", "leaks_remain"]
 
+MAX_UNLISTED = 20
+"""Unlisted names the known limits name at most (the most frequent first)."""
+
 
 def build_leak_report(
     *,
@@ -58,7 +61,7 @@ def build_leak_report(
         user_turn_replacements=outcome.user_replacements,
         remaining_tells=outcome.tells,
         n_remaining_tells=outcome.n_tells,
-        known_limits=known_limits(scrubber),
+        known_limits=known_limits(scrubber, outcome.unlisted),
         identifiability=measured.get("model"),
         scaffold_identifiability=measured.get("scaffold"),
         identifiability_skipped={target: result.reason for target, result in audit.items()
@@ -70,8 +73,14 @@ def build_leak_report(
     )
 
 
-def known_limits(scrubber: Scrubber) -> list[str]:
-    """What scrubbing cannot catch, in words (the report lists them for every run)."""
+def known_limits(scrubber: Scrubber, unlisted: Mapping[str, int] | None = None) -> list[str]:
+    """What scrubbing cannot catch, in words (the report lists them for every run).
+
+    Args:
+        scrubber: The run's scrubber (its label-only run names are listed).
+        unlisted: Names on no list that self-identifications gave, with how many texts gave
+            each; they were replaced only in those texts.
+    """
     plain = sorted(set(scrubber.label_only["scaffold"]) | set(scrubber.label_only["model"]))
     limits = [
         "Scaffold-revealing structure is visible by design: a scaffold that shapes replies "
@@ -86,6 +95,13 @@ def known_limits(scrubber: Scrubber) -> list[str]:
         "'myopenaikey') and look-alike letters from other scripts are not detected.",
         "User turns are scrubbed with the same rules (a simulated user may be played by the "
         "model under test); user_turn_replacements counts the changes made to them.",
+        "Family names that are also words (Llama, Mistral, Falcon, Phi ...) are replaced as "
+        "models (with a version, before 'model', capitalised outside a title, in a "
+        "self-identification), not as words ('a llama', 'the mistral wind', 'The Lying Llama').",
+        "A self-identification with a name on no list is replaced only in AI wording ('I'm X, "
+        "an AI assistant', 'I am X, created by Y', 'As X, a model by Y'), so a bare 'I'm X' "
+        "stays; weaker statements ('I was trained by Y') fail the leak scan for a person to "
+        "judge, and a person's own words can trip it too ('I was trained by Sarah').",
     ]
     if plain:
         limits.append(
@@ -93,6 +109,15 @@ def known_limits(scrubber: Scrubber) -> list[str]:
             "'scaffold:', before 'mode', in [brackets], alone on a line), not in prose: "
             + ", ".join(plain)
             + "."
+        )
+    if unlisted:
+        most = sorted(unlisted, key=lambda name: (-unlisted[name], name))[:MAX_UNLISTED]
+        more = f" and {len(unlisted) - len(most)} more" if len(unlisted) > len(most) else ""
+        limits.append(
+            "Self-identifications named models or makers on no list ("
+            + ", ".join(f"{name} ({unlisted[name]})" for name in most) + more
+            + "); each was replaced within the reply that named it, but elsewhere only a list "
+            "catches it: add these names to the tells file and blind again with --force."
         )
     return limits
 

@@ -13,11 +13,13 @@ parts).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from harness.blind.tells import PLACEHOLDER_INSTRUCTIONS, NameSpec
+from harness.blind.words import MODEL_WORDS
 
 __all__ = [
     "MACRO",
@@ -29,6 +31,7 @@ __all__ = [
     "fold",
     "is_distinctive",
     "label_regex",
+    "learned_pattern",
     "name_patterns",
     "name_segments",
     "sentence_entries",
@@ -108,6 +111,8 @@ class TellEntry:
     segments: tuple[tuple[bytes, ...], ...]
     """Letter tokens of the name, split where a digit intervenes."""
     plural: bool
+    ordinary: bool = False
+    """An ``ordinary_word`` name: each match is checked by ``words.ordinary_use``."""
 
     def anchors(self) -> set[bytes]:
         """Index words: the name's first token, alone or merged with the tokens after it."""
@@ -170,7 +175,9 @@ def name_patterns(
 ) -> tuple[str, str, str] | None:
     """(core, strict ending, loose ending) regex sources of a name.
 
-    The loose ending ignores ``require_version`` (for <<name>>: "I am Gemma").
+    The loose ending ignores ``require_version`` (for <<name>>: "I am Gemma"). With
+    ``require_version`` the strict ending needs a version or a model word after the name
+    ("Falcon-40B", "Falcon models"; the model word stays outside the match).
     """
     core = _name_core(spec.name, spec.match_case)
     if core is None:
@@ -179,9 +186,23 @@ def name_patterns(
     if versioned:
         variant = f"(?>{_SEPV}(?:{version_words})(?![^\\W\\d_]))" if version_words else ""
         tail = f"(?:(?>{_SEPV}?{_VERSION}){'|' + variant if variant else ''})*"
-    required = f"(?>{_SEPV}?{_VERSION})" if spec.require_version else ""
+    required = (f"(?:(?>{_SEPV}?{_VERSION})|(?={_SEPV}?{MODEL_WORDS}))"
+                if spec.require_version else "")
     after = f"(?!{spec.not_followed_by})" if spec.not_followed_by else ""
     return core, required + tail + _RIGHT + after, tail + _RIGHT + after
+
+
+@functools.lru_cache(maxsize=256)
+def learned_pattern(name: str) -> re.Pattern[str] | None:
+    """The regex of a name learned from a self-identification, matched like a listed name.
+
+    A match right after "[" is skipped: it would be inside a placeholder ("[MODEL]").
+    """
+    patterns = name_patterns(NameSpec(name=name), True, "")
+    if patterns is None or alnum_len(name) < 2:
+        return None
+    core, _, loose_end = patterns
+    return re.compile(rf"(?<!\[){core}{loose_end}", re.IGNORECASE)
 
 
 class TellEntrySet:

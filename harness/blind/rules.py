@@ -3,9 +3,11 @@
 This module owns the construction half of scrubbing: it decides which run names are scrubbed
 everywhere and which only as labels, turns every name into an entry of a word-indexed regex
 set (``patterns.py`` builds each regex), expands the tells file's macros (``<<name>>`` is any
-name) and compiles its pattern categories, and gathers the instruction sentences and user
-wrappers. A tells file's invalid regex or unknown macro is a ``ConfigError`` naming the file
-and the category. It does not apply the rules to a text (``scrubber.py`` does).
+name; ``<<unlisted>>`` and ``<<unlisted_maker>>`` a name or maker on no list, each use its own
+named group so the scrubber can learn the name) and compiles its pattern categories, and
+gathers the instruction sentences and user wrappers. A tells file's invalid regex or unknown
+macro is a ``ConfigError`` naming the file and the category. It does not apply the rules to a
+text (``scrubber.py`` does).
 
 Rule for run names. A name is *distinctive* when it contains a digit, punctuation or an inner
 capital (``sim-cautious``, ``gpt4o``, ``openai/gpt-4o``, ``verify_v2``): it is scrubbed
@@ -36,11 +38,13 @@ from harness.blind.tells import (
     PLACEHOLDER_INSTRUCTIONS,
     PLACEHOLDER_MODEL,
     PLACEHOLDER_SCAFFOLD,
+    PLACEHOLDER_VENDOR,
     NameSpec,
     TellCategory,
     TellsSpec,
 )
 from harness.blind.terms import RunTerms
+from harness.blind.words import UNLISTED_MAKER, UNLISTED_NAME
 from harness.errors import ConfigError
 
 __all__ = ["PatternCategory", "ScrubRules", "compile_rules"]
@@ -62,6 +66,9 @@ class PatternCategory:
     """Words of which every match contains one; None: no prefilter."""
     needs_names: bool
     """Every pattern contains ``<<name>>``, so a match always contains a name."""
+    learns: bool
+    """A pattern holds ``<<unlisted>>`` or ``<<unlisted_maker>>``: the names a match finds
+    there (groups ``m<k>``, ``v<k>``) are replaced elsewhere in the same text too."""
 
 
 @dataclass(frozen=True)
@@ -110,7 +117,7 @@ class _NameTable:
         last_token = NAME_TOKENS.findall(spec.name)[-1]
         plural = last_token.isascii() and last_token.isalpha()
         self.entries.append(TellEntry(category, placeholder, spec.name, core + strict_end,
-                                      core + loose_end, segments, plural))
+                                      core + loose_end, segments, plural, spec.ordinary_word))
         self.loose.setdefault(loose_end, []).append((len(spec.name), core))
 
     def any_name(self) -> str:
@@ -154,7 +161,8 @@ def compile_rules(tells: TellsSpec, terms: RunTerms, *, source: str = "tells") -
         label_kinds=label_kinds,
         wrappers=sorted(terms.wrappers),
         placeholders=sorted({c.placeholder for c in tells.categories}
-                            | {PLACEHOLDER_MODEL, PLACEHOLDER_SCAFFOLD, PLACEHOLDER_INSTRUCTIONS}),
+                            | {PLACEHOLDER_MODEL, PLACEHOLDER_SCAFFOLD, PLACEHOLDER_INSTRUCTIONS,
+                               PLACEHOLDER_VENDOR}),
         everywhere=everywhere,
         label_only=label_only,
     )
@@ -201,14 +209,22 @@ def _compile(pattern: str, where: str, source: str) -> re.Pattern[str]:
 def _pattern_category(position: int, category: TellCategory, macros: dict[str, str],
                       source: str) -> PatternCategory:
     where = f"categories[{position}] ({category.name})"
+    groups = iter(range(1_000_000))
 
     def expand(pattern: str) -> str:
         def one(match: re.Match[str]) -> str:
             key = match.group(1)
+            # Each use of an unlisted-name macro is its own named group, so the scrubber can
+            # tell which name (m) or maker (v) a match found.
+            if key == "unlisted":
+                return f"(?P<m{next(groups)}>{UNLISTED_NAME})"
+            if key == "unlisted_maker":
+                return f"(?P<v{next(groups)}>{UNLISTED_MAKER})"
             if key not in macros:
                 raise ConfigError(
                     f"{source}: {where}: unknown macro <<{key}>>",
-                    fix=f"define it under 'macros' or use one of {sorted(macros)}",
+                    fix=f"define it under 'macros' or use one of "
+                    f"{sorted([*macros, 'unlisted', 'unlisted_maker'])}",
                 )
             return f"(?:{macros[key]})"
 
@@ -225,5 +241,6 @@ def _pattern_category(position: int, category: TellCategory, macros: dict[str, s
         if category.detect else None,
         anchors=frozenset(a.encode() for a in category.anchors)
         if category.anchors is not None else None,
-        needs_names=any("<<name>>" in p for p in category.patterns),
+        needs_names=all("<<name>>" in p for p in category.patterns),
+        learns=any("<<unlisted" in p for p in category.patterns),
     )

@@ -14,27 +14,42 @@ is scrubbed where a reply repeats one of its sentences (7 words or more) verbati
 are scrubbed with the same rules, because a simulated user may be played by the model under
 test.
 
+A listed family name that is also a word (``Llama``, ``Mistral``) is left where it reads as
+the word (``words.py`` states the rule). A self-identification whose name is on no list ("I'm
+Zorblax, an AI assistant made by Quuxcorp") is replaced, and so are that name's and maker's
+other mentions in the same text; ``unlisted`` counts such names for the leak report.
+
 The scan looks, on a Unicode-normalised copy with the placeholders removed, for any tell:
-names, label uses, instruction sentences, and the cutoff categories' ``detect`` patterns.
+names, label uses, instruction sentences, and the pattern categories' ``detect`` patterns
+(cutoff statements, self-identifications too weak to replace).
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from harness.blind.patterns import fold, word_tokens
+from harness.blind.patterns import fold, learned_pattern, word_tokens
 from harness.blind.rules import PatternCategory, compile_rules
-from harness.blind.tells import PLACEHOLDER_INSTRUCTIONS, TellsSpec
+from harness.blind.tells import (
+    PLACEHOLDER_INSTRUCTIONS,
+    PLACEHOLDER_MODEL,
+    PLACEHOLDER_VENDOR,
+    TellsSpec,
+)
 from harness.blind.terms import RunTerms
+from harness.blind.words import ordinary_use
 
 __all__ = ["NAME_WINDOW", "Scrubber", "Tell"]
 
 NAME_WINDOW = 200
 """Characters searched on each side of a name for name-bearing patterns (self-identification)."""
+# Capitalised words an unlisted-name pattern may catch that are no name; never learned.
+_NOT_NAMES = frozenset({"ai", "an", "the", "this", "here", "sorry", "not", "just", "only"})
 
 
 @dataclass(frozen=True)
@@ -59,6 +74,9 @@ class Scrubber:
 
     def __init__(self, tells: TellsSpec, terms: RunTerms, *, source: str = "tells") -> None:
         self.counts: Counter[str] = Counter()
+        self._kept = 0
+        self.unlisted: Counter[str] = Counter()
+        """Names on no list that self-identifications gave (texts they were found in)."""
         rules = compile_rules(tells, terms, source=source)
         # Copied to attributes: the scrubbing loop below is hot.
         self._names = rules.names
@@ -117,17 +135,48 @@ class Scrubber:
                     loose = self._names.regex(names, loose=True)
                     spans = [match.span() for match in loose.finditer(text)]
                 text, n = _sub_windows(category, text, spans)
+            elif category.learns:
+                text, n = self._sub_learning(category, text, tokens)
             else:
                 text, n = category.scrub.subn(_constant(category.placeholder), text)
             self.counts[category.name] += n
             total += n
             spans = None if n else spans
         if names:
+            self._kept = 0
             text, n = self._names.regex(names).subn(self._name_repl, text)
-            total += n
+            total += n - self._kept
         if self._labels is not None and not self._label_anchors.isdisjoint(tokens):
             text, n = self._labels.subn(self._label_repl, text)
             total += n
+        return text, total
+
+    def _sub_learning(self, category: PatternCategory, text: str, tokens: set[bytes]
+                      ) -> tuple[str, int]:
+        """Replace a category's matches, then every other mention of the unlisted names found.
+
+        "I'm Zorblax, an AI assistant made by Quuxcorp. Zorblax can help" must not leave the
+        second "Zorblax": a name a model gives itself is a tell wherever it recurs. These
+        patterns start at common words ("I", "as"), so they are searched only around their
+        anchor words, which every match contains.
+        """
+        found: dict[str, str] = {}
+
+        def replace(match: re.Match[str]) -> str:
+            for group, value in match.groupdict().items():
+                if value and value.casefold() not in _NOT_NAMES:
+                    found.setdefault(value, PLACEHOLDER_MODEL if group[0] == "m"
+                                     else PLACEHOLDER_VENDOR)
+            return category.placeholder
+
+        text, total = _sub_windows(category, text, _anchor_spans(category, text, tokens),
+                                   replace)
+        for name, placeholder in sorted(found.items(), key=lambda item: -len(item[0])):
+            self.unlisted[name] += 1
+            pattern = learned_pattern(name)
+            if pattern is not None:
+                text, n = pattern.subn(_constant(placeholder), text)
+                total += n
         return text, total
 
     def _sentence_repl(self, match: re.Match[str]) -> str:
@@ -136,6 +185,9 @@ class Scrubber:
 
     def _name_repl(self, match: re.Match[str]) -> str:
         entry = self._names.entry(match)
+        if entry.ordinary and ordinary_use(match.string, *match.span()):
+            self._kept += 1
+            return match.group(0)
         self.counts[entry.category] += 1
         return entry.placeholder
 
@@ -199,8 +251,14 @@ class Scrubber:
     def _detect(self, text: str, tokens: set[bytes]) -> list[Tell]:
         found: list[Tell] = []
         for category in self._patterns:
-            if category.detect is not None and self._runs(category, tokens, True):
+            if category.detect is None or not self._runs(category, tokens, True):
+                continue
+            if not category.learns:
                 found.extend(_tell(category.name, m, text) for m in category.detect.finditer(text))
+                continue
+            for low, high in _windows(text, _anchor_spans(category, text, tokens)):
+                found.extend(_tell(category.name, m, text)
+                             for m in category.detect.finditer(text, low, high))
         return found
 
     def scan(self, text: str) -> list[Tell]:
@@ -221,17 +279,17 @@ class Scrubber:
         names = self._names.candidates(tokens)
         if names:
             for match in self._names.regex(names).finditer(text):
-                found.append(_tell(self._names.entry(match).category, match, text))
+                entry = self._names.entry(match)
+                if not (entry.ordinary and ordinary_use(text, *match.span())):
+                    found.append(_tell(entry.category, match, text))
         if self._labels is not None and not self._label_anchors.isdisjoint(tokens):
             for match in self._labels.finditer(text):
                 found.append(_tell(self._label_group(match)[1], match, text))
         return found
 
 
-def _sub_windows(
-    category: PatternCategory, text: str, spans: list[tuple[int, int]]
-) -> tuple[str, int]:
-    """``category.scrub.subn`` applied only to windows around ``spans`` (name matches)."""
+def _windows(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """``NAME_WINDOW`` characters around each span, widened to whitespace, overlaps merged."""
     windows: list[list[int]] = []
     for start, end in spans:
         low, high = max(0, start - NAME_WINDOW), min(len(text), end + NAME_WINDOW)
@@ -244,12 +302,41 @@ def _sub_windows(
             windows[-1][1] = max(windows[-1][1], high)
         else:
             windows.append([low, high])
+    return [(low, high) for low, high in windows]
+
+
+def _sub_windows(
+    category: PatternCategory, text: str, spans: list[tuple[int, int]],
+    replace: Callable[[re.Match[str]], str] | None = None,
+) -> tuple[str, int]:
+    """``category.scrub.subn`` applied only to windows around ``spans`` (name matches)."""
+    replace = replace or _constant(category.placeholder)
     total = 0
-    for low, high in reversed(windows):
-        piece, n = category.scrub.subn(_constant(category.placeholder), text[low:high])
+    for low, high in reversed(_windows(text, spans)):
+        piece, n = category.scrub.subn(replace, text[low:high])
         if n:
             text, total = text[:low] + piece + text[high:], total + n
     return text, total
+
+
+def _anchor_spans(category: PatternCategory, text: str, tokens: set[bytes]
+                  ) -> list[tuple[int, int]]:
+    """Where the category's anchor words that ``tokens`` holds occur in ``text``."""
+    assert category.anchors is not None
+    present = category.anchors.intersection(tokens)
+    return [match.span() for match in _words_regex(frozenset(present)).finditer(text)]
+
+
+@functools.lru_cache(maxsize=512)
+def _words_regex(words: frozenset[bytes]) -> re.Pattern[str]:
+    """Any of ``words`` as a whole word, case-insensitive."""
+    # The letter check sits after each word's first character, so the engine can skip to
+    # candidate positions (a leading lookbehind would be tried at every position).
+    alternatives = "|".join(
+        re.escape(word[:1]) + r"(?<![^\W\d_].)" + re.escape(word[1:])
+        for word in sorted((w.decode() for w in words), key=len, reverse=True)
+    )
+    return re.compile(rf"(?:{alternatives})(?![^\W\d_])", re.IGNORECASE)
 
 
 def _constant(value: str) -> Callable[[re.Match[str]], str]:

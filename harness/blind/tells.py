@@ -2,8 +2,9 @@
 
 This module owns the tells file (``configs/blinding/tells.yaml``, schema ``xstress.tells/1``):
 its pydantic models, its default path and its loading, plus the placeholders and the category
-names reserved for a run's own names. The file holds vendor, product and model names,
-self-identification and knowledge-cutoff patterns; its header explains the matching rules.
+names reserved for a run's own names. The file holds vendor, product, model and platform names
+(closed and open-weight), self-identification and knowledge-cutoff patterns; its header
+explains the matching rules.
 It does not gather a run's own names (``terms.py``), turn names into regexes (``patterns.py``)
 or scrub and scan text (``rules.py``, ``scrubber.py``).
 """
@@ -21,9 +22,11 @@ from harness.errors import ConfigError
 from harness.paths import project_root
 
 __all__ = [
+    "BUILTIN_MACROS",
     "PLACEHOLDER_INSTRUCTIONS",
     "PLACEHOLDER_MODEL",
     "PLACEHOLDER_SCAFFOLD",
+    "PLACEHOLDER_VENDOR",
     "RUN_CATEGORIES",
     "TELLS_FILE",
     "NameSpec",
@@ -38,6 +41,9 @@ TELLS_FILE = Path("blinding") / "tells.yaml"
 RUN_CATEGORIES = ("scaffold_text", "scaffold_wrapper", "run_model", "run_scaffold")
 """Replacement categories of a run's own names and text (a tells file may not use them)."""
 PLACEHOLDER_MODEL = "[MODEL]"
+PLACEHOLDER_VENDOR = "[VENDOR]"
+BUILTIN_MACROS = ("name", "unlisted", "unlisted_maker")
+"""Macros every pattern may use: any listed name; a name or maker not in any list."""
 PLACEHOLDER_SCAFFOLD = "[SCAFFOLD]"
 PLACEHOLDER_INSTRUCTIONS = "[INSTRUCTIONS]"
 
@@ -53,9 +59,19 @@ class NameSpec(_Spec):
     match_case: bool = False
     """Match only as written (for names that are ordinary words in lowercase)."""
     require_version: bool = False
-    """Match only when a version follows (``Phi-3``, not ``phi``)."""
+    """Match only as a model: a version follows (``Phi-3``, not ``phi``) or a model word does
+    (``Phi models``); self-identification patterns (``<<name>>``) match it alone."""
+    ordinary_word: bool = False
+    """A family name that is also a word (``Llama``, ``Mistral``): left alone where it reads as
+    the word (lowercase prose, inside a title); see ``harness/blind/words.py``."""
     not_followed_by: str | None = None
     """A regular expression that must not follow the match."""
+
+    @model_validator(mode="after")
+    def _one_word_rule(self) -> NameSpec:
+        if self.require_version and self.ordinary_word:
+            raise ValueError("choose one of 'require_version' or 'ordinary_word'")
+        return self
 
 
 class TellCategory(_Spec):
@@ -102,8 +118,9 @@ class TellsSpec(_Spec):
                 raise ValueError(f"categories: {name!r} appears twice")
             if name in RUN_CATEGORIES:
                 raise ValueError(f"categories: {name!r} is reserved for the run's own names")
-        if "name" in self.macros:
-            raise ValueError("macros: 'name' is built in (any name); choose another key")
+        for builtin in BUILTIN_MACROS:
+            if builtin in self.macros:
+                raise ValueError(f"macros: {builtin!r} is built in; choose another key")
         return self
 
 
@@ -126,8 +143,12 @@ def load_tells(path: Path) -> TellsSpec:
     try:
         return TellsSpec.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "(top level)"
+        errors = exc.errors()
+        # A names entry is "a string or a NameSpec": report the NameSpec branch's complaint
+        # (the string branch's "should be a valid string" tells the user nothing).
+        first = next((e for e in errors if e["loc"][-1:] != ("str",)), errors[0])
+        loc = [part for part in first["loc"] if part not in ("str", "NameSpec")]
+        where = ".".join(str(part) for part in loc) or "(top level)"
         raise ConfigError(
             f"{path}: {where}: {first['msg']}",
             fix="see the comments at the top of configs/blinding/tells.yaml",

@@ -276,3 +276,34 @@ def test_a_run_without_reference_notes_still_blinds(tmp_path: Path) -> None:
     blind_run(run_dir)
     items = read_lines(RunDir(run_dir).items)
     assert [(item["targets"], item["reference_notes"]) for item in items] == [([], "")] * 2
+
+
+def test_self_identification_of_an_unlisted_name_is_scrubbed_or_flagged(tmp_path: Path) -> None:
+    replies = {
+        "health-1": "I'm Zorblax-7, an AI assistant made by Quuxcorp. Zorblax-7 can help.",
+        "health-2": "I'm SmolLM2, an AI assistant made by Hugging Face.",
+        "health-3": "The Lying Llama is a good book.",
+        "health-4": "I was trained by Quuxcorp, so ask a doctor.",
+    }
+    records = [make_record(model="sim-eager", scaffold="bare", prompt_id=prompt_id,
+                           replies=[reply]) for prompt_id, reply in replies.items()]
+    run_dir = write_run(tmp_path / "run", records)
+    layout = RunDir(run_dir)
+    # The weak form ("I was trained by Quuxcorp") is left in place and fails the leak scan.
+    with pytest.raises(InputError, match=r"'I was trained by Quuxcorp' \[unlisted_identity\]"):
+        blind_run(run_dir)
+    report = _report(layout.leak_report)
+    assert [(t.category, t.cell_id) for t in report.remaining_tells] == [
+        ("unlisted_identity", records[3].cell_id)
+    ]
+    summary = blind_run(run_dir, allow_leaks=True)
+    report = _report(summary.leak_report_path)
+    by_prompt = {item["scenario_id"]: item["messages"][1]["content"]
+                 for item in read_lines(layout.items)}
+    assert by_prompt["health-1"] == "[SELF-ID]. [MODEL] can help."
+    assert by_prompt["health-2"] == "[SELF-ID]."
+    assert by_prompt["health-3"] == "The Lying Llama is a good book."
+    assert report.replacements["unlisted_identity"] == 2  # the self-id and the second mention
+    assert report.replacements["self_identification"] == 1  # SmolLM is listed
+    # The learned names are named in the report's known limits, for the tells file.
+    assert any("(Quuxcorp (1), Zorblax-7 (1))" in limit for limit in report.known_limits)

@@ -25,6 +25,11 @@ from tests.blind.synthetic import make_record, read_lines, write_run
             "unknown macro <<nope>>",
         ),
         ("  - name: bad\n    placeholder: X\n", "exactly one of 'names' or 'patterns'"),
+        (
+            "  - name: bad\n    placeholder: X\n"
+            "    names: [{name: Quux, require_version: true, ordinary_word: true}]\n",
+            "choose one of 'require_version' or 'ordinary_word'",
+        ),
         ("  - name: vendor\n    placeholder: X\n    names: [a]\n", "'vendor' appears twice"),
         (
             "  - name: bad\n    placeholder: X\n    patterns: [x]\n    anchors: [Bad]\n",
@@ -61,3 +66,12 @@ def test_default_tells_file_follows_the_project_root(project: Path, tmp_path: Pa
     blind_run(run_dir)
     item = read_lines(RunDir(run_dir).items)[0]
     assert item["messages"][1]["content"] == "[MODEL] says hi."
+
+
+def test_built_in_macros_cannot_be_redefined(tmp_path: Path) -> None:
+    custom = tmp_path / "tells.yaml"
+    original = default_tells_path().read_text(encoding="utf-8")
+    custom.write_text(original.replace("macros:\n", "macros:\n  unlisted: '[a-z]+'\n", 1),
+                      encoding="utf-8")
+    with pytest.raises(ConfigError, match="'unlisted' is built in"):
+        load_tells(custom)
