@@ -53,6 +53,9 @@ def _parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, TestSer
     parser.add_argument("--enforce-response-format", action="store_true",
                         help="answer a request carrying a JSON schema as a constrained decoder "
                         "would (the matching JSON object only, else 400)")
+    parser.add_argument("--honour-max-tokens", action="store_true",
+                        help="cut a reply at the request's max_tokens and report "
+                        "finish_reason: length, as a real server does")
     args = parser.parse_args(argv)
     try:
         server = TestServer(
@@ -66,6 +69,7 @@ def _parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, TestSer
             port=args.port,
             log_path=args.log,
             response_format="enforce" if args.enforce_response_format else "ignore",
+            honour_max_tokens=args.honour_max_tokens,
         )
     except (ValueError, TypeError, AttributeError, KeyError) as exc:
         parser.error(f"invalid fault script: {exc}")
