@@ -18,6 +18,7 @@ from pathlib import Path
 from harness.config import RunConfig
 from harness.providers import now_iso
 from harness.rundir import (
+    CallRecord,
     Manifest,
     ManifestConfig,
     ManifestHashes,
@@ -78,30 +79,43 @@ class ManifestWriter:
     """ISO time of the run's first invocation."""
     model_versions: dict[str, set[str]] = field(default_factory=dict)
     """Model versions the providers reported, per model name (filled in by the runner)."""
+    reported: dict[str, set[str]] = field(default_factory=dict)
+    """Per model name, the ``model`` its own replies reported (not a simulated user's)."""
     fingerprints: dict[str, set[str]] = field(default_factory=dict)
-    """System fingerprints the providers reported, per model name."""
+    """Per model name, the system fingerprints its own replies reported."""
     listings: dict[str, ServerListing] = field(default_factory=dict)
     """Per model name, its endpoint's ``/models`` listing at the start of this invocation."""
 
     def note_versions(self, model: str, reported: Iterable[str | None]) -> None:
-        """Remember the model versions a cell's calls reported."""
+        """Remember the model versions a cell's calls reported (simulated users included:
+        blinding scrubs every name that appeared)."""
         for version in reported:
             if version:
                 self.model_versions.setdefault(model, set()).add(version)
 
-    def note_fingerprints(self, model: str, reported: Iterable[str | None]) -> None:
-        """Remember the system fingerprints a cell's calls reported."""
-        for fingerprint in reported:
-            if fingerprint:
-                self.fingerprints.setdefault(model, set()).add(fingerprint)
+    def note_served(self, model: str, calls: Iterable[CallRecord]) -> None:
+        """Remember what a cell's own calls (not its simulated user's, which another model
+        may play) reported serving."""
+        for call in calls:
+            if call.purpose == "simulated_user":
+                continue
+            if call.model_reported:
+                self.reported.setdefault(model, set()).add(call.model_reported)
+            if call.system_fingerprint:
+                self.fingerprints.setdefault(model, set()).add(call.system_fingerprint)
+
+    def note_served_before(self, model: str, identity: ServedIdentity) -> None:
+        """Keep what an earlier invocation of the run recorded (a resume calls only the rest)."""
+        self.reported.setdefault(model, set()).update(identity.reported_models)
+        self.fingerprints.setdefault(model, set()).update(identity.system_fingerprints)
 
     def _served(self) -> dict[str, ServedIdentity]:
         """Per target model: configured string, endpoint, what was reported and listed."""
         provider = self.config.provider
         return {model.name: ServedIdentity(
-            litellm_model=model.litellm_model,
+            litellm_model=model.litellm_model, simulated=model.simulated,
             api_base=None if model.simulated else provider.api_base or model.api_base,
-            reported_models=sorted(self.model_versions.get(model.name, ())),
+            reported_models=sorted(self.reported.get(model.name, ())),
             system_fingerprints=sorted(self.fingerprints.get(model.name, ())),
             listing=self.listings.get(model.name)) for model in self.config.models}
 

@@ -109,7 +109,7 @@ class _Sweep:
                 for model, versions in manifest.model_versions.items():
                     self.manifest.note_versions(model, versions)
                 for model, identity in manifest.served.items():
-                    self.manifest.note_fingerprints(model, identity.system_fingerprints)
+                    self.manifest.note_served_before(model, identity)
         self.todo = [cell for cell in self.cells if not self.store.done(cell.cell_id)]
         self.result = SweepResult(run_dir=run_dir, total_cells=len(self.cells),
                                   skipped=len(self.cells) - len(self.todo))
@@ -245,8 +245,7 @@ class _Sweep:
         if record.status == "error" and record.error:
             self.result.error_causes[cause_key(record.error)] += 1
         self.manifest.note_versions(record.model, (call.model_reported for call in record.calls))
-        self.manifest.note_fingerprints(record.model,
-                                        (call.system_fingerprint for call in record.calls))
+        self.manifest.note_served(record.model, record.calls)
 
     def _interrupt(self) -> None:
         if self.result.stopped_by != "interrupt":

@@ -39,7 +39,8 @@ def served_description(ctx: ReportContext, model: str) -> str:
     versions = ", ".join(ctx.facts.model_versions.get(model, [])) or "not reported"
     if identity is None:
         return f"versions reported: {versions}"
-    parts = [f"configured {identity.litellm_model}",
+    parts = [f"configured {identity.litellm_model}"
+             + (" (a simulated model, no weights)" if identity.simulated else ""),
              f"reported {', '.join(identity.reported_models) or 'nothing'}"]
     if identity.system_fingerprints:
         parts.append(f"fingerprint {', '.join(identity.system_fingerprints)}")

@@ -300,6 +300,8 @@ class ServedIdentity(StrictRecord):
 
     litellm_model: str
     """The litellm model string the run asked for (what the configuration says)."""
+    simulated: bool = False
+    """True for xstress's simulated models (answered in-process: no weights, no server)."""
     api_base: str | None = None
     """The endpoint the calls went to (``provider.api_base`` or the model's), when one was set."""
     reported_models: list[str] = Field(default_factory=list)
