@@ -186,3 +186,15 @@ def test_plan_warns_when_max_tokens_is_low_for_the_scaffold(
     assert "scaffold bare" not in result.out
     quiet = xstress("plan", "scaffolds=[bare,verify]")  # the defaults: max_tokens 1024
     assert quiet.code == 0 and "is low for scaffold" not in quiet.out
+
+
+def test_simulated_models_report_stop_and_serve_no_listing(offline_run: Path) -> None:
+    records = lines(offline_run / "transcripts.jsonl")
+    reasons = {c["finish_reason"] for r in records for c in r["calls"]}  # type: ignore[union-attr]
+    assert reasons == {"stop"}
+    assert all(r["truncated_messages"] == [] for r in records)
+    manifest = Manifest.model_validate_json((offline_run / "manifest.json").read_text())
+    assert set(manifest.served) == {"sim-cautious", "sim-eager", "sim-literal"}
+    for name, served in manifest.served.items():
+        assert served.simulated and served.listing is None and served.api_base is None
+        assert served.reported_models == [f"xstress-sim/{name.removeprefix('sim-')}-sim1"]
