@@ -19,12 +19,15 @@ from types import ModuleType
 import pytest
 
 from harness.blind import TRUNCATION_MARKER
+from harness.pipeline import sweep_summary
 from harness.providers import fetch_listings
 from harness.rundir import CacheEntry, Manifest
 from harness.schema import ModelSpec, ProviderSettings, ScaffoldSpec
 from harness.sweep import length_warnings, tokens_needed
 from harness.testing.testserver import TestServer
 from tests.conftest import Ran
+from tests.sweep.small_runs import FAKE_KEY as SMALL_RUN_KEY
+from tests.sweep.small_runs import KEY_ENV, config, model, sweep
 
 Xstress = Callable[..., Ran]
 
@@ -198,3 +201,23 @@ def test_simulated_models_report_stop_and_serve_no_listing(offline_run: Path) ->
     for name, served in manifest.served.items():
         assert served.simulated and served.listing is None and served.api_base is None
         assert served.reported_models == [f"xstress-sim/{name.removeprefix('sim-')}-sim1"]
+
+
+def test_a_resumed_sweep_counts_cut_replies_of_earlier_invocations(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(KEY_ENV, SMALL_RUN_KEY)
+    with TestServer(replies={"m": LONG_REPLY}, honour_max_tokens=True) as server:
+        first = config(server.url, [model("m")], tmp_path, scaffolds=[ScaffoldSpec(name="bare")],
+                       n=2, turns=2, limit=1)
+        result = sweep(first, tmp_path / "r")
+        assert (result.truncated_replies, result.truncated_cells) == (2, 1)
+        rest = config(server.url, [model("m")], tmp_path, scaffolds=[ScaffoldSpec(name="bare")],
+                      n=2, turns=2)
+        result = sweep(rest, tmp_path / "r")
+    # the second invocation ran one cell; the count covers both (2 turns x 2 cells)
+    assert result.skipped == 1 and (result.truncated_replies, result.truncated_cells) == (4, 2)
+    line = [s for s in sweep_summary(result, rest) if "length limit" in s]
+    assert line == ["4 replies in 2 cell(s) cut off at the length limit (finish_reason: "
+                    "length; max_tokens: m 64); coders see them marked; raise params.max_tokens "
+                    "in the model file to avoid it"]
