@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Sequence
+from urllib.parse import urlsplit, urlunsplit
 
 from harness.providers.attempts import now_iso
 from harness.providers.live import NO_KEY
@@ -57,12 +58,23 @@ async def fetch_listings(models: Sequence[ModelSpec], provider: ProviderSettings
             if (base := endpoint_of(model, provider)) is not None}
 
 
+def _without_credentials(url: str) -> str:
+    """``url`` as recorded: no user, password or query (where an endpoint may carry a key)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host += f":{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
 async def _fetch(api_base: str, key: str | None, timeout_s: float) -> ServerListing:
     """One ``GET {api_base}/models``; any failure becomes the record's ``error``."""
     import aiohttp
 
-    url = api_base.rstrip("/") + "/models"
+    parts = urlsplit(api_base)
+    url = urlunsplit(parts._replace(path=parts.path.rstrip("/") + "/models"))
     started = now_iso()
+    shown = _without_credentials(url)
     headers = {}
     if key:
         register_secret(key)
@@ -72,18 +84,18 @@ async def _fetch(api_base: str, key: str | None, timeout_s: float) -> ServerList
         async with aiohttp.ClientSession(timeout=timeout) as session, \
                 session.get(url, headers=headers) as response:
             if response.status != 200:
-                return ServerListing(url=url, fetched_at=started,
+                return ServerListing(url=shown, fetched_at=started,
                                      error=f"HTTP {response.status}")
             body = await response.json(content_type=None)
         data = body.get("data") if isinstance(body, dict) else None
         if not isinstance(data, list):
-            return ServerListing(url=url, fetched_at=started,
+            return ServerListing(url=shown, fetched_at=started,
                                  error="not an OpenAI model list (no 'data' array)")
         ids = [str(entry["id"]) for entry in data if isinstance(entry, dict) and "id" in entry]
-        return ServerListing(url=url, fetched_at=started, model_ids=ids[:MAX_LISTED])
+        return ServerListing(url=shown, fetched_at=started, model_ids=ids[:MAX_LISTED])
     except TimeoutError:
-        return ServerListing(url=url, fetched_at=started,
+        return ServerListing(url=shown, fetched_at=started,
                              error=f"no answer within {timeout_s:g} s")
     except Exception as exc:  # anything (refused, DNS, a bad body): recorded, never fatal
         message = redact_known(f"{type(exc).__name__}: {exc}")[:200]
-        return ServerListing(url=url, fetched_at=started, error=message)
+        return ServerListing(url=shown, fetched_at=started, error=message)

@@ -221,3 +221,12 @@ def test_a_resumed_sweep_counts_cut_replies_of_earlier_invocations(
     assert line == ["4 replies in 2 cell(s) cut off at the length limit (finish_reason: "
                     "length; max_tokens: m 64); coders see them marked; raise params.max_tokens "
                     "in the model file to avoid it"]
+
+
+def test_a_listing_url_is_recorded_without_credentials() -> None:
+    secret = ModelSpec.model_validate({"name": "s", "litellm_model": "openai/s", "family": "x",
+                                       "api_base": "http://u:pw-1234@127.0.0.1:1/v1?key=k-5678",
+                                       "api_key_env": None})
+    listing = asyncio.run(fetch_listings([secret], ProviderSettings(mode="live")))["s"]
+    assert listing.url == "http://127.0.0.1:1/v1/models"
+    assert "pw-1234" not in listing.model_dump_json() and "k-5678" not in listing.model_dump_json()
