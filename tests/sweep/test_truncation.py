@@ -12,12 +12,15 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+from inspect_ai.log import read_eval_log
 
+import harness
 from harness.blind import TRUNCATION_MARKER
 from harness.pipeline import sweep_summary
 from harness.providers import fetch_listings
@@ -136,6 +139,16 @@ def test_a_cut_reply_is_marked_in_transcript_items_summary_and_report(
     for path in run_dir.rglob("*"):
         if path.is_file():
             assert FAKE_KEY not in path.read_text(errors="replace"), path
+
+    # the exports say so too: a column of the cells table, Inspect's stop_reason
+    cells = harness.load_run(run_dir).cells
+    assert cells.groupby("model")["n_truncated"].sum().to_dict() == {"cut": cut_replies,
+                                                                     "whole": 0}
+    assert xstress("export", "inspect", str(run_dir)).code == 0
+    stops = Counter(sample.output.choices[0].stop_reason
+                    for path in sorted((run_dir / "export" / "inspect").glob("*.json"))
+                    for sample in read_eval_log(str(path)).samples or [])
+    assert stops == {"max_tokens": 2, "stop": 2}  # the last reply of each cut cell
 
     replayed = xstress("run", "models=[cut,whole]", "scaffolds=[bare]", SCENARIOS,
                        "provider=replay", f"replay.from={run_dir}", f"run.out_dir={tmp_path}",
