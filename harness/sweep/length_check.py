@@ -39,11 +39,17 @@ class LengthWarning:
     """A model whose ``max_tokens`` is below what a scaffold needs."""
 
     model: str
+    """The model's name."""
     scaffold: str
+    """The scaffold's name."""
     max_tokens: int
+    """The model's ``params.max_tokens``."""
     needed: int
+    """What the rule says the scaffold needs."""
     fields: int
+    """Itemised fields in the scaffold's system prompt."""
     replacing_passes: int
+    """Passes whose reply replaces the draft."""
 
     def describe(self) -> str:
         """One line for ``xstress plan``."""
