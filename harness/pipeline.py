@@ -211,6 +211,8 @@ def sweep_summary(result: SweepResult, config: RunConfig) -> list[str]:
                  if PROVIDERS[config.provider.mode].uses_recordings else
                  f"rerun with run.name={result.run_dir.name} to retry them")
         lines.append(f"{counts['error']} cell(s) ended error: {causes} ({retry})")
+    if result.truncated_replies:
+        lines.append(_truncation_line(result, config))
     if result.stopped_by == "budget":
         lines.append(f"stopped at the budget gate (run.max_cost_usd={config.run.max_cost_usd}): "
                      f"{result.not_started} cell(s) not started; raise the budget and rerun "
@@ -219,6 +221,16 @@ def sweep_summary(result: SweepResult, config: RunConfig) -> list[str]:
         lines.append(f"interrupted: {result.not_started} cell(s) not finished; rerun with "
                      f"run.name={result.run_dir.name} to resume")
     return lines
+
+
+def _truncation_line(result: SweepResult, config: RunConfig) -> str:
+    """The summary line counting replies cut off at ``max_tokens``."""
+    limits = ", ".join(sorted({f"{m.name} {m.params.max_tokens}" for m in config.models
+                               if m.params.max_tokens is not None}))
+    replies = "reply" if result.truncated_replies == 1 else "replies"
+    return (f"{result.truncated_replies} {replies} in {result.truncated_cells} cell(s) cut "
+            f"off at the length limit (finish_reason: length; max_tokens: {limits or 'unset'}); "
+            f"coders see them marked; raise params.max_tokens in the model file to avoid it")
 
 
 # =========================================================================== single stages

@@ -30,6 +30,7 @@ from harness.blind.leak_audit import AuditReservoir
 from harness.blind.references import NO_REFERENCE, ScenarioReference
 from harness.blind.scrubber import Scrubber, Tell
 from harness.blind.terms import RunTerms
+from harness.blind.truncation import mark_truncated
 from harness.rundir import (
     BlindedItem,
     ExcludedCell,
@@ -161,6 +162,7 @@ def _bucket_row(sequence: int, record: TranscriptRecord) -> dict[str, Any]:
         "r": record.replicate,
         "d": record.domain,
         "msg": [[m.role, m.content] for m in record.messages] if record.status == "ok" else [],
+        "tr": record.truncated_messages,
     }
 
 
@@ -273,6 +275,7 @@ def _write_item(
     messages: list[Message] = []
     replies: list[str] = []
     found: list[tuple[str, Tell]] = []
+    truncated = set(row.get("tr", ()))
     quiet = not scrubber.has_wrappers and scrubber.quiet(
         "\n".join(content for role, content in row["msg"] if role != "system")
     )
@@ -289,6 +292,8 @@ def _write_item(
             result.user_replacements += replaced
         else:
             replies.append(text)
+            if index in truncated:
+                text = mark_truncated(text)
         messages.append(Message(role=role, content=text))
         found.extend((f"messages[{len(messages) - 1}] ({role}, turn {index})", t) for t in tells)
     for name, value in (("scenario_id", row["p"]), ("domain", row["d"])):

@@ -170,7 +170,7 @@ def cmd_plan(argv: list[str]) -> int:
     if parsed.help:
         print(render_help(PLAN), end="")
         return 0
-    from harness.sweep import CHARS_PER_TOKEN, enumerate_cells, make_plan
+    from harness.sweep import CHARS_PER_TOKEN, enumerate_cells, length_warnings, make_plan
 
     config = resolve_overrides(parsed.overrides)
     cells = enumerate_cells(config.models, config.scaffolds, config.prompts,
@@ -178,13 +178,15 @@ def cmd_plan(argv: list[str]) -> int:
                             num_shards=config.run.num_shards, only=config.run.only,
                             limit=config.run.limit)
     plan = make_plan(cells)
+    short = length_warnings(config.models, config.scaffolds)
     if "json" in parsed.flags:
         print_json({**dataclasses.asdict(plan), "prompt_set": config.prompts.name,
                     "scenarios": len(config.prompts.scenarios),
                     "replicates": config.run.replicates, "shard": config.run.shard,
                     "num_shards": config.run.num_shards, "limit": config.run.limit,
                     "only": config.run.only, "simulated": config.simulated,
-                    "max_cost_usd": config.run.max_cost_usd})
+                    "max_cost_usd": config.run.max_cost_usd,
+                    "length_warnings": [dataclasses.asdict(w) for w in short]})
         return 0
     selected = "".join([f"; prompts.only={','.join(config.run.only)}" if config.run.only else "",
                         f"; the first {config.run.limit} (run.limit)" if config.run.limit
@@ -211,5 +213,6 @@ def cmd_plan(argv: list[str]) -> int:
                      "their calls cost nothing")
     if config.run.max_cost_usd is not None:
         lines.append(f"budget gate: run.max_cost_usd={config.run.max_cost_usd}")
+    lines += [warning.describe() for warning in short]
     print("\n".join(lines))
     return 0

@@ -20,6 +20,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Literal
 
 from harness.export.inspect_records import (
     InspectChoice,
@@ -160,7 +161,9 @@ def _sample(cell: TranscriptRecord, records: RunRecords, blind_id: str | None,
         target=item.reference_notes if item is not None else "",
         messages=messages,
         output=InspectOutput(model=reported[-1] if reported else cell.litellm_model,
-                             choices=[InspectChoice(message=last)], completion=last.content,
+                             choices=[InspectChoice(message=last,
+                                                    stop_reason=_stop_reason(cell))],
+                             completion=last.content,
                              usage=usage),
         scores=scores,
         metadata=InspectSampleMetadata(
@@ -174,6 +177,12 @@ def _sample(cell: TranscriptRecord, records: RunRecords, blind_id: str | None,
         started_at=cell.started_at, completed_at=cell.finished_at,
         total_time=max((finished - started).total_seconds(), 0.0), uuid=cell.cell_id,
     )
+
+
+def _stop_reason(cell: TranscriptRecord) -> Literal["stop", "max_tokens"]:
+    """``max_tokens`` when the last reply the user saw was cut off at the length limit."""
+    shown = [i for i, m in enumerate(cell.messages) if m.role == "assistant"]
+    return "max_tokens" if shown and shown[-1] in cell.truncated_messages else "stop"
 
 
 def _usage(cell: TranscriptRecord) -> InspectUsage:

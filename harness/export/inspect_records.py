@@ -71,8 +71,8 @@ class InspectChoice(_Part):
 
     message: InspectMessage
     """The final assistant message."""
-    stop_reason: Literal["stop", "unknown"] = "stop"
-    """Why generation stopped."""
+    stop_reason: Literal["stop", "max_tokens", "unknown"] = "stop"
+    """Why generation stopped (``max_tokens``: the reply was cut off at the length limit)."""
 
 
 class InspectOutput(_Part):

@@ -1,7 +1,7 @@
 """Every model call: the provider client, the providers it delegates to by name (live, mock,
 replay; simulated models under live), retries and per-model limits, and what a model can take
-before it is called (input limit, token counts, reply schemas), and the one redactor every
-provider string passes through.
+before it is called (input limit, token counts, reply schemas), what an OpenAI-compatible
+endpoint lists as served, and the one redactor every provider string passes through.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from harness.providers.capabilities import (
     supports_response_schema,
 )
 from harness.providers.client import ProviderClient, make_client
+from harness.providers.listing import endpoint_of, fetch_listings
 from harness.providers.litellm_import import load_litellm
 from harness.providers.protocol import Provider
 from harness.providers.redact import RedactingFilter, redact, register_secret
@@ -30,6 +31,8 @@ __all__ = [
     "check_keys",
     "context_limit",
     "count_prompt_tokens",
+    "endpoint_of",
+    "fetch_listings",
     "load_litellm",
     "make_client",
     "now_iso",

@@ -139,6 +139,7 @@ class ProviderClient:
             request_fingerprint=request.fingerprint, status="ok", reply=reply,
             model_reported=getattr(response, "model", None),
             system_fingerprint=getattr(response, "system_fingerprint", None),
+            finish_reason=_finish_reason(choice),
             usage=usage, cost_usd=cost, latency_s=attempts[-1].latency_s,
             recorded_at=now_iso(),
         )
@@ -150,9 +151,16 @@ class ProviderClient:
             purpose=request.purpose, turn=request.turn, request_fingerprint=request.fingerprint,
             request=request.messages, status="ok", reply=reply,
             model_reported=entry.model_reported, system_fingerprint=entry.system_fingerprint,
-            usage=usage, cost_usd=cost, latency_s=round(sum(a.latency_s for a in attempts), 4),
+            finish_reason=entry.finish_reason, usage=usage, cost_usd=cost,
+            latency_s=round(sum(a.latency_s for a in attempts), 4),
             attempts=attempts,
         )
+
+
+def _finish_reason(choice: Any) -> str | None:
+    """The choice's ``finish_reason`` as a string (``length``: cut off at ``max_tokens``)."""
+    reason = getattr(choice, "finish_reason", None)
+    return str(reason) if reason else None
 
 
 def _from_entry(entry: CacheEntry, request: Request) -> CallRecord:
@@ -166,6 +174,7 @@ def _from_entry(entry: CacheEntry, request: Request) -> CallRecord:
         reply=entry.reply,
         model_reported=entry.model_reported,
         system_fingerprint=entry.system_fingerprint,
+        finish_reason=entry.finish_reason,
         usage=entry.usage,
         cost_usd=entry.cost_usd,
         latency_s=entry.latency_s,

@@ -8,13 +8,20 @@ computes no statistic and words nothing (the section modules under ``sections/``
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from harness.errors import XstressError
 from harness.report.coders import CoderFile
 from harness.report.inputs import RunInputs, TranscriptCounts
-from harness.rundir import AgreementRow, LeakReport, Manifest, RunDir, protocol_of_manifest
+from harness.rundir import (
+    AgreementRow,
+    LeakReport,
+    Manifest,
+    RunDir,
+    ServedIdentity,
+    protocol_of_manifest,
+)
 from harness.schema import PromptSet, ProtocolFile, RubricSpec
 from harness.stats import Design, EffectRow, InteractionRow, ProfileRow, ScoreMatrix
 
@@ -50,6 +57,8 @@ class RunFacts:
     """The fixed-scaffolding protocol the run followed (None: see ``protocol_problem``)."""
     protocol_problem: str = ""
     """Why the run has no single protocol (e.g. its models differ in sampling)."""
+    served: dict[str, ServedIdentity] = field(default_factory=dict)
+    """Per model, what the provider reported serving (merged over shards)."""
 
 
 def run_facts(inputs: RunInputs) -> RunFacts:
@@ -89,6 +98,7 @@ def run_facts(inputs: RunInputs) -> RunFacts:
         presets=frozenset(config.preset for config in configs if config.preset),
         protocol=protocol,
         protocol_problem=problem,
+        served=_merged_served(manifests),
         simulated_judges=frozenset(
             judge.name for config in configs for judge in config.judges
             if judge.litellm_model and judge.litellm_model.startswith("xstress-sim/")),
@@ -137,6 +147,23 @@ def _merged_model_versions(manifests: list[Manifest]) -> dict[str, list[str]]:
             for version in found:
                 if version not in known:
                     known.append(version)
+    return merged
+
+
+def _merged_served(manifests: list[Manifest]) -> dict[str, ServedIdentity]:
+    """Per model, every reported model and fingerprint of any shard; the last listing."""
+    merged: dict[str, ServedIdentity] = {}
+    for manifest in manifests:
+        for model, found in manifest.served.items():
+            known = merged.get(model)
+            if known is not None:
+                found = found.model_copy(update={
+                    "reported_models": list(dict.fromkeys(
+                        [*known.reported_models, *found.reported_models])),
+                    "system_fingerprints": list(dict.fromkeys(
+                        [*known.system_fingerprints, *found.system_fingerprints])),
+                    "listing": found.listing or known.listing})
+            merged[model] = found
     return merged
 
 

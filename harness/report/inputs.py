@@ -19,7 +19,7 @@ from __future__ import annotations
 import csv
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -54,15 +54,19 @@ class TranscriptStatus(BaseModel):
     scaffold: str
     status: Literal["ok", "error", "blocked"]
     simulated: bool = False
+    truncated_messages: list[int] = []
 
 
 @dataclass(frozen=True)
 class TranscriptCounts:
-    """Per cell_id (last record wins) its (model, scaffold, status); and whether any record
-    came from a simulated model."""
+    """Per cell_id (last record wins) its (model, scaffold, status); whether any record
+    came from a simulated model; and per cell the replies cut off at the length limit."""
 
     cells: dict[str, tuple[str, str, str]]
     simulated: bool
+    truncated: dict[str, int] = field(default_factory=dict)
+    """Per cell_id (last record wins), replies shown to the user that were cut off at
+    ``max_tokens``; cells with none are left out."""
 
     def counts(self) -> Counter[tuple[str, str, str]]:
         """(model, scaffold, status) -> number of cells."""
@@ -128,13 +132,18 @@ def _read_transcripts(run_dir: RunDir, warnings: list[str]) -> TranscriptCounts 
     if not paths:
         return None
     cells: dict[str, tuple[str, str, str]] = {}
+    truncated: dict[str, int] = {}
     simulated = False
     for path in paths:
         for _, record in read_jsonl(path, TranscriptStatus, warnings=warnings,
                                     fix="restore the file or rerun the sweep"):
             cells[record.cell_id] = (record.model, record.scaffold, record.status)
             simulated = simulated or record.simulated
-    return TranscriptCounts(cells=cells, simulated=simulated)
+            if record.truncated_messages:
+                truncated[record.cell_id] = len(record.truncated_messages)
+            else:
+                truncated.pop(record.cell_id, None)
+    return TranscriptCounts(cells=cells, simulated=simulated, truncated=truncated)
 
 
 def _read_leak_report(run_dir: RunDir, warnings: list[str]) -> LeakReport | None:

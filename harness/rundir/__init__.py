@@ -25,6 +25,7 @@ from harness.rundir.protocol import protocol_of_manifest, protocol_of_run, run_m
 from harness.rundir.records import (
     AGREEMENT_COLUMNS,
     CONFUSION_COLUMNS,
+    LENGTH_FINISH,
     AgreementConfusion,
     AgreementRow,
     AgreementStatistic,
@@ -48,6 +49,8 @@ from harness.rundir.records import (
     RemainingTell,
     RunNames,
     ScoreRecord,
+    ServedIdentity,
+    ServerListing,
     StatusCounts,
     TranscriptRecord,
     Usage,
@@ -64,6 +67,7 @@ from harness.rundir.stores import (
 __all__ = [
     "AGREEMENT_COLUMNS",
     "CONFUSION_COLUMNS",
+    "LENGTH_FINISH",
     "LOCK_NAME",
     "AgreementConfusion",
     "AgreementRow",
@@ -92,6 +96,8 @@ __all__ = [
     "RunLock",
     "RunNames",
     "ScoreRecord",
+    "ServedIdentity",
+    "ServerListing",
     "StatusCounts",
     "TranscriptRecord",
     "TranscriptStore",

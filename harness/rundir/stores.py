@@ -251,9 +251,10 @@ class TranscriptStore:
         repair_torn_tail(self.path)
         self.status_by_cell: dict[str, str] = {}
         self.cost_by_cell: dict[str, float] = {}
+        self.truncated_by_cell: dict[str, int] = {}
+        """Per cell, how many replies shown to the user were cut off at ``max_tokens``."""
         for record in iter_transcripts(run_dir):
-            self.status_by_cell[record.cell_id] = record.status
-            self.cost_by_cell[record.cell_id] = record.cost_usd or 0.0
+            self._note(record)
         self._appender = DurableAppender(self.path, commit_interval_s=0.05)
 
     def done(self, cell_id: str) -> bool:
@@ -263,8 +264,13 @@ class TranscriptStore:
     def append(self, record: TranscriptRecord) -> None:
         """Append one finished cell (on disk within one fsync; see the module docstring)."""
         self._appender.write(record.model_dump_json(by_alias=True))
+        self._note(record)
+
+    def _note(self, record: TranscriptRecord) -> None:
+        """Remember the resume state of a cell's latest record."""
         self.status_by_cell[record.cell_id] = record.status
         self.cost_by_cell[record.cell_id] = record.cost_usd or 0.0
+        self.truncated_by_cell[record.cell_id] = len(record.truncated_messages)
 
     def close(self) -> None:
         self._appender.close()

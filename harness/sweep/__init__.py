@@ -1,5 +1,6 @@
 """The sweep stage: cells, planning and the async runner that records every conversation, and
-what a prompt set can show (coverage of the rubric), read before any sweep."""
+what a prompt set can show (coverage of the rubric) and whether ``max_tokens`` leaves room for
+a scaffold's reply, read before any sweep."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from harness.sweep.coverage import (
     ScenarioCoverage,
     prompt_coverage,
 )
+from harness.sweep.length_check import LengthWarning, length_warnings, tokens_needed
 from harness.sweep.planning import CHARS_PER_TOKEN, make_plan
 from harness.sweep.result import SweepResult
 from harness.sweep.runner import run_dir_for, run_sweep
@@ -24,14 +26,17 @@ __all__ = [
     "DEFAULT_COVERAGE_THRESHOLD",
     "PROBES",
     "DimensionCoverage",
+    "LengthWarning",
     "PromptCoverage",
     "ScenarioCoverage",
     "SweepResult",
     "check_replay_source",
     "check_resume",
     "enumerate_cells",
+    "length_warnings",
     "make_plan",
     "prompt_coverage",
     "run_dir_for",
     "run_sweep",
+    "tokens_needed",
 ]

@@ -10,8 +10,10 @@ and cached like any other. The block ends after ``max_turns`` messages, or earli
 user replies with the end marker or nothing (no empty user message reaches the transcript);
 the scenario's next turn, if any, follows. A call whose prompt is over its model's input limit
 (``max_input_tokens``, else litellm's model info; counted by litellm) is not sent: the cell
-ends ``error`` with a ``context_window`` cause. It does not decide which cells run, when to stop or
-where records go (``runner.py``), and it does not retry or cache (``harness.providers``).
+ends ``error`` with a ``context_window`` cause. A reply shown to the user that the provider
+cut off at ``max_tokens`` (``finish_reason: length``) is listed in ``truncated_messages``. It
+does not decide which cells run, when to stop or where records go (``runner.py``), and it does
+not retry or cache (``harness.providers``).
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ class _Conversation:
     history: list[Message] = field(default_factory=list)
     """What the model is sent: system prompt, wrapped user turns, shown replies."""
     calls: list[CallRecord] = field(default_factory=list)
+    truncated: list[int] = field(default_factory=list)
+    """Indices into ``visible`` of replies the provider cut off at ``max_tokens``."""
     status: CellStatus = "ok"
     error: str | None = None
 
@@ -109,7 +113,8 @@ class CellRunner:
                 cost += record.cost_usd
         return self._record(cell, status=conversation.status, messages=conversation.visible,
                             calls=conversation.calls, usage=usage, cost_usd=cost,
-                            error=conversation.error, started_at=started, finished_at=now_iso())
+                            error=conversation.error, started_at=started, finished_at=now_iso(),
+                            truncated=conversation.truncated)
 
     async def run_failed(self, cell: Cell, error: str) -> TranscriptRecord:
         """A cell that is not run (its model failed authentication): an error record."""
@@ -134,10 +139,13 @@ class CellRunner:
         conversation.visible.append(Message(role="user", content=user_text))
         conversation.history.append(Message(
             role="user", content=cell.scaffold.wrap_user(user_text)))
-        shown = await self._reply(conversation, turn_index)
-        if shown is None:
+        source = await self._reply(conversation, turn_index)
+        if source is None:
             return False
+        shown = source.reply or ""
         conversation.history.append(Message(role="assistant", content=shown))
+        if source.truncated:
+            conversation.truncated.append(len(conversation.visible))
         conversation.visible.append(Message(role="assistant", content=shown))
         return True
 
@@ -162,12 +170,14 @@ class CellRunner:
                 break
         return True
 
-    async def _reply(self, conversation: _Conversation, turn_index: int) -> str | None:
-        """The reply shown to the user after the scaffold's passes; None when a call failed."""
+    async def _reply(self, conversation: _Conversation, turn_index: int) -> CallRecord | None:
+        """The call whose reply is shown to the user after the scaffold's passes (the first
+        reply, or the last pass that replaces it); None when a call failed."""
         history = conversation.history
         reply_record = await conversation.call(list(history), "reply", turn_index)
         if conversation.failed(reply_record, "reply"):
             return None
+        source = reply_record
         shown = reply_record.reply or ""
         for scaffold_pass in conversation.cell.scaffold.passes:
             pass_messages = [*history, Message(role="assistant", content=shown),
@@ -177,19 +187,20 @@ class CellRunner:
             if conversation.failed(pass_record, f"pass {scaffold_pass.name}"):
                 return None
             if scaffold_pass.replace_reply:
-                shown = pass_record.reply or ""
-        return shown
+                source, shown = pass_record, pass_record.reply or ""
+        return source
 
     def _record(self, cell: Cell, *, status: CellStatus, messages: list[Message],
                 calls: list[CallRecord], usage: Usage, cost_usd: float | None,
-                error: str | None, started_at: str, finished_at: str) -> TranscriptRecord:
+                error: str | None, started_at: str, finished_at: str,
+                truncated: list[int] | None = None) -> TranscriptRecord:
         return TranscriptRecord(
             run_id=self.run_id, cell_id=cell.cell_id, model=cell.model.name,
             scaffold=cell.scaffold.name, prompt_id=cell.scenario.id, prompt_set=cell.prompt_set,
             domain=cell.scenario.domain, probe=cell.scenario.probe, replicate=cell.replicate,
             status=status, simulated=cell.model.simulated, messages=messages, calls=calls,
-            usage=usage, cost_usd=cost_usd, error=error, started_at=started_at,
-            finished_at=finished_at, scaffold_hash=cell.scaffold_hash,
+            truncated_messages=truncated or [], usage=usage, cost_usd=cost_usd, error=error,
+            started_at=started_at, finished_at=finished_at, scaffold_hash=cell.scaffold_hash,
             prompt_hash=cell.prompt_hash, model_hash=cell.model_hash,
             model_params=cell.model.params, litellm_model=cell.model.litellm_model,
         )

@@ -1,8 +1,8 @@
 """What a sweep did, and the exit code that means (the CLI's contract).
 
 Owns ``SweepResult``: cells by status, cells not started, why the sweep stopped, calls and money
-spent, error causes and authentication failures. The runner fills it in; the manifest and the
-CLI's summary read it. It runs nothing.
+spent, error causes, authentication failures and replies cut off at the length limit. The
+runner fills it in; the manifest and the CLI's summary read it. It runs nothing.
 """
 
 from __future__ import annotations
@@ -31,6 +31,11 @@ class SweepResult:
     spent_usd: float = 0.0
     error_causes: Counter[str] = field(default_factory=Counter)
     auth_failures: dict[str, str] = field(default_factory=dict)
+    truncated_replies: int = 0
+    """Replies shown to the user that the provider cut off at ``max_tokens`` (this shard's
+    cells, earlier invocations included)."""
+    truncated_cells: int = 0
+    """Cells with at least one such reply."""
 
     @property
     def exit_code(self) -> int:

@@ -20,7 +20,14 @@ from pathlib import Path
 
 from harness.config import SIMULATED_BANNER, RunConfig
 from harness.errors import OutputError
-from harness.providers import PROVIDERS, ProviderClient, check_keys, make_client, now_iso
+from harness.providers import (
+    PROVIDERS,
+    ProviderClient,
+    check_keys,
+    fetch_listings,
+    make_client,
+    now_iso,
+)
 from harness.rundir import (
     ResponseCache,
     RunDir,
@@ -101,6 +108,8 @@ class _Sweep:
             if (manifest.shard, manifest.num_shards) == (settings.shard, settings.num_shards):
                 for model, versions in manifest.model_versions.items():
                     self.manifest.note_versions(model, versions)
+                for model, identity in manifest.served.items():
+                    self.manifest.note_served_before(model, identity)
         self.todo = [cell for cell in self.cells if not self.store.done(cell.cell_id)]
         self.result = SweepResult(run_dir=run_dir, total_cells=len(self.cells),
                                   skipped=len(self.cells) - len(self.todo))
@@ -146,6 +155,9 @@ class _Sweep:
 
     async def run(self) -> SweepResult:
         """Run the cells still to do; write the manifest before and after."""
+        # What each OpenAI-compatible endpoint serves, asked once before any cell (a failure
+        # is recorded in the manifest, never fatal).
+        self.manifest.listings = await fetch_listings(self.config.models, self.config.provider)
         self._write_manifest(finished=False)
         self._announce_start()
         client = make_client(self.config.provider, self.config.run, cache=self.cache,
@@ -233,6 +245,7 @@ class _Sweep:
         if record.status == "error" and record.error:
             self.result.error_causes[cause_key(record.error)] += 1
         self.manifest.note_versions(record.model, (call.model_reported for call in record.calls))
+        self.manifest.note_served(record.model, record.calls)
 
     def _interrupt(self) -> None:
         if self.result.stopped_by != "interrupt":
@@ -247,6 +260,9 @@ class _Sweep:
             self.result.not_started = len(self.cells) - sum(self.result.counts.values())
         self.result.calls_made = client.calls_made
         self.result.spent_usd = self.spent
+        cut = [self.store.truncated_by_cell.get(cell.cell_id, 0) for cell in self.cells]
+        self.result.truncated_replies = sum(cut)
+        self.result.truncated_cells = sum(1 for n in cut if n)
         close_errors: list[OutputError] = []
         for closable in (self.store, self.cache, self.recordings):
             try:

@@ -5,9 +5,10 @@ This module owns the server's behaviour per request: the aiohttp handlers of
 each attempt (fault scripts apply to attempts 1, 2, ... of each distinct (model, messages)
 request; then the optional per-model rate limit), in ``response_format="enforce"`` mode a
 reply cut down to what a constrained decoder could emit under the request's JSON schema
-(``constrained``), the in-memory ``RequestRecord`` list with its counting queries, and the
-optional JSONL log of completed responses. It does not listen on a socket or manage threads and
-event loops (``chat_server.TestServer`` does), and it does not spell the wire format
+(``constrained``), with ``honour_max_tokens`` a reply cut at the request's ``max_tokens``
+(``finish_reason: length``), the in-memory ``RequestRecord`` list with its counting queries,
+and the optional JSONL log of completed responses. It does not listen on a socket or manage
+threads and event loops (``chat_server.TestServer`` does), and it does not spell the wire format
 (``chat_wire``) or keep the rate limit's window (``ratelimit``).
 """
 
@@ -31,6 +32,7 @@ from harness.testing.chat_wire import (
     ChatMessage,
     broken_response,
     chat_completion_response,
+    cut_to_tokens,
     error_body,
     error_response,
     message_text,
@@ -83,9 +85,11 @@ class ChatHandlers:
         hang_s: float = 30.0,
         response_format: Literal["ignore", "enforce"] = "ignore",
         rate_limit: RateLimit | None = None,
+        honour_max_tokens: bool = False,
     ) -> None:
         """Store the fault and reply scripts; the arguments are those of ``TestServer``."""
         self.response_format = response_format
+        self.honour_max_tokens = honour_max_tokens
         self.latency_s = latency_s
         self.faults = {k: list(v) for k, v in (faults or {}).items()}
         self.always = dict(always or {})
@@ -224,7 +228,8 @@ class ChatHandlers:
                 pass
         if fault is None:
             enforced = schema if self.response_format == "enforce" else None
-            response = self._success(requested, model, key, messages, enforced)
+            response = self._success(requested, model, key, messages, enforced,
+                                     self._token_limit(body))
             if response.status != record.status:  # refused under the schema: say so
                 record = self._amend(record, response.status, "response_format")
         elif fault.kind == "content_policy":
@@ -274,9 +279,16 @@ class ChatHandlers:
         self._log_file.write(json.dumps(line) + "\n")
         self._log_file.flush()  # readers (tests) look at the file while the server runs
 
+    def _token_limit(self, body: dict[str, Any]) -> int | None:
+        """The request's ``max_tokens`` (or ``max_completion_tokens``) when it is honoured."""
+        if not self.honour_max_tokens:
+            return None
+        limit = body.get("max_tokens", body.get("max_completion_tokens"))
+        return limit if isinstance(limit, int) and limit > 0 else None
+
     def _success(self, requested: str, model: str, key: tuple[str, str],
-                 messages: list[ChatMessage], schema: dict[str, Any] | None = None
-                 ) -> web.Response:
+                 messages: list[ChatMessage], schema: dict[str, Any] | None = None,
+                 max_tokens: int | None = None) -> web.Response:
         self._successes[key] += 1
         self._model_successes[model] += 1
         script = self.replies.get(model)
@@ -296,5 +308,11 @@ class ChatHandlers:
                                             "test server (enforce): the reply cannot match the "
                                             f"response_format schema: {constrained.error}"))
             text = constrained.text
+        finish_reason = "stop"
+        cut = cut_to_tokens(text, max_tokens) if max_tokens is not None else None
+        if cut is not None:
+            # As a real server does: generation stops at the limit, mid-sentence.
+            text, finish_reason = cut, "length"
         response_id = hashlib.sha256(f"{key}:{self._successes[key]}".encode()).hexdigest()[:24]
-        return chat_completion_response(requested, model, text, messages, response_id)
+        return chat_completion_response(requested, model, text, messages, response_id,
+                                        finish_reason)

@@ -49,6 +49,7 @@ class TestServer(ChatHandlers):
         port: int = 0,
         log_path: Path | str | None = None,
         response_format: Literal["ignore", "enforce"] = "ignore",
+        honour_max_tokens: bool = False,
     ) -> None:
         """Configure the server; nothing listens until it is started.
 
@@ -69,10 +70,15 @@ class TestServer(ChatHandlers):
                 (``response_format``) as a constrained decoder would: the scripted reply cut
                 down to the JSON object matching the schema, or a 400 when it has none;
                 ``ignore`` (the default) answers as if no schema were asked for.
+            honour_max_tokens: When True, a reply longer than the request's ``max_tokens``
+                (counted as ``estimate_tokens`` does) is cut there and reported with
+                ``finish_reason: "length"``, as a real server does; off by default so canned
+                replies arrive whole.
         """
         super().__init__(latency_s=latency_s, faults=faults, always=always, replies=replies,
                          require_key=require_key, hang_s=hang_s,
-                         response_format=response_format, rate_limit=rate_limit)
+                         response_format=response_format, rate_limit=rate_limit,
+                         honour_max_tokens=honour_max_tokens)
         self.host = host
         self.port = port
         self.log_path = Path(log_path) if log_path is not None else None

@@ -27,6 +27,7 @@ __all__ = [
     "ChatMessage",
     "broken_response",
     "chat_completion_response",
+    "cut_to_tokens",
     "error_body",
     "error_response",
     "estimate_tokens",
@@ -110,8 +111,21 @@ def error_response(status: int, body: tuple[str, str | None, str],
     return web.json_response(payload, status=status, headers=headers)
 
 
+def cut_to_tokens(text: str, max_tokens: int) -> str | None:
+    """``text`` cut to at most ``max_tokens`` (counted as ``estimate_tokens`` does), or None
+    when it already fits: what a server does to a reply that reaches the request's limit."""
+    words = text.split()
+    if estimate_tokens(text) <= max_tokens:
+        return None
+    keep = len(words)
+    while keep and (4 * keep + 1) // 3 > max_tokens:
+        keep -= 1
+    return " ".join(words[:keep])
+
+
 def chat_completion_response(requested: str, model: str, text: str,
-                             messages: list[ChatMessage], response_id: str) -> web.Response:
+                             messages: list[ChatMessage], response_id: str,
+                             finish_reason: str = "stop") -> web.Response:
     """A ``chat.completion`` answering ``messages`` with ``text``, with deterministic usage.
 
     Args:
@@ -120,6 +134,7 @@ def chat_completion_response(requested: str, model: str, text: str,
         text: The assistant's reply.
         messages: The request's messages, counted for ``prompt_tokens``.
         response_id: The id after ``chatcmpl-``.
+        finish_reason: ``stop``, or ``length`` for a reply cut at the request's ``max_tokens``.
 
     Returns:
         The JSON response, reporting ``requested`` plus a dated version suffix as its model.
@@ -136,7 +151,7 @@ def chat_completion_response(requested: str, model: str, text: str,
         "choices": [{
             "index": 0,
             "message": {"role": "assistant", "content": text},
-            "finish_reason": "stop",
+            "finish_reason": finish_reason,
             "logprobs": None,
         }],
         "usage": {

@@ -2,7 +2,8 @@
 
 This module owns the command line (``--host``, ``--port``, ``--latency``, ``--hang``,
 ``--faults``, ``--always``, ``--replies``, ``--require-key``, ``--log``,
-``--enforce-response-format``, ``--rate-limit``, ``--rate-window``, ``--rate-retry-after``), its
+``--enforce-response-format``, ``--rate-limit``, ``--rate-window``, ``--rate-retry-after``,
+``--honour-max-tokens``), its
 parsing of fault
 scripts given as inline JSON or a file, printing the URL on the first stdout line (benchmarks
 and tests read it from there) and serving until SIGINT or SIGTERM. The server itself is
@@ -61,6 +62,9 @@ def _parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, TestSer
                         help="seconds of the rate limit's sliding window")
     parser.add_argument("--rate-retry-after", choices=("none", "seconds", "ms"), default="ms",
                         help="the header a rate-limited 429 carries (none: no Retry-After)")
+    parser.add_argument("--honour-max-tokens", action="store_true",
+                        help="cut a reply at the request's max_tokens and report "
+                        "finish_reason: length, as a real server does")
     args = parser.parse_args(argv)
     try:
         rate_limit = None if args.rate_limit is None else RateLimit(
@@ -77,6 +81,7 @@ def _parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, TestSer
             port=args.port,
             log_path=args.log,
             response_format="enforce" if args.enforce_response_format else "ignore",
+            honour_max_tokens=args.honour_max_tokens,
         )
     except (ValueError, TypeError, AttributeError, KeyError) as exc:
         parser.error(f"invalid fault script or rate limit: {exc}")

@@ -122,6 +122,8 @@ class ViewCall(_Part):
     """Served from the cache or a replay recording."""
     model_reported: str | None
     """The model version the provider reported."""
+    finish_reason: str | None = None
+    """Why the reply ended (``length``: cut off at ``max_tokens``); null when unknown."""
     attempts: list[ViewAttempt]
     """Every HTTP attempt."""
 
@@ -258,6 +260,7 @@ def _call(call: CallRecord) -> ViewCall:
         purpose=call.purpose, turn=call.turn, status=call.status, reply=call.reply,
         error=call.error, cost_usd=call.cost_usd, latency_s=call.latency_s,
         from_cache=call.from_cache, model_reported=call.model_reported,
+        finish_reason=call.finish_reason,
         attempts=[ViewAttempt(number=a.number, outcome=a.outcome, error_class=a.error_class,
                               status_code=a.status_code, message=a.message,
                               latency_s=a.latency_s, wait_s=a.wait_s) for a in call.attempts],

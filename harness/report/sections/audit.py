@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from harness.report.blocks import Block, Bullets, Heading, Paragraph, Table
 from harness.report.coders import ADJUDICATED, JUDGES_MEAN
 from harness.report.context import ReportContext
+from harness.report.sections.served import truncation_paragraph
 from harness.report.tables import format_number
 from harness.rundir import AgreementRow, Identifiability
 from harness.stats import STATUS_NULL, STATUS_UNSCORED, Design, natural_dimension_order
@@ -248,6 +249,7 @@ def accounting_section(ctx: ReportContext) -> list[Block]:
             ),
             tuple(_accounting_row(ctx, statuses, model, scaffold) for model, scaffold in pairs),
         ),
+        *truncation_paragraph(ctx),
     ]
     problems = _problems(ctx, statuses, pairs)
     if problems:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from harness.report.blocks import Block, Bullets, Heading, Paragraph, Table
 from harness.report.context import ReportContext
+from harness.report.sections.served import served_description
 from harness.schema import content_hash
 
 __all__ = ["methods_section", "reporting_template_section"]
@@ -136,9 +137,8 @@ def _held_fixed(ctx: ReportContext) -> list[Block]:
                      ", ".join(sorted(coder.coder_hashes)) or "none (human coder)",
                      "the coder's full config, as its score file records it"))
     for model in ctx.design.models:
-        versions = ", ".join(facts.model_versions.get(model, [])) or "not reported"
         rows.append(("model (varies)", model, facts.model_hashes.get(model, "not recorded"),
-                     f"versions reported: {versions}"))
+                     served_description(ctx, model)))
     software = ", ".join(f"{k} {v}" for k, v in sorted(facts.versions.items()))
     rows.append(("software", software or "not recorded", facts.git_commit or "", ""))
     if protocol is not None:

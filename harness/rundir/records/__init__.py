@@ -34,6 +34,7 @@ from harness.rundir.records.score import (
     ScoreRecord,
 )
 from harness.rundir.records.sweep import (
+    LENGTH_FINISH,
     Attempt,
     CacheEntry,
     CallRecord,
@@ -41,6 +42,8 @@ from harness.rundir.records.sweep import (
     ManifestConfig,
     ManifestHashes,
     Message,
+    ServedIdentity,
+    ServerListing,
     StatusCounts,
     TranscriptRecord,
     Usage,
@@ -49,6 +52,7 @@ from harness.rundir.records.sweep import (
 __all__ = [
     "AGREEMENT_COLUMNS",
     "CONFUSION_COLUMNS",
+    "LENGTH_FINISH",
     "AgreementConfusion",
     "AgreementRow",
     "AgreementStatistic",
@@ -72,6 +76,8 @@ __all__ = [
     "RemainingTell",
     "RunNames",
     "ScoreRecord",
+    "ServedIdentity",
+    "ServerListing",
     "StatusCounts",
     "TranscriptRecord",
     "Usage",

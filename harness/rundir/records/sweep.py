@@ -30,6 +30,7 @@ from harness.schema import (
 )
 
 __all__ = [
+    "LENGTH_FINISH",
     "Attempt",
     "CacheEntry",
     "CallRecord",
@@ -37,12 +38,17 @@ __all__ = [
     "ManifestConfig",
     "ManifestHashes",
     "Message",
+    "ServedIdentity",
+    "ServerListing",
     "StatusCounts",
     "TranscriptRecord",
     "Usage",
 ]
 
 CellStatus = Literal["ok", "error", "blocked"]
+
+LENGTH_FINISH = "length"
+"""The ``finish_reason`` of a reply cut off at ``max_tokens`` (OpenAI's word, kept by litellm)."""
 
 
 class Message(StrictRecord):
@@ -113,6 +119,9 @@ class CallRecord(StrictRecord):
     """The model version the provider reported (e.g. gpt-4o-2024-08-06)."""
     system_fingerprint: str | None = None
     """The provider's system fingerprint, when it sends one."""
+    finish_reason: str | None = None
+    """Why the reply ended, as the provider said (``stop``; ``length``: cut off at
+    ``max_tokens``); null when it did not say, or for records written before it was kept."""
     usage: Usage = Usage()
     """Tokens of this call."""
     cost_usd: float | None = None
@@ -126,6 +135,11 @@ class CallRecord(StrictRecord):
     error: str | None = None
     """Why the call failed (status ``error``), e.g. the last attempt's error or an earlier
     authentication failure of this model that stopped further calls."""
+
+    @property
+    def truncated(self) -> bool:
+        """True when the provider cut the reply off at ``max_tokens``."""
+        return self.finish_reason == LENGTH_FINISH
 
 
 class TranscriptRecord(Record):
@@ -165,6 +179,9 @@ class TranscriptRecord(Record):
     """Tokens over all calls."""
     cost_usd: float | None
     """Cost over all calls; null when any call's price is unknown."""
+    truncated_messages: list[int] = Field(default_factory=list)
+    """Indices into ``messages`` of the replies shown to the user that the provider cut off at
+    the length limit (the call that produced them ended with ``finish_reason: length``)."""
     error: str | None = None
     """Why the cell ended ``error`` or ``blocked``."""
     started_at: str
@@ -196,6 +213,9 @@ class CacheEntry(StrictRecord):
     """The model version the provider reported."""
     system_fingerprint: str | None = None
     """The provider's system fingerprint."""
+    finish_reason: str | None = None
+    """Why the reply ended (``stop``, ``length`` ...); null when unknown or recorded before it
+    was kept, so replay and resume give back what the provider said."""
     usage: Usage = Usage()
     """Tokens of the call."""
     cost_usd: float | None = None
@@ -260,6 +280,39 @@ class ManifestHashes(StrictRecord):
     """Of the run's user model, when one was chosen."""
 
 
+class ServerListing(StrictRecord):
+    """An OpenAI-compatible server's ``/models`` listing, fetched once at the start of a sweep."""
+
+    url: str
+    """The address asked (the endpoint's ``/models``; never a key)."""
+    fetched_at: str
+    """ISO time of the request (UTC)."""
+    model_ids: list[str] | None = None
+    """The ids the server listed (for llama.cpp or vLLM: the weights it serves); null when
+    the request failed."""
+    error: str | None = None
+    """Why the listing could not be read (timeout, refused, not JSON ...); a failure is recorded,
+    never fatal."""
+
+
+class ServedIdentity(StrictRecord):
+    """What served one model, as far as the provider said (beside its configured name)."""
+
+    litellm_model: str
+    """The litellm model string the run asked for (what the configuration says)."""
+    simulated: bool = False
+    """True for xstress's simulated models (answered in-process: no weights, no server)."""
+    api_base: str | None = None
+    """The endpoint the calls went to (``provider.api_base`` or the model's), when one was set."""
+    reported_models: list[str] = Field(default_factory=list)
+    """The ``model`` field of the replies (a local server often echoes the requested name)."""
+    system_fingerprints: list[str] = Field(default_factory=list)
+    """The ``system_fingerprint`` of the replies, when the provider sent one."""
+    listing: ServerListing | None = None
+    """The endpoint's ``/models`` listing (OpenAI-compatible endpoints only); null for hosted
+    providers, simulated models and replays."""
+
+
 class StatusCounts(StrictRecord):
     """Cells by how they ended."""
 
@@ -314,6 +367,9 @@ class Manifest(Record):
     """Provider calls paid for by the latest invocation (0 on a resume with nothing to do)."""
     model_versions: dict[str, list[str]]
     """Model versions the providers reported, per model name."""
+    served: dict[str, ServedIdentity] = Field(default_factory=dict)
+    """Per model name, what the provider reported serving (reply ``model`` and
+    ``system_fingerprint``) and the endpoint's ``/models`` listing; empty in older manifests."""
     started_at: str
     """ISO time of the first invocation (UTC)."""
     finished_at: str | None
