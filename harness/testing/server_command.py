@@ -3,9 +3,9 @@
 This module owns the command line (``--host``, ``--port``, ``--latency``, ``--hang``,
 ``--faults``, ``--always``, ``--replies``, ``--require-key``, ``--log``,
 ``--enforce-response-format``, ``--rate-limit``, ``--rate-window``, ``--rate-retry-after``,
-``--honour-max-tokens``), its parsing of fault scripts given as inline JSON or a file, printing the URL on the first
-stdout line (benchmarks and tests read it from there) and serving until SIGINT or SIGTERM. The
-server itself is ``chat_server.TestServer``.
+``--honour-max-tokens``), its parsing of fault scripts given as inline JSON or a file, printing
+the URL on the first stdout line (benchmarks and tests read it from there) and serving until
+SIGINT or SIGTERM. The server itself is ``chat_server.TestServer``.
 """
 
 from __future__ import annotations
