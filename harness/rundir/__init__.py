@@ -25,6 +25,7 @@ from harness.rundir.protocol import protocol_of_manifest, protocol_of_run, run_m
 from harness.rundir.records import (
     AGREEMENT_COLUMNS,
     CONFUSION_COLUMNS,
+    MAX_ATTEMPT_CHARS,
     AgreementConfusion,
     AgreementRow,
     AgreementStatistic,
@@ -38,6 +39,7 @@ from harness.rundir.records import (
     ConfusionMatrix,
     ExcludedCell,
     Identifiability,
+    JudgeAttempt,
     KeyEntry,
     LeakReport,
     Manifest,
@@ -51,6 +53,7 @@ from harness.rundir.records import (
     StatusCounts,
     TranscriptRecord,
     Usage,
+    reason_kind,
 )
 from harness.rundir.stores import (
     DurableAppender,
@@ -65,6 +68,7 @@ __all__ = [
     "AGREEMENT_COLUMNS",
     "CONFUSION_COLUMNS",
     "LOCK_NAME",
+    "MAX_ATTEMPT_CHARS",
     "AgreementConfusion",
     "AgreementRow",
     "AgreementStatistic",
@@ -79,6 +83,7 @@ __all__ = [
     "DurableAppender",
     "ExcludedCell",
     "Identifiability",
+    "JudgeAttempt",
     "KeyEntry",
     "LeakReport",
     "Manifest",
@@ -103,6 +108,7 @@ __all__ = [
     "read_jsonl",
     "read_key",
     "read_manifests",
+    "reason_kind",
     "repair_torn_tail",
     "run_lock",
     "run_manifest",

@@ -26,12 +26,15 @@ from harness.rundir.records.calibration import (
 )
 from harness.rundir.records.score import (
     AGREEMENT_COLUMNS,
+    MAX_ATTEMPT_CHARS,
     AgreementConfusion,
     AgreementRow,
     AgreementStatistic,
     ConfusionMatrix,
+    JudgeAttempt,
     PairKind,
     ScoreRecord,
+    reason_kind,
 )
 from harness.rundir.records.sweep import (
     Attempt,
@@ -49,6 +52,7 @@ from harness.rundir.records.sweep import (
 __all__ = [
     "AGREEMENT_COLUMNS",
     "CONFUSION_COLUMNS",
+    "MAX_ATTEMPT_CHARS",
     "AgreementConfusion",
     "AgreementRow",
     "AgreementStatistic",
@@ -62,6 +66,7 @@ __all__ = [
     "ConfusionMatrix",
     "ExcludedCell",
     "Identifiability",
+    "JudgeAttempt",
     "KeyEntry",
     "LeakReport",
     "Manifest",
@@ -75,4 +80,5 @@ __all__ = [
     "StatusCounts",
     "TranscriptRecord",
     "Usage",
+    "reason_kind",
 ]
