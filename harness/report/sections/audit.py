@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from harness.report.blocks import Block, Bullets, Heading, Paragraph, Table
 from harness.report.coders import ADJUDICATED, JUDGES_MEAN
 from harness.report.context import ReportContext
+from harness.report.sections.coder_levels import coder_codes_table
 from harness.report.tables import format_number
 from harness.rundir import AgreementRow, Identifiability
 from harness.stats import STATUS_NULL, STATUS_UNSCORED, Design, natural_dimension_order
@@ -232,7 +233,7 @@ def accounting_section(ctx: ReportContext) -> list[Block]:
             "Cells per model and scaffold by transcript status (error and blocked cells "
             "are not coded; a blocked cell is a provider refusal, a result in its own "
             "right), blinded items, and item x dimension scores that are null (not "
-            "applicable) or unscored (coder failed or no score)."
+            "applicable) or unscored (coder failed or no score) with no coder's level."
         ),
         Table(
             (
@@ -248,6 +249,7 @@ def accounting_section(ctx: ReportContext) -> list[Block]:
             ),
             tuple(_accounting_row(ctx, statuses, model, scaffold) for model, scaffold in pairs),
         ),
+        *coder_codes_table(ctx),
     ]
     problems = _problems(ctx, statuses, pairs)
     if problems:

@@ -18,6 +18,7 @@ from harness.report.blocks import Block, Bullets, Figure, Heading, Paragraph, Ta
 from harness.report.coders import JUDGES_MEAN
 from harness.report.context import ReportContext
 from harness.report.links import view_link
+from harness.report.sections.coder_levels import levels_note
 from harness.report.tables import format_interval, format_number, format_p_value, p_value_phrase
 from harness.stats import ADJUST_NAMES, EffectRow, ProfileRow
 
@@ -103,7 +104,7 @@ def header_section(ctx: ReportContext) -> list[Block]:
             f"{population}. Scores used: **{coder}** ({ctx.coder_reason}).{period}"
         )
     )
-    return blocks
+    return blocks + levels_note(ctx)
 
 
 def _population_counts(ctx: ReportContext) -> str:
