@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import csv
 import json
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pytest
 
+from harness.report.coders import CoderFile
+from harness.report.context import ReportContext
+from harness.report.sections.coder_levels import levels_note
 from harness.stats import STATUS_UNSCORED, ScoreMatrix, mean_of_coders
 from harness.testing.testserver import TestServer
 from tests.cli.test_stages import JUDGE_KEY, swept_copy
@@ -113,3 +118,39 @@ def test_a_coder_without_levels_adds_nothing_to_the_mean() -> None:
     mean = mean_of_coders([a, b])
     assert mean.values[:2, 0].tolist() == [1.0, 1.0] and np.isnan(mean.values[2, 0])
     assert mean.status[:, 0].tolist() == [SCORED, SCORED, STATUS_UNSCORED]
+
+
+class _Context:
+    """The part of a ``ReportContext`` that ``levels_note`` reads."""
+
+    def __init__(self, coders: list[CoderFile], dimensions: tuple[str, ...]) -> None:
+        self.coders_used = coders
+        self.dimensions = dimensions
+        self.heuristic_only = False
+
+    def levels_from(self) -> dict[str, tuple[str, ...]]:
+        return ReportContext.levels_from(cast(ReportContext, self))
+
+
+def _coder(name: str, kind: str, scored: dict[str, int], unscored: dict[str, int]) -> CoderFile:
+    coder = CoderFile(name=name, path=Path(f"scores/{name}.jsonl"), kinds={kind})
+    coder.scored_by_dimension.update(scored)
+    for dimension, n in unscored.items():
+        coder.unscored_by_dimension[dimension] = Counter({REASON: n})
+    return coder
+
+
+def test_the_note_names_per_dimension_whose_levels_make_the_numbers() -> None:
+    """A judge that scored D2 only, the heuristic D1 and D2: D1's numbers are the format
+    check's alone, and the note says so although no banner does."""
+    judge = _coder("judge", "llm_judge", {"D2": 4}, {"D1": 4, "D3": 4})
+    heuristic = _coder("heuristic", "heuristic", {"D1": 3, "D2": 1}, {})
+    ctx = _Context([heuristic, judge], ("D1", "D2", "D3"))
+    (note,) = levels_note(cast(ReportContext, ctx))
+    assert note.text == (
+        "Levels behind the numbers: heuristic on D1; heuristic and judge on D2; no coder on D3. "
+        "On D1 only the heuristic gave levels: there the numbers are a format check of surface "
+        "cues, not a measurement. heuristic: no level on D3 (no record). judge: no level on "
+        f"D1, D3 (unscored 8: 8 x {REASON}). A coder without a level on an item adds nothing "
+        "to its mean; its counts per dimension are under Data accounting.")
+    assert levels_note(cast(ReportContext, _Context([judge], ("D1", "D2", "D3")))) == []

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from harness.report.blocks import Paragraph, Table
 from harness.report.coders import CoderFile
 from harness.report.context import ReportContext
+from harness.stats import natural_dimension_order
 
 __all__ = ["coder_codes_table", "levels_note"]
 
@@ -67,6 +68,15 @@ def levels_note(ctx: ReportContext) -> list[Paragraph]:
                  else _dimension_list(ctx, dimensions))
         parts.append(f"{who} on {where}")
     text = f"Levels behind the numbers: {'; '.join(parts)}."
+    kinds = {coder.name: coder.kinds for coder in ctx.coders_used}
+    format_only = [d for names, dimensions in by_producers.items() if names
+                   and all(kinds[name] == {"heuristic"} for name in names) for d in dimensions]
+    if format_only and not ctx.heuristic_only:
+        # The banner is for a profile made by the format check alone; here only some
+        # dimensions are, and their numbers must not pass for a judge's.
+        text += (f" On {_dimension_list(ctx, natural_dimension_order(format_only))} only the "
+                 "heuristic gave levels: there the numbers are a format check of surface cues, "
+                 "not a measurement.")
     empty = [note for coder in ctx.coders_used if (note := _levelless(ctx, coder))]
     if empty:
         text += (f" {'. '.join(empty)}. A coder without a level on an item adds nothing to its "
