@@ -82,6 +82,7 @@ def test_an_empty_judge_leaves_the_numbers_to_the_heuristic_and_says_so(
                         "report.n_boot=50")
     assert piped.code == 1, piped.err
     assert "empty_judge left 480 of 480 codes unscored" in piped.err
+    assert "No level from empty_judge: the numbers are the other coders'" in piped.err
 
     report = (run_dir / "report" / "report.md").read_text()
     assert "Scores used: **judges-mean (empty_judge, heuristic)**" in report
