@@ -198,6 +198,15 @@ class ReportContext:
         return {d: tuple(c.name for c in self.coders_used if c.scored_by_dimension[d])
                 for d in self.dimensions}
 
+    def dimension_tag(self, dimension: str) -> str:
+        """`` [format check only]`` for a finding on a dimension whose levels came from the
+        heuristic alone while others' did not (a profile made by it alone has the banner)."""
+        names = self.levels_from().get(dimension, ())
+        kinds = {c.name: c.kinds for c in self.coders_used}
+        if self.heuristic_only or not names or any(kinds[n] != {"heuristic"} for n in names):
+            return ""
+        return " [format check only]"
+
     @property
     def figure_dimension_names(self) -> dict[str, str]:
         """Dimension labels for the figures: an uncoded dimension says so on its axis."""

@@ -155,3 +155,8 @@ def test_the_note_names_per_dimension_whose_levels_make_the_numbers() -> None:
         f"D1, D3 (unscored 8: 8 x {REASON}). A coder without a level on an item adds nothing "
         "to its mean; its counts per dimension are under Data accounting.")
     assert levels_note(cast(ReportContext, _Context([judge], ("D1", "D2", "D3")))) == []
+    # a finding on D1 carries the format-check tag; on D2 (a judge's levels too) none
+    tags = [ReportContext.dimension_tag(cast(ReportContext, ctx), d) for d in ("D1", "D2", "D3")]
+    assert tags == [" [format check only]", "", ""]
+    ctx.heuristic_only = True  # the banner says it for every dimension then
+    assert ReportContext.dimension_tag(cast(ReportContext, ctx), "D1") == ""

@@ -143,7 +143,7 @@ def findings_section(ctx: ReportContext) -> list[Block]:
             + f": {change} by {format_number(e.effect, signed=True)} "
             f"{format_interval(e.ci_low, e.ci_high, signed=True)}, "
             f"{ADJUST_NAMES[e.adjust]} {p_value_phrase(e.p_adjusted)} "
-            f"{tag}"
+            f"{tag}{ctx.dimension_tag(e.dimension)}"
         )
     if len(labelled) > 10:
         items.append(
@@ -160,6 +160,7 @@ def findings_section(ctx: ReportContext) -> list[Block]:
             f"from {format_number(i.effect_min, signed=True)} ({i.model_min}) to "
             f"{format_number(i.effect_max, signed=True)} ({i.model_max}), permutation "
             f"{p_value_phrase(i.p_value)}, Holm {p_value_phrase(i.p_holm)} {tag}"
+            f"{ctx.dimension_tag(i.dimension)}"
         )
     if not ctx.effects:
         items.append("no scaffold effects: only one scaffold in this run")
