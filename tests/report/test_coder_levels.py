@@ -90,6 +90,7 @@ def test_an_empty_judge_leaves_the_numbers_to_the_heuristic_and_says_so(
     assert "The scores come from the heuristic only" in report  # the evidence statement
     assert "Levels behind the numbers: heuristic on " in report
     assert f"empty_judge: no level on D1..D8 (unscored {n_codes}: {n_codes} x {REASON})" in report
+    assert "| empty_judge | llm_judge | yes (gave no level: adds nothing) | 0 | 0 | 480 |" in report
     for dimension in ("D1", "D8"):
         assert f"| empty_judge | {dimension} | 0 | 0 | 60 | 60 x {REASON} |" in report
 

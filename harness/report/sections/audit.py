@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 from harness.report.blocks import Block, Bullets, Heading, Paragraph, Table
-from harness.report.coders import ADJUDICATED, JUDGES_MEAN
+from harness.report.coders import ADJUDICATED, JUDGES_MEAN, CoderFile
 from harness.report.context import ReportContext
 from harness.report.sections.coder_levels import coder_codes_table
 from harness.report.tables import format_number
@@ -74,7 +74,7 @@ def _coders_table(ctx: ReportContext) -> Table:
             (
                 name,
                 coder.kind,
-                "yes" if coder in ctx.coders_used else "no",
+                _used(ctx, coder),
                 str(statuses["scored"]) if read else "",
                 str(statuses["null"]) if read else "",
                 str(statuses["unscored"]) if read else "",
@@ -84,6 +84,13 @@ def _coders_table(ctx: ReportContext) -> Table:
     return Table(
         ("coder", "kind", "used", "scored", "null", "unscored", "config hash"), tuple(rows)
     )
+
+
+def _used(ctx: ReportContext, coder: CoderFile) -> str:
+    """Whether the profiles use a coder; one that gave no level is used in name only."""
+    if coder not in ctx.coders_used:
+        return "no"
+    return "yes" if coder.gave_levels else "yes (gave no level: adds nothing)"
 
 
 def _agreement_table(agreement: Sequence[AgreementRow]) -> Table:
