@@ -121,8 +121,7 @@ def findings_section(ctx: ReportContext) -> list[Block]:
         Heading(2, "Findings at a glance"),
         Paragraph(
             f'Evidence level of every finding below: {ctx.evidence_tag()} (see "Reporting '
-            'template"). Each is a statement about this stress set under these fixed '
-            "conditions."
+            'template"). Each is a statement about this stress set under these fixed conditions.'
         ),
     ]
     tag = "[simulated]" if ctx.facts.simulated else "[interaction level]"
