@@ -15,7 +15,8 @@ Resuming: on a rerun a torn last line is cut off with a warning, and every
 with only some dimensions on file is coded again for the missing ones only. ``unscored``
 records stay unless ``retry_unscored`` is set, which rewrites the file without them
 (atomically) and codes those pairs again. It does not read transcripts or the manifest: the
-caller passes the target families.
+caller passes the target families. Each judge's summary counts its file's unscored codes by
+kind of reason; ``ScoringSummary.over_share`` names the judges past a share (exit 1).
 """
 
 from __future__ import annotations
