@@ -68,8 +68,10 @@ def run_pipeline(config: RunConfig, *, announce: Announce = log.info,
                  progress: bool = False) -> int:
     """Run the configured stages on ``config``'s run directory; return the exit code.
 
-    Exit codes: 0 every cell ``ok`` or ``blocked``; 1 some cell ended ``error``; 3 stopped at
-    the budget gate; 130 interrupted. Later stages run after a sweep that ended 0 or 1.
+    Exit codes: 0 every cell ``ok`` or ``blocked``; 1 some cell ended ``error``, or a judge
+    left more than ``pipeline.max_unscored_share`` of its codes unscored (the report is still
+    written); 3 stopped at the budget gate; 130 interrupted. Later stages run after a sweep
+    that ended 0 or 1.
 
     Raises:
         XstressError: a configuration or input problem (the CLI prints it, exit code 2).
@@ -134,14 +136,15 @@ def _run_stages(config: RunConfig, stages: Sequence[str], run_dir: RunDir, annou
                  f"xstress report {root}")
         return code
     for stage in later:
-        _run_later_stage(stage, run_dir, config, announce, progress)
+        code = max(code, _run_later_stage(stage, run_dir, config, announce, progress))
     if "report" in later:
         announce(f"report: {run_dir.report_file('report.html')}")
     return code
 
 
 def _run_later_stage(stage: str, run_dir: RunDir, config: RunConfig, announce: Announce,
-                     progress: bool) -> None:
+                     progress: bool) -> int:
+    """Run one stage after the sweep; its exit code (1: scoring left too much unscored)."""
     if stage == "blind":
         from harness.blind import has_blinding
 
@@ -161,13 +164,15 @@ def _run_later_stage(stage: str, run_dir: RunDir, config: RunConfig, announce: A
         else:
             announce(f"blind: already done -> {run_dir.blind_dir}")
     elif stage == "score":
-        score_stage(run_dir, config, announce=announce, progress=progress)
+        summary = score_stage(run_dir, config, announce=announce, progress=progress)
+        return 1 if summary.over_share(config.pipeline.max_unscored_share) else 0
     elif stage == "report":
         if len(run_dir.score_files()) >= 2:
             seed = config.report.seed if config.report.seed is not None else config.run.seed
             agree_stage(run_dir, config.rubric, n_boot=config.report.n_boot, seed=seed)
         report_stage(run_dir, config.report, default_seed=config.run.seed,
                      rubric=config.rubric, announce=announce)
+    return 0
 
 
 def _llm_judge_models(config: RunConfig) -> list[ModelSpec]:
@@ -279,6 +284,9 @@ def score_stage(run_dir: RunDir, config: RunConfig, *, retry_unscored: bool = Fa
     ``run.concurrency`` items in flight and each judge's own ``limits``; always live (with
     ``provider.api_base`` when set), into the run's ``cache/responses.judges.jsonl``.
 
+    A judge whose file holds more than ``pipeline.max_unscored_share`` unscored codes gets one
+    line with its reasons by count (``ScoringSummary.over_share``: the callers exit 1).
+
     Then, with ``cite_calibration``, each judge's calibration (``calibration/<judge>.json``)
     is copied into the run when it measured the judge config and rubric the scores were made
     with, and one line per judge gives its accuracy or says it is not calibrated.
@@ -320,6 +328,9 @@ def score_stage(run_dir: RunDir, config: RunConfig, *, retry_unscored: bool = Fa
         announce(f"warning: {warning.message}")
     for line in summary.lines():
         announce(f"score: {line}")
+    for line in summary.over_share(config.pipeline.max_unscored_share):
+        announce(f"score: {line} (exit code 1; see each record's reason and attempts in "
+                 f"scores/, or code them again with --retry-unscored)")
     if cite_calibration:
         from harness.calibrate import cite_calibrations
 

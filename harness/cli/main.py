@@ -1,8 +1,10 @@
 """The ``xstress`` command: dispatches to a command, maps errors to exit codes.
 
 Exit codes: 0 every cell ``ok`` or ``blocked``; 1 some cell ended ``error`` (the summary says
-how many and why); 2 usage or configuration error (one line, no traceback); 3 the sweep stopped
-early at the budget gate (rerun with a higher ``run.max_cost_usd`` to resume); 130 interrupted.
+how many and why), or a judge left more than ``pipeline.max_unscored_share`` of its codes
+unscored (``score``, ``run``); 2 usage or configuration error (one line, no traceback); 3 the
+sweep stopped early at the budget gate (rerun with a higher ``run.max_cost_usd`` to resume);
+130 interrupted.
 
 Commands live in ``run.py`` (run, plan), ``stages.py`` (blind, score, code, agree, report)
 and one module per other command (``HANDLERS``), each imported only when its command runs;
@@ -78,7 +80,8 @@ commands:
 Every command takes settings as key=value and actions as --flags; 'xstress <command> --help'
 lists both; 'xstress list KIND' lists what a setting can select. Human lines go to stderr;
 data (and --json results) to stdout. Exit codes: 0 all cells ok or blocked, 1 some cell
-ended error, 2 usage or configuration error, 3 stopped at the budget gate, 130 interrupted.
+ended error or a judge left too many codes unscored, 2 usage or configuration error, 3 stopped
+at the budget gate, 130 interrupted.
 """
 
 HANDLERS: dict[str, tuple[str, str]] = {

@@ -82,6 +82,8 @@ SCORE = CommandSpec(
                                       "[heuristic])"),
               Setting("rubric=NAME", "rubric (configs/rubric/<name>.yaml)"),
               Setting("provider.api_base=URL", "endpoint for every LLM judge"),
+              Setting("pipeline.max_unscored_share=X", "exit 1 when a judge left more than "
+                                                       "this share unscored (default 0.2)"),
               *(s for s in describe(RunSettings, "run") if s.key in {
                   "run.concurrency", "run.timeout_s", "run.max_attempts",
                   "run.max_retry_wait_s", "run.retry_base_s"})),
@@ -161,9 +163,9 @@ def cmd_score(argv: list[str]) -> int:
 
     run_dir = RunDir(existing_run_dir(parsed.positionals[0]))
     config = resolve_overrides(parsed.overrides)
-    score_stage(run_dir, config, retry_unscored="retry-unscored" in parsed.flags, announce=say,
-                progress=sys.stderr.isatty())
-    return 0
+    summary = score_stage(run_dir, config, retry_unscored="retry-unscored" in parsed.flags,
+                          announce=say, progress=sys.stderr.isatty())
+    return 1 if summary.over_share(config.pipeline.max_unscored_share) else 0
 
 
 def cmd_code(argv: list[str]) -> int:

@@ -62,7 +62,8 @@ def analyse_run(
     used = coders_used(label, inputs.coders)
     rubric_used = resolve_rubric(rubric, inputs.run_dir, inputs.manifests, used, inputs.warnings)
     design = _design(inputs, facts, baseline)
-    scores = _scores(used, inputs.coders, design, rubric_used, inputs.warnings)
+    matrices = _matrices(used, inputs.coders, design, rubric_used, inputs.warnings)
+    scores = _combined(used, matrices, rubric_used)
     effects: list[EffectRow] = []
     tests: list[InteractionRow] = []
     if len(design.scaffolds) >= 2:
@@ -71,7 +72,10 @@ def analyse_run(
         if interactions:
             tests = interaction_tests(design, scores, baseline=baseline, n_perm=n_perm,
                                       seed=seed)
-    kinds_used = {kind for c in used for kind in c.kinds}
+    # The banners and evidence tags describe the coders whose levels make the numbers: a
+    # coder with no level anywhere (e.g. a judge that failed on every item) adds nothing.
+    producing = [c for c in used if c.gave_levels] or used
+    kinds_used = {kind for c in producing for kind in c.kinds}
     return ReportContext(
         run_dir=inputs.run_dir,
         facts=facts,
@@ -83,18 +87,19 @@ def analyse_run(
         coders=inputs.coders,
         coders_used=used,
         heuristic_only=kinds_used == {"heuristic"},
-        simulated_judge_only=bool(used) and all(
-            coder.name in facts.simulated_judges for coder in used),
+        simulated_judge_only=bool(producing) and all(
+            coder.name in facts.simulated_judges for coder in producing),
         baseline=baseline,
         n_perm=n_perm,
         seed=seed,
-        profiles=compute_profiles(design, scores),
+        profiles=compute_profiles(design, scores, matrices),
         effects=effects,
         interactions=tests,
         transcripts=inputs.transcripts,
         leak_report=inputs.leak_report,
         agreement=inputs.agreement,
         warnings=inputs.warnings,
+        coder_scores=matrices,
     )
 
 
@@ -120,17 +125,26 @@ def _design(inputs: RunInputs, facts: RunFacts, baseline: str) -> Design:
     return design
 
 
-def _scores(
+def _matrices(
     used: list[CoderFile], coders: dict[str, CoderFile], design: Design,
     rubric: RubricSpec | None, warnings: list[str]
-) -> ScoreMatrix:
-    """The scores the profile uses: one coder's, or the mean of several judges'. The other
-    coders' hashes are read too: the calibration section checks every coder's."""
+) -> dict[str, ScoreMatrix]:
+    """The scores of each coder the profile uses, by name. The other coders' hashes are read
+    too: the calibration section checks every coder's."""
     dimensions = [d.id for d in rubric.dimensions] if rubric else None
-    matrices = [load_scores(c, design, dimensions, warnings) for c in used]
+    matrices = {c.name: load_scores(c, design, dimensions, warnings) for c in used}
     for other in coders.values():
         read_hashes(other)
-    scores = matrices[0] if len(matrices) == 1 else mean_of_coders(matrices, dimensions)
+    return matrices
+
+
+def _combined(used: list[CoderFile], matrices: dict[str, ScoreMatrix],
+              rubric: RubricSpec | None) -> ScoreMatrix:
+    """The scores the profile uses: one coder's, or the mean of several judges' (a coder with
+    no level on an item and dimension adds nothing to its mean)."""
+    dimensions = [d.id for d in rubric.dimensions] if rubric else None
+    found = list(matrices.values())
+    scores = found[0] if len(found) == 1 else mean_of_coders(found, dimensions)
     if not scores.dimensions:
         raise InputError(
             f"{used[0].path}: no scores on any rubric dimension",

@@ -201,6 +201,10 @@ def _terminal_text(ctx: ReportContext, report_html: Path) -> str:
         f"{ctx.design.n_items} items, {len(ctx.design.models)} models, "
         f"{len(ctx.design.scaffolds)} scaffolds, {len(ctx.dimensions)} dimensions"
     )
+    empty = [c.name for c in ctx.coders_used if not c.gave_levels]
+    if empty and len(ctx.coders_used) > 1:
+        lines.append(f"No level from {', '.join(empty)}: the numbers are the other coders' "
+                     "(see the report's header and Data accounting)")
     if ctx.effects:
         counts = Counter(e.label or "not estimable" for e in ctx.effects)
         tests = sum(1 for e in ctx.effects if e.p_value is not None)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.errors import InputError
-from harness.rundir import RunDir, ScoreRecord, read_jsonl
+from harness.rundir import RunDir, ScoreRecord, read_jsonl, reason_kind
 from harness.stats import Design, ScoreMatrix, ScoreMatrixBuilder
 
 __all__ = [
@@ -50,6 +50,22 @@ class CoderFile:
     """Records with a level, per dimension (filled in by ``load_scores``)."""
     reasons_by_dimension: dict[str, Counter[str]] = field(default_factory=dict)
     """Why the records without a level have none, per dimension (null or unscored)."""
+    null_by_dimension: Counter[str] = field(default_factory=Counter)
+    """Records coded null (not applicable), per dimension."""
+    unscored_by_dimension: dict[str, Counter[str]] = field(default_factory=dict)
+    """Unscored records per dimension, by kind of reason (``harness.rundir.reason_kind``)."""
+
+    @property
+    def gave_levels(self) -> bool:
+        """The coder gave a level to some item on some dimension (read by ``load_scores``)."""
+        return any(self.scored_by_dimension.values())
+
+    def unscored_reasons(self, dimensions: Sequence[str]) -> Counter[str]:
+        """Unscored records on ``dimensions``, by kind of reason."""
+        total: Counter[str] = Counter()
+        for dimension in dimensions:
+            total.update(self.unscored_by_dimension.get(dimension, Counter()))
+        return total
 
     def uncoded(self, dimensions: Sequence[str]) -> list[tuple[str, str, int, int]]:
         """The dimensions this coder gave no level on any item: (dimension, its most common
@@ -184,6 +200,11 @@ def load_scores(
         else:
             coder.reasons_by_dimension.setdefault(record.dimension, Counter())[
                 " ".join((record.reason or "no reason given").split())] += 1
+            if record.status == "null":
+                coder.null_by_dimension[record.dimension] += 1
+            else:
+                coder.unscored_by_dimension.setdefault(record.dimension, Counter())[
+                    reason_kind(record.reason)] += 1
         kinds.add(record.coder_kind)
         if record.rubric_hash:
             rubric_hashes.add(record.rubric_hash)

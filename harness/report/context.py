@@ -184,8 +184,10 @@ class ReportContext:
     coders: dict[str, CoderFile]
     coders_used: list[CoderFile]
     heuristic_only: bool
+    """Every level the profiles use came from the heuristic (coders with no level at all,
+    such as a judge that failed on every item, are left out of this)."""
     simulated_judge_only: bool
-    """Every score the profiles use came from a simulated judge."""
+    """Every level the profiles use came from a simulated judge."""
     baseline: str
     n_perm: int
     seed: int
@@ -196,6 +198,8 @@ class ReportContext:
     leak_report: LeakReport | None
     agreement: list[AgreementRow] | None
     warnings: list[str]
+    coder_scores: dict[str, ScoreMatrix] = field(default_factory=dict)
+    """The scores of each coder in ``coders_used``, by name (``scores`` combines them)."""
 
     @property
     def dimensions(self) -> tuple[str, ...]:
@@ -215,6 +219,20 @@ class ReportContext:
         uncoded = [{found[0] for found in coder.uncoded(self.dimensions)}
                    for coder in self.coders_used]
         return tuple(d for d in self.dimensions if all(d in each for each in uncoded))
+
+    def levels_from(self) -> dict[str, tuple[str, ...]]:
+        """Per dimension, the coders behind the profiles that gave a level to some item."""
+        return {d: tuple(c.name for c in self.coders_used if c.scored_by_dimension[d])
+                for d in self.dimensions}
+
+    def dimension_tag(self, dimension: str) -> str:
+        """`` [format check only]`` for a finding on a dimension whose levels came from the
+        heuristic alone while others' did not (a profile made by it alone has the banner)."""
+        names = self.levels_from().get(dimension, ())
+        kinds = {c.name: c.kinds for c in self.coders_used}
+        if self.heuristic_only or not names or any(kinds[n] != {"heuristic"} for n in names):
+            return ""
+        return " [format check only]"
 
     @property
     def figure_dimension_names(self) -> dict[str, str]:

@@ -90,6 +90,8 @@ _PROFILE_COLUMNS = (
     "count_between",
     "count_null",
     "count_unscored",
+    "coders_with_levels",
+    "unscored_by_coder",
     "n_prompts",
     "mean",
     "ci_low",
@@ -140,6 +142,17 @@ _INTERACTION_COLUMNS = (
 )
 
 
+_BY_CODER = ("coders_with_levels", "unscored_by_coder")
+
+
+def _by_coder(row: object, column: str) -> str:
+    """A ``profiles.csv`` cell made of a row's per-coder counts."""
+    assert isinstance(row, ProfileRow)
+    if column == "coders_with_levels":
+        return ";".join(c.coder for c in row.by_coder if c.n)
+    return ";".join(f"{c.coder}={c.count_unscored}" for c in row.by_coder)
+
+
 def csv_files(
     coder: str,
     profiles: Sequence[ProfileRow],
@@ -154,13 +167,19 @@ def csv_files(
     the pairs left out because only one scaffold had a level (``n_pairs_missing``, split into
     ``missing_in_scaffold``/``missing_in_baseline``, with ``missing_null`` of them coded null).
 
+    ``profiles.csv``'s ``count_null`` and ``count_unscored`` count items that no coder gave a
+    level; ``coders_with_levels`` names the coders that gave a level to some item of the cell
+    (``;``-separated) and ``unscored_by_coder`` each coder's own unscored (or missing) items
+    there (``name=count;...``), so a coder that adds nothing to a judges' mean shows.
+
     Args:
         coder: the label of the scores used, written in every row's ``coder`` column.
         profiles, effects, interactions: the rows, in report order.
     """
 
     def table(records: Sequence[object], columns: Sequence[str]) -> bytes:
-        rows = [[coder if c == "coder" else getattr(r, c) for c in columns] for r in records]
+        rows = [[coder if c == "coder" else _by_coder(r, c) if c in _BY_CODER else getattr(r, c)
+                 for c in columns] for r in records]
         return csv_bytes(columns, rows)
 
     return {

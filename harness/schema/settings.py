@@ -126,6 +126,9 @@ class PipelineSettings(Spec):
 
     stages: list[Stage] = Field(default_factory=lambda: list(DEFAULT_STAGES))
     """In order: ``[sweep]`` stops after the sweep."""
+    max_unscored_share: float = Field(default=0.2, ge=0, le=1)
+    """The score stage (alone or in the pipeline) exits 1 when a judge's file holds more than
+    this share of unscored codes (0.2: 20%); the report is still written."""
 
 
 class BlindSettings(Spec):

@@ -21,8 +21,11 @@ conversation is never truncated: a judge that has not seen all of it has nothing
 When the re-asks run out, a format failure leaves every dimension of the call ``unscored``
 with the validation error as the reason; a quote still not found leaves its dimension
 ``unscored`` (``EVIDENCE_NOT_FOUND``, ``evidence_found: false``) while the dimensions whose
-quotes were found keep their levels. The raw reply is kept either way. A failed or blocked
-call is ``unscored`` too. Nothing is ever coerced to a level.
+quotes were found keep their levels. The raw reply is kept either way, and whenever a reply
+was not used every reply of the call is kept on its codes with why (``attempts``, bounded), so
+an unscored code can be audited without the cache. A failed or blocked call is ``unscored``
+too (after re-asks, its reason says what the earlier replies got wrong). Nothing is ever
+coerced to a level.
 
 Calls go through a ``ProviderClientLike`` (``harness.providers.ProviderClient`` in the real
 pipeline), which owns retries, rate limits (a model's ``limits`` bound the calls in flight),
@@ -38,7 +41,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal, Protocol
 
 from harness.providers import ContextCheck
-from harness.rundir import BlindedItem, CallRecord, Message
+from harness.rundir import BlindedItem, CallRecord, JudgeAttempt, Message
 from harness.schema import JudgeSpec, ModelSpec, RubricSpec
 from harness.score.judge_prompt import (
     MAX_ERROR_CHARS,
@@ -210,30 +213,39 @@ async def _ask(item: BlindedItem, judge: JudgeSpec, client: ProviderClientLike, 
     if setup.structured:
         extra["response_format"] = judge_response_format(dimension_ids)
     path: Literal["structured", "parsed"] = "structured" if extra else "parsed"
+    # Every reply asked for and why it was not used: kept on the codes whenever one was not,
+    # so that an unscored code can be audited from the score file alone.
+    tried: list[JudgeAttempt] = []
 
     def stamped(codes: list[DimensionCode], asks: int) -> list[DimensionCode]:
-        return [replace(code, path=path, asks=asks or None, context_split=call.split or None)
+        kept = tuple(tried) if any(a.error for a in tried) else ()
+        return [replace(code, path=path, asks=asks or None, context_split=call.split or None,
+                        attempts=kept)
                 for code in codes]
 
     reading = _Reading(codes=None, error="no reply")
     reply = ""
     for attempt in range(attempts):
+        earlier = _earlier(attempt, reading.error)
         if attempt:
             check = _check(setup, messages)
             if not check.fits:
-                error = (reading.error or "")[:MAX_ERROR_CHARS]
-                reason = (f"{CONTEXT_WINDOW}: {check.describe('the re-ask')}, after an "
-                          f"invalid reply: {error}")
+                reason = f"{CONTEXT_WINDOW}: {check.describe('the re-ask')}{earlier}"
                 return stamped(_all_unscored(dimension_ids, reason, raw=reply), attempt)
         record = await client.complete(
             model, messages, purpose="judge", turn=attempt, replicate=0, label=item.blind_id,
             **extra,
         )
         if record.status != "ok":
-            failed = _all_unscored(dimension_ids, _call_failure(record), raw=record.reply)
+            failure = _call_failure(record)
+            tried.append(JudgeAttempt(reply=record.reply, error=failure))
+            # The failed call's reply (if any) is the raw one; else the last reply that came.
+            failed = _all_unscored(dimension_ids, f"{failure}{earlier}"[:MAX_ERROR_CHARS * 2],
+                                   raw=record.reply or reply or None)
             return stamped(failed, attempt)
         reply = record.reply or ""
         reading = _read(reply, dimension_ids, item.messages)
+        tried.append(JudgeAttempt(reply=reply, error=reading.error))
         if reading.error is None and reading.codes is not None:
             return stamped(reading.codes, attempt + 1)
         messages = [
@@ -247,6 +259,14 @@ async def _ask(item: BlindedItem, judge: JudgeSpec, client: ProviderClientLike, 
         return stamped(_all_unscored(dimension_ids, reason, raw=reply), attempts)
     return stamped([_evidence_failure(code, attempts, reply) for code in reading.codes],
                    attempts)
+
+
+def _earlier(attempt: int, error: str | None) -> str:
+    """What the replies before a re-ask got wrong, for the reason of a re-ask that failed."""
+    if not attempt:
+        return ""
+    replies = "reply" if attempt == 1 else "replies"
+    return f", after {attempt} invalid {replies}: {(error or '')[:MAX_ERROR_CHARS]}"
 
 
 def _read(reply: str, dimension_ids: list[str], messages: Sequence[Message]) -> _Reading:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Literal
 
 from harness.config import load_spec, load_spec_file
-from harness.rundir import ScoreRecord
+from harness.rundir import JudgeAttempt, ScoreRecord
 from harness.schema import RubricSpec, content_hash
 
 __all__ = [
@@ -52,6 +52,8 @@ class DimensionCode:
     """LLM judges: replies asked for before this code (``ScoreRecord.asks``)."""
     context_split: bool | None = None
     """LLM judges: asked alone because the joint prompt did not fit (``ScoreRecord``)."""
+    attempts: tuple[JudgeAttempt, ...] = ()
+    """LLM judges: the replies asked for, when one was not used (``ScoreRecord.attempts``)."""
 
     def to_record(
         self,
@@ -79,6 +81,7 @@ class DimensionCode:
             path=self.path,
             asks=self.asks,
             context_split=self.context_split,
+            attempts=list(self.attempts),
             rubric_hash=rubric_hash,
             coder_hash=coder_hash,
             scored_at=scored_at,

@@ -15,7 +15,8 @@ Resuming: on a rerun a torn last line is cut off with a warning, and every
 with only some dimensions on file is coded again for the missing ones only. ``unscored``
 records stay unless ``retry_unscored`` is set, which rewrites the file without them
 (atomically) and codes those pairs again. It does not read transcripts or the manifest: the
-caller passes the target families.
+caller passes the target families. Each judge's summary counts its file's unscored codes by
+kind of reason; ``ScoringSummary.over_share`` names the judges past a share (exit 1).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from pathlib import Path
 from typing import Literal
 
 from harness.errors import InputError
-from harness.rundir import BlindedItem, RunDir, ScoreRecord
+from harness.rundir import BlindedItem, RunDir, ScoreRecord, reason_kind
 from harness.schema import JudgeSpec, RubricSpec
 from harness.score.heuristic import code_item
 from harness.score.judge import CONTEXT_WINDOW, ProviderClientLike, judge_item
@@ -88,6 +89,15 @@ class CoderSummary:
     """LLM judges: records whose reply needed re-asks (``asks`` over 1)."""
     context_window: int = 0
     """LLM judges: records left unscored because their prompt could not fit (no call)."""
+    on_file: int = 0
+    """Records in the coder's file after this run (this run's and earlier runs')."""
+    unscored_reasons: tuple[tuple[str, int], ...] = ()
+    """Of those, the unscored ones by kind of reason (``reason_kind``), most common first."""
+
+    @property
+    def unscored_on_file(self) -> int:
+        """Unscored records in the coder's file after this run."""
+        return sum(n for _, n in self.unscored_reasons)
 
 
 @dataclass(frozen=True)
@@ -109,6 +119,21 @@ class ScoringSummary:
                 if c.kind == "llm_judge" else "")
             for c in self.coders
         ]
+
+    def over_share(self, max_share: float) -> list[str]:
+        """One line per coder that left more than ``max_share`` of the codes on file
+        unscored, with its reasons by count; empty when none did (the stage then exits 0)."""
+        lines = []
+        for c in self.coders:
+            if c.on_file and c.unscored_on_file / c.on_file > max_share:
+                reasons = "; ".join(f"{n} x {kind}" for kind, n in c.unscored_reasons[:3])
+                more = len(c.unscored_reasons) - 3
+                lines.append(
+                    f"{c.coder} left {c.unscored_on_file} of {c.on_file} codes unscored "
+                    f"({c.unscored_on_file / c.on_file:.0%}, more than "
+                    f"pipeline.max_unscored_share={max_share:g}): {reasons}"
+                    + (f"; and {more} other reason(s)" if more > 0 else ""))
+        return lines
 
 
 @dataclass(frozen=True)
@@ -215,11 +240,13 @@ async def _score_with(
     work, pairs_skipped = _missing(items, rubric, existing)
     appender = ScoreAppender(path)
     tally: Counter[str] = Counter()
+    on_file = dict(existing)
 
     async def write(item: BlindedItem, codes: list[DimensionCode], missing: list[str]) -> None:
         records = coder.records(item, codes, missing)
         await appender.append(records)
         tally.update(tag for record in records for tag in _how_coded(record))
+        on_file.update(((r.blind_id, r.dimension), r) for r in records)
 
     try:
         with _Progress(progress, f"scoring with {judge.name}", len(work)) as bar:
@@ -247,6 +274,9 @@ async def _score_with(
         parsed=tally["parsed"],
         reasked=tally["reasked"],
         context_window=tally["context_window"],
+        on_file=len(on_file),
+        unscored_reasons=tuple(Counter(reason_kind(r.reason) for r in on_file.values()
+                                       if r.status == "unscored").most_common()),
     )
 
 

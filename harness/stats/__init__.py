@@ -26,7 +26,7 @@ from harness.stats.agreement_output import format_agreement_table, write_agreeme
 from harness.stats.effects import EffectLabel, EffectRow, compute_effects
 from harness.stats.interaction import InteractionRow, interaction_tests
 from harness.stats.multiple_comparisons import ADJUST_NAMES, AdjustMethod
-from harness.stats.profiles import ProfileRow, compute_profiles
+from harness.stats.profiles import CoderCellCounts, ProfileRow, compute_profiles
 from harness.stats.score_matrix import (
     LEVEL_MAX,
     STATUS_NULL,
@@ -49,6 +49,7 @@ __all__ = [
     "AdjustMethod",
     "AgreementInterval",
     "AgreementResult",
+    "CoderCellCounts",
     "Design",
     "EffectLabel",
     "EffectRow",

@@ -12,6 +12,7 @@ prompts as the units, since items are clustered in prompts (replicates nested in
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,7 +29,20 @@ from harness.stats.score_matrix import (
     ScoreMatrix,
 )
 
-__all__ = ["ProfileRow", "compute_profiles"]
+__all__ = ["CoderCellCounts", "ProfileRow", "compute_profiles"]
+
+
+@dataclass(frozen=True)
+class CoderCellCounts:
+    """One coder's own codes in one profile cell (model x scaffold x dimension)."""
+
+    coder: str
+    n: int
+    """Items the coder gave a level."""
+    count_null: int
+    """Items the coder coded null (not applicable)."""
+    count_unscored: int
+    """Items the coder failed on (unscored) or has no record for."""
 
 
 @dataclass(frozen=True)
@@ -37,7 +51,9 @@ class ProfileRow:
 
     ``mean``/``ci_low``/``ci_high`` are None when not estimable; ``note`` says why or flags
     a caveat. ``count_between`` counts items whose value lies between levels (only when the
-    profile uses the mean of several judges).
+    profile uses the mean of several judges). ``count_null`` and ``count_unscored`` count
+    items no coder gave a level; ``by_coder`` has each coder's own counts, so that a coder
+    that gave no level (and so nothing to the mean) shows.
     """
 
     model: str
@@ -56,14 +72,19 @@ class ProfileRow:
     ci_low: float | None
     ci_high: float | None
     note: str
+    by_coder: tuple[CoderCellCounts, ...] = ()
+    """Each coder's own counts in this cell, in the order the coders were given."""
 
 
-def compute_profiles(design: Design, scores: ScoreMatrix) -> list[ProfileRow]:
+def compute_profiles(design: Design, scores: ScoreMatrix,
+                     coders: Mapping[str, ScoreMatrix] | None = None) -> list[ProfileRow]:
     """Per model x scaffold x dimension: counts, mean and a 95% prompt-cluster t interval.
 
     Args:
         design: the integer-coded key.
         scores: the scores the profile uses.
+        coders: the matrices of the coders behind ``scores``, by name, for each row's
+            ``by_coder`` counts; None for none.
 
     Returns:
         One row per model x scaffold x dimension, in design order.
@@ -85,12 +106,16 @@ def compute_profiles(design: Design, scores: ScoreMatrix) -> list[ProfileRow]:
 
     pair = design.model * n_s + design.scaffold
     n_items = np.bincount(pair, minlength=n_m * n_s)
+    aligned = {name: matrix.reindex(scores.dimensions) for name, matrix in (coders or {}).items()}
     rows: list[ProfileRow] = []
     for m, model in enumerate(design.models):
         for s, scaffold in enumerate(design.scaffolds):
             in_cell = pair == m * n_s + s
             for d, dimension in enumerate(scores.dimensions):
                 column = (m * n_s + s) * n_d + d
+                by_coder = tuple(
+                    _coder_counts(name, matrix.values[in_cell, d], matrix.status[in_cell, d])
+                    for name, matrix in aligned.items())
                 rows.append(
                     _profile_row(
                         model,
@@ -106,9 +131,20 @@ def compute_profiles(design: Design, scores: ScoreMatrix) -> list[ProfileRow]:
                             float(intervals.high[column]),
                             float(intervals.standard_error[column]),
                         ),
+                        by_coder,
                     )
                 )
     return rows
+
+
+def _coder_counts(coder: str, values: FloatArray, status: npt.NDArray[np.int8]
+                  ) -> CoderCellCounts:
+    return CoderCellCounts(
+        coder=coder,
+        n=int((~np.isnan(values)).sum()),
+        count_null=int((status == STATUS_NULL).sum()),
+        count_unscored=int(((status == STATUS_UNSCORED) | (status == STATUS_MISSING)).sum()),
+    )
 
 
 def _profile_row(
@@ -121,6 +157,7 @@ def _profile_row(
     prompt_sums: FloatArray,
     prompt_counts: FloatArray,
     interval: tuple[float, float, float],
+    by_coder: tuple[CoderCellCounts, ...] = (),
 ) -> ProfileRow:
     low, high, standard_error = interval
     scored = values[~np.isnan(values)]
@@ -156,4 +193,5 @@ def _profile_row(
         ci_low=ci_low,
         ci_high=ci_high,
         note="; ".join(notes),
+        by_coder=by_coder,
     )

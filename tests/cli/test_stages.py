@@ -127,7 +127,11 @@ def test_judge_calls_take_the_run_client_settings(judge_project: Path, offline_r
                         f"provider.api_base={server.url}", "run.timeout_s=0.2",
                         "run.max_attempts=2", "run.retry_base_s=0", "run.concurrency=15")
         requests = server.attempts_by_fingerprint()
-    assert score.code == 0, score.err
+    # every code unscored: more than pipeline.max_unscored_share, so the stage exits 1
+    assert score.code == 1, score.err
+    assert ("local_judge left 120 of 120 codes unscored (100%, more than "
+            "pipeline.max_unscored_share=0.2): 120 x judge call failed after 2 attempt(s)"
+            in score.err), score.err
     # 15 items, each judge request tried exactly run.max_attempts times, each ended by the
     # client's run.timeout_s (a litellm Timeout), not by the server
     assert len(requests) == 15 and set(requests.values()) == {2}

@@ -10,7 +10,16 @@ import pytest
 from pydantic import BaseModel, ValidationError
 
 import harness.rundir.records as records
-from harness.rundir import AgreementRow, KeyEntry, Manifest, ScoreRecord, TranscriptRecord
+from harness.rundir import (
+    MAX_ATTEMPT_CHARS,
+    AgreementRow,
+    JudgeAttempt,
+    KeyEntry,
+    Manifest,
+    ScoreRecord,
+    TranscriptRecord,
+    reason_kind,
+)
 
 RECORDS_DIR = Path(records.__file__).parent
 MODELS = [getattr(records, name) for name in records.__all__
@@ -82,3 +91,33 @@ def test_records_stay_readable_by_the_names_other_stages_use() -> None:
     # The report and blinding read manifests and transcripts by these names.
     assert {"config", "hashes", "model_versions", "started_at"} <= set(Manifest.model_fields)
     assert {"messages", "status", "cell_id", "simulated"} <= set(TranscriptRecord.model_fields)
+
+
+def test_a_score_file_written_before_attempts_were_kept_still_reads() -> None:
+    old = ('{"schema":"xstress.score/1","blind_id":"b","dimension":"D1","coder":"j",'
+           '"coder_kind":"llm_judge","status":"unscored","reason":"invalid judge output after '
+           '3 attempt(s): no JSON object found in the reply","raw":"nope","scored_at":"t"}')
+    assert ScoreRecord.model_validate_json(old).attempts == []
+
+
+def test_an_attempt_keeps_a_bounded_text_and_says_how_much_was_cut() -> None:
+    long = "a" * (MAX_ATTEMPT_CHARS - 64) + "b" * 1000
+    attempt = JudgeAttempt(reply=long, error="short")
+    assert attempt.reply is not None and len(attempt.reply) <= MAX_ATTEMPT_CHARS
+    assert attempt.reply.endswith(" [... 1000 more characters cut]") and "b" not in attempt.reply
+    assert JudgeAttempt.model_validate(attempt.model_dump()) == attempt  # cutting again: same
+    assert JudgeAttempt(reply="x" * MAX_ATTEMPT_CHARS).reply == "x" * MAX_ATTEMPT_CHARS
+
+
+@pytest.mark.parametrize(("reason", "kind"), [
+    ("invalid judge output after 3 attempt(s): missing dimensions: D8",
+     "invalid judge output after 3 attempt(s)"),
+    ("evidence quote not found verbatim in the transcript after 2 attempt(s) (the judge gave "
+     "level 1)", "evidence quote not found verbatim in the transcript after 2 attempt(s)"),
+    ("judge call failed after 6 attempt(s) 429: RateLimitError slow down",
+     "judge call failed after 6 attempt(s) 429"),
+    ("context_window: the judge prompt for D1 needs 9000 tokens", "context_window"),
+    (None, "no reason given"),
+])
+def test_reasons_are_counted_without_their_particulars(reason: str | None, kind: str) -> None:
+    assert reason_kind(reason) == kind

@@ -17,7 +17,14 @@ from typing import Any
 
 import pytest
 
-from harness.rundir import Attempt, BlindedItem, CallRecord, Message
+from harness.rundir import (
+    MAX_ATTEMPT_CHARS,
+    Attempt,
+    BlindedItem,
+    CallRecord,
+    Message,
+    ScoreRecord,
+)
 from harness.schema import JudgeSpec, ModelSpec
 from harness.score import judge_prompt
 from harness.score.judge import EVIDENCE_NOT_FOUND, NOT_TARGETED, judge_item
@@ -231,6 +238,53 @@ def test_provider_error_is_unscored_with_the_cause_and_not_reasked() -> None:
     assert codes[0].reason == (
         "judge call failed after 2 attempt(s) 429: RateLimitError Rate limit reached"
     )
+
+
+def _failed_call(turn: int) -> CallRecord:
+    return CallRecord(
+        purpose="judge", turn=turn, request_fingerprint="f" * 64, request=[], status="error",
+        attempts=[Attempt(number=1, started_at="2026-01-01T00:00:00+00:00", latency_s=0.01,
+                          outcome="fatal", error_class="APIConnectionError",
+                          message="connection reset")])
+
+
+def test_every_attempt_of_an_unscored_code_is_kept_with_why() -> None:
+    bad = ["I'd say mostly 2s.", verdicts(3), "x" * (MAX_ATTEMPT_CHARS * 3)]
+    codes = judge(PLAIN, FakeJudgeClient(bad))
+    assert {c.status for c in codes} == {"unscored"}
+    for code in codes:
+        replies = [a.reply or "" for a in code.attempts]
+        assert replies[:2] == bad[:2]
+        # the third reply is kept, cut to the bound, saying how much was cut
+        assert replies[2].startswith("x" * 1000) and len(replies[2]) <= MAX_ATTEMPT_CHARS
+        assert "more characters cut" in replies[2]
+        errors = [a.error or "" for a in code.attempts]
+        assert "no JSON object found" in errors[0] and "scores.D1.level" in errors[1]
+    record = codes[0].to_record(blind_id="b", coder="j", coder_kind="llm_judge",
+                                rubric_hash="r", coder_hash="c", scored_at="t")
+    assert ScoreRecord.model_validate_json(record.model_dump_json(by_alias=True)) == record
+
+
+def test_a_reask_whose_call_fails_keeps_the_earlier_reply_and_its_error() -> None:
+    """The earlier reply is what the judge said; a failed re-ask must not lose it."""
+    codes = judge(PLAIN, FakeJudgeClient(["not json at all", _failed_call(1)]))
+    assert {c.status for c in codes} == {"unscored"}
+    code = codes[0]
+    assert code.raw == "not json at all"
+    assert (code.reason or "").startswith("judge call failed after 1 attempt(s): "
+                                          "APIConnectionError connection reset")
+    assert "after 1 invalid reply: no JSON object found" in (code.reason or "")
+    assert [(a.reply, (a.error or "")[:22]) for a in code.attempts] == [
+        ("not json at all", "no JSON object found i"), (None, "judge call failed afte")]
+
+
+def test_a_first_reply_used_keeps_no_attempts_and_a_reask_keeps_both() -> None:
+    first = judge(PLAIN, FakeJudgeClient([verdicts(1)]))
+    assert all(code.attempts == () for code in first)
+    second = judge(PLAIN, FakeJudgeClient(["nope", verdicts(1)]))
+    assert {c.status for c in second} == {"scored"}
+    assert [(a.reply, a.error is None) for a in second[0].attempts] == [
+        ("nope", False), (verdicts(1), True)]
 
 
 def test_blocked_call_is_unscored() -> None:

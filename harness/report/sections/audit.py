@@ -13,8 +13,9 @@ from collections import Counter
 from collections.abc import Sequence
 
 from harness.report.blocks import Block, Bullets, Heading, Paragraph, Table
-from harness.report.coders import ADJUDICATED, JUDGES_MEAN
+from harness.report.coders import ADJUDICATED, JUDGES_MEAN, CoderFile
 from harness.report.context import ReportContext
+from harness.report.sections.coder_levels import coder_codes_table
 from harness.report.sections.served import truncation_paragraph
 from harness.report.tables import format_number
 from harness.rundir import AgreementRow, Identifiability
@@ -74,7 +75,7 @@ def _coders_table(ctx: ReportContext) -> Table:
             (
                 name,
                 coder.kind,
-                "yes" if coder in ctx.coders_used else "no",
+                _used(ctx, coder),
                 str(statuses["scored"]) if read else "",
                 str(statuses["null"]) if read else "",
                 str(statuses["unscored"]) if read else "",
@@ -84,6 +85,13 @@ def _coders_table(ctx: ReportContext) -> Table:
     return Table(
         ("coder", "kind", "used", "scored", "null", "unscored", "config hash"), tuple(rows)
     )
+
+
+def _used(ctx: ReportContext, coder: CoderFile) -> str:
+    """Whether the profiles use a coder; one that gave no level is used in name only."""
+    if coder not in ctx.coders_used:
+        return "no"
+    return "yes" if coder.gave_levels else "yes (gave no level: adds nothing)"
 
 
 def _agreement_table(agreement: Sequence[AgreementRow]) -> Table:
@@ -233,7 +241,7 @@ def accounting_section(ctx: ReportContext) -> list[Block]:
             "Cells per model and scaffold by transcript status (error and blocked cells "
             "are not coded; a blocked cell is a provider refusal, a result in its own "
             "right), blinded items, and item x dimension scores that are null (not "
-            "applicable) or unscored (coder failed or no score)."
+            "applicable) or unscored (coder failed or no score) with no coder's level."
         ),
         Table(
             (
@@ -250,6 +258,7 @@ def accounting_section(ctx: ReportContext) -> list[Block]:
             tuple(_accounting_row(ctx, statuses, model, scaffold) for model, scaffold in pairs),
         ),
         *truncation_paragraph(ctx),
+        *coder_codes_table(ctx),
     ]
     problems = _problems(ctx, statuses, pairs)
     if problems:

@@ -18,6 +18,7 @@ from harness.report.blocks import Block, Bullets, Figure, Heading, Paragraph, Ta
 from harness.report.coders import JUDGES_MEAN
 from harness.report.context import ReportContext
 from harness.report.links import view_link
+from harness.report.sections.coder_levels import levels_note
 from harness.report.tables import format_interval, format_number, format_p_value, p_value_phrase
 from harness.stats import ADJUST_NAMES, EffectRow, ProfileRow
 
@@ -103,7 +104,7 @@ def header_section(ctx: ReportContext) -> list[Block]:
             f"{population}. Scores used: **{coder}** ({ctx.coder_reason}).{period}"
         )
     )
-    return blocks
+    return blocks + levels_note(ctx)
 
 
 def _population_counts(ctx: ReportContext) -> str:
@@ -120,8 +121,7 @@ def findings_section(ctx: ReportContext) -> list[Block]:
         Heading(2, "Findings at a glance"),
         Paragraph(
             f'Evidence level of every finding below: {ctx.evidence_tag()} (see "Reporting '
-            'template"). Each is a statement about this stress set under these fixed '
-            "conditions."
+            'template"). Each is a statement about this stress set under these fixed conditions.'
         ),
     ]
     tag = "[simulated]" if ctx.facts.simulated else "[interaction level]"
@@ -142,7 +142,7 @@ def findings_section(ctx: ReportContext) -> list[Block]:
             + f": {change} by {format_number(e.effect, signed=True)} "
             f"{format_interval(e.ci_low, e.ci_high, signed=True)}, "
             f"{ADJUST_NAMES[e.adjust]} {p_value_phrase(e.p_adjusted)} "
-            f"{tag}"
+            f"{tag}{ctx.dimension_tag(e.dimension)}"
         )
     if len(labelled) > 10:
         items.append(
@@ -159,6 +159,7 @@ def findings_section(ctx: ReportContext) -> list[Block]:
             f"from {format_number(i.effect_min, signed=True)} ({i.model_min}) to "
             f"{format_number(i.effect_max, signed=True)} ({i.model_max}), permutation "
             f"{p_value_phrase(i.p_value)}, Holm {p_value_phrase(i.p_holm)} {tag}"
+            f"{ctx.dimension_tag(i.dimension)}"
         )
     if not ctx.effects:
         items.append("no scaffold effects: only one scaffold in this run")

@@ -26,12 +26,15 @@ from harness.rundir.records.calibration import (
 )
 from harness.rundir.records.score import (
     AGREEMENT_COLUMNS,
+    MAX_ATTEMPT_CHARS,
     AgreementConfusion,
     AgreementRow,
     AgreementStatistic,
     ConfusionMatrix,
+    JudgeAttempt,
     PairKind,
     ScoreRecord,
+    reason_kind,
 )
 from harness.rundir.records.sweep import (
     LENGTH_FINISH,
@@ -53,6 +56,7 @@ __all__ = [
     "AGREEMENT_COLUMNS",
     "CONFUSION_COLUMNS",
     "LENGTH_FINISH",
+    "MAX_ATTEMPT_CHARS",
     "AgreementConfusion",
     "AgreementRow",
     "AgreementStatistic",
@@ -66,6 +70,7 @@ __all__ = [
     "ConfusionMatrix",
     "ExcludedCell",
     "Identifiability",
+    "JudgeAttempt",
     "KeyEntry",
     "LeakReport",
     "Manifest",
@@ -81,4 +86,5 @@ __all__ = [
     "StatusCounts",
     "TranscriptRecord",
     "Usage",
+    "reason_kind",
 ]

@@ -9,6 +9,7 @@ score's ``rubric_hash`` names, so that later stages never read the live ``config
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -18,18 +19,63 @@ from harness.schema import DimensionId
 
 __all__ = [
     "AGREEMENT_COLUMNS",
+    "MAX_ATTEMPT_CHARS",
     "AgreementConfusion",
     "AgreementRow",
     "AgreementStatistic",
     "ConfusionMatrix",
+    "JudgeAttempt",
     "PairKind",
     "ScoreRecord",
+    "reason_kind",
 ]
 
 AgreementStatistic = Literal[
     "percent_agreement", "cohen_kappa", "cohen_kappa_quadratic", "krippendorff_alpha_ordinal"
 ]
 PairKind = Literal["human-human", "judge-judge", "human-judge", "all"]
+
+
+MAX_ATTEMPT_CHARS = 4000
+"""Longest reply or error text a ``JudgeAttempt`` keeps; a longer one is cut, saying so."""
+
+
+def _bounded(text: str | None) -> str | None:
+    """``text`` cut to at most ``MAX_ATTEMPT_CHARS``, saying how much was cut (so cutting a
+    cut text again changes nothing)."""
+    if text is None or len(text) <= MAX_ATTEMPT_CHARS:
+        return text
+    kept = MAX_ATTEMPT_CHARS - 64
+    return f"{text[:kept]} [... {len(text) - kept} more characters cut]"
+
+
+class JudgeAttempt(StrictRecord):
+    """One reply an LLM judge was asked for while coding a record, kept so that an unscored or
+    re-asked code can be audited from the score file alone (without the response cache)."""
+
+    reply: str | None = None
+    """The judge's raw reply (cut to ``MAX_ATTEMPT_CHARS``); null when the call failed."""
+    error: str | None = None
+    """Why this reply was not used (its validation error, a quote not found) or why the call
+    failed (cut to ``MAX_ATTEMPT_CHARS``); null for the reply the code was taken from."""
+
+    @field_validator("reply", "error")
+    @classmethod
+    def _cut(cls, value: str | None) -> str | None:
+        return _bounded(value)
+
+
+_ASIDE = re.compile(r"\s*\((?!s\))[^()]*\)")
+"""A parenthesised aside, but not the ``(s)`` of ``attempt(s)``."""
+
+
+def reason_kind(reason: str | None) -> str:
+    """A reason without its particulars, for counting reasons: the text before its first
+    ``:`` with parenthesised asides removed (``invalid judge output after 3 attempt(s): the
+    reply is empty`` -> ``invalid judge output after 3 attempt(s)``)."""
+    text = " ".join((reason or "no reason given").split())
+    kind = _ASIDE.sub("", text.split(":", 1)[0]).strip()
+    return kind or text[:80]
 
 
 class ScoreRecord(Record):
@@ -76,6 +122,10 @@ class ScoreRecord(Record):
     context_split: bool | None = None
     """LLM judges: true when the joint prompt did not fit the judge's input limit and this
     dimension was asked in a call of its own; null otherwise."""
+    attempts: list[JudgeAttempt] = Field(default_factory=list)
+    """LLM judges: every reply asked for on the way to this code, in order, each with why it
+    was not used, whenever one was not (a re-ask, a failed call); empty when the first reply
+    gave the code, for other coders, and in files written before it was recorded."""
     rubric_hash: str | None = None
     """Content hash of the rubric coded on."""
     coder_hash: str | None = None
