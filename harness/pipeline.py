@@ -49,6 +49,7 @@ __all__ = [
     "Announce",
     "agree_stage",
     "blind_stage",
+    "blinding_is_current",
     "report_stage",
     "run_pipeline",
     "score_stage",
@@ -194,6 +195,14 @@ def _check_replay_source(config: RunConfig) -> None:
             f"replay.from={source}: no recordings (cache/) found there",
             fix="point replay.from at a previous run directory, e.g. transcripts/<run>",
         )
+
+
+def blinding_is_current(run_dir: RunDir) -> bool:
+    """True when the run holds a blinding and no transcript was written after it: blinding
+    again would change nothing but the key (``xstress blind`` then has nothing to do)."""
+    from harness.blind import has_blinding
+
+    return has_blinding(run_dir) and not _sweep_changed_since_blinding(run_dir)
 
 
 def _sweep_changed_since_blinding(run_dir: RunDir) -> bool:

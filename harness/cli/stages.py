@@ -144,11 +144,16 @@ def cmd_blind(argv: list[str]) -> int:
     """``xstress blind RUN_DIR [blind.seed=N] [blind.tells=FILE] [--force] [--allow-leaks]``."""
     if (parsed := _help_or(BLIND, argv)) is None:
         return 0
-    from harness.pipeline import blind_stage
+    from harness.pipeline import blind_stage, blinding_is_current
 
     settings = settings_from(parsed.overrides, {"blind": BlindSettings}, "blind")["blind"]
     assert isinstance(settings, BlindSettings)
     run_dir = RunDir(existing_run_dir(parsed.positionals[0]))
+    if "force" not in parsed.flags and blinding_is_current(run_dir):
+        # A rerun resumes like every stage: nothing new since the blinding, nothing to do.
+        say(f"blind: already done, no transcript since -> {run_dir.blind_dir} (to re-blind "
+            f"anyway, with a new key: 'xstress blind {run_dir.root} --force')")
+        return 0
     blind_stage(run_dir, settings, force="force" in parsed.flags,
                 allow_leaks="allow-leaks" in parsed.flags, announce=say,
                 progress=sys.stderr.isatty())

@@ -151,3 +151,28 @@ def test_stage_errors_are_one_line(tmp_path: Path, xstress: Xstress, args: list[
     assert result.code == 2, (args, result.err)
     lines = [line for line in result.err.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("xstress: error: "), (args, result.err)
+
+
+def test_blind_on_a_current_blinding_has_nothing_to_do(offline_run: Path, tmp_path: Path,
+                                                       xstress: Callable[..., Ran]) -> None:
+    """Rerunning a stage resumes it: a blinding no transcript is newer than stays as it is (exit
+    0, every file byte-identical); new transcripts under existing scores still need --force."""
+    import hashlib
+    import os
+
+    run = tmp_path / "run"
+    shutil.copytree(offline_run, run)
+
+    def digest() -> dict[str, str]:
+        return {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+                for p in (run / "blind").iterdir() if p.is_file()}
+
+    before = digest()
+    ran = xstress("blind", str(run))
+    assert ran.code == 0, ran.err
+    assert "already done" in ran.err and digest() == before
+    newer = (run / "blind" / "items.jsonl").stat().st_mtime + 10
+    os.utime(run / "transcripts.jsonl", (newer, newer))
+    ran = xstress("blind", str(run))
+    assert ran.code == 2 and "already holds a blinding" in ran.err
+    assert digest() == before
