@@ -19,6 +19,9 @@ from tests.conftest import Ran
 
 ECHO_KEY = "sk-echo-PROBE-4f1d8e2b7c6a9f30"
 PROXY_KEY = "sk-proxy-ABCDEF0123456789xyz"
+# Shaped like vendors' keys, assembled here so that no key-shaped literal sits in the repository.
+ANTHROPIC_SHAPED = "sk-" + "ant-api03-" + "FAKE" * 4
+GOOGLE_SHAPED = "AI" + "za" + "SyFAKE" + "0" * 27
 
 
 @pytest.mark.parametrize(("text", "secret"), [
@@ -28,8 +31,8 @@ PROXY_KEY = "sk-proxy-ABCDEF0123456789xyz"
     ("x-api-key: live_0123456789", "live_0123456789"),
     ("Authorization: Basic dXNlcjpwYXNzd29yZA==", "dXNlcjpwYXNzd29yZA=="),
     (f"echo {PROXY_KEY} end", PROXY_KEY),
-    ("sk-ant-api03-AbCdEfGhIjKlMnOpQrSt", "sk-ant-api03-AbCdEfGhIjKlMnOpQrSt"),
-    ("key AIzaSyA1234567890abcdefghijklmnop", "AIzaSyA1234567890abcdefghijklmnop"),
+    (ANTHROPIC_SHAPED, ANTHROPIC_SHAPED),
+    (f"key {GOOGLE_SHAPED}", GOOGLE_SHAPED),
 ])
 def test_key_shaped_strings_are_removed(text: str, secret: str) -> None:
     cleaned = redact(text)
