@@ -75,7 +75,7 @@ def known_keys() -> list[str]:
     sections: dict[str, type[BaseModel]] = {
         "run": RunSettings, "provider": ProviderSettings, "replay": ReplaySettings,
         "pipeline": PipelineSettings, "blind": BlindSettings, "report": ReportSettings}
-    return [*_GROUPS, "prompts.only", *(f"{section}.{info.alias or name}"
+    return [*_GROUPS, "protocol", "prompts.only", *(f"{section}.{info.alias or name}"
                                         for section, model in sections.items()
                                         for name, info in model.model_fields.items())]
 

@@ -197,3 +197,9 @@ def test_export_from_overrides_equals_the_runs(exported: Path, tmp_path: Path,
     assert read_protocol(out).protocol_hash == read_protocol(exported).protocol_hash
     ran = xstress("protocol", "show", str(out))
     assert ran.code == 0 and read_protocol(out).protocol_hash in ran.out
+
+
+def test_a_misspelt_protocol_setting_is_named(xstress: Xstress) -> None:
+    ran = xstress("plan", "preset=offline", "protocl=study.yaml")
+    assert ran.code == 2
+    assert "did you mean protocol? write protocol=study.yaml" in ran.err
