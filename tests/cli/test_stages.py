@@ -66,8 +66,8 @@ def test_stages_one_by_one(judge_project: Path, offline_run: Path, tmp_path: Pat
     assert blind.code == 0, blind.err
     assert "60 items" in blind.err and "identifiable" in blind.err
     key_before = (run_dir / "blind" / "key.jsonl").read_bytes()
-    again = xstress("blind", str(run_dir))
-    assert again.code == 2 and "--force" in again.err
+    again = xstress("blind", str(run_dir))  # resumes: nothing new, nothing to do
+    assert again.code == 0 and "already done" in again.err and "--force" in again.err
     assert (run_dir / "blind" / "key.jsonl").read_bytes() == key_before
 
     with TestServer(require_key=JUDGE_KEY, replies={"judge": judge_reply}) as server:
