@@ -110,12 +110,12 @@ def test_blind_score_and_code_import_refuse_a_held_run(
                      ["run", "preset=offline", f"run.out_dir={offline_run.parent}",
                       f"run.name={offline_run.name}"]):
             (tmp_path / "x.csv").write_text("blind_id,dimension,level\n")
-            started = time.monotonic()
+            # The holder keeps the lock until it is killed below: a command that waited for the
+            # lock instead of refusing at once would never return here.
             ran = xstress(*args)
             assert ran.code == 2, (args, ran.err)
             assert f"pid {holder.pid}" in ran.err and "xstress holder" in ran.err
             assert len(ran.err.strip().splitlines()) == 1
-            assert time.monotonic() - started < 10
     finally:
         holder.send_signal(signal.SIGKILL)
         holder.wait()
