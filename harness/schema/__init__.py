@@ -51,6 +51,7 @@ from harness.schema.settings import (
     ReportSettings,
     RunSettings,
     Stage,
+    usable_cores,
 )
 from harness.schema.specs import (
     HiddenFact,
@@ -114,4 +115,5 @@ __all__ = [
     "canonical_json",
     "content_hash",
     "split_user_template",
+    "usable_cores",
 ]

@@ -7,6 +7,7 @@ This module owns their shape, defaults and range checks; Hydra composes them and
 
 from __future__ import annotations
 
+import os
 import re
 from typing import Literal
 
@@ -23,10 +24,19 @@ __all__ = [
     "ReportSettings",
     "RunSettings",
     "Stage",
+    "usable_cores",
 ]
 
 
 # --------------------------------------------------------------------------- run settings
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity where the system has one)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
 
 
 class RunSettings(Spec):
@@ -47,6 +57,17 @@ class RunSettings(Spec):
     """This process's shard of the cells (0-based)."""
     num_shards: int = Field(default=1, ge=1)
     """Shards the cells are split into (by cell_id); each writes its own files."""
+    workers: int | Literal["auto"] = 1
+    """Processes of this machine that share the work: the sweep's cells (each worker one slice
+    by cell_id, with its own files), the blinding's buckets and LLM judges' items; ``auto``:
+    the usable cores. Rate limits, ``concurrency`` and the budget are divided between them."""
+
+    @field_validator("workers")
+    @classmethod
+    def _workers_at_least_one(cls, value: int | str) -> int | str:
+        if isinstance(value, int) and value < 1:
+            raise ValueError("workers: use a whole number >= 1, or auto (the usable cores)")
+        return value
     seed: int = 0
     """Seed of the blinding order and the report's resampling when blind.seed and report.seed
     are null."""
@@ -79,6 +100,12 @@ class RunSettings(Spec):
     instruction, each counted alone)."""
     max_prompt_set_chars: int = Field(default=2_000_000, ge=1)
     """Largest prompt set accepted (characters of text over all its scenarios)."""
+
+    def worker_count(self) -> int:
+        """``workers`` as a number: ``auto`` is the cores this process may run on."""
+        if self.workers == "auto":
+            return usable_cores()
+        return self.workers
 
     @model_validator(mode="after")
     def _shard_in_range(self) -> RunSettings:
