@@ -36,7 +36,7 @@ from harness.sweep import (
     check_replay_source,
     check_resume,
     run_dir_for,
-    run_sweep,
+    run_sweep_stage,
 )
 
 if TYPE_CHECKING:
@@ -119,7 +119,7 @@ def _run_stages(config: RunConfig, stages: Sequence[str], run_dir: RunDir, annou
     code = 0
     later = [stage for stage in stages if stage != "sweep"]
     if "sweep" in stages:
-        result = asyncio.run(run_sweep(config, run_dir.root, announce=announce))
+        result = run_sweep_stage(config, run_dir.root, announce=announce)
         for line in sweep_summary(result, config):
             announce(line)
         code = result.exit_code

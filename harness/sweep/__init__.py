@@ -19,6 +19,7 @@ from harness.sweep.length_check import LengthWarning, length_warnings, tokens_ne
 from harness.sweep.planning import CHARS_PER_TOKEN, make_plan
 from harness.sweep.result import SweepResult
 from harness.sweep.runner import run_dir_for, run_sweep
+from harness.sweep.workers import run_sweep_in_workers, run_sweep_stage
 
 __all__ = [
     "ALL_LEVELS",
@@ -38,5 +39,7 @@ __all__ = [
     "prompt_coverage",
     "run_dir_for",
     "run_sweep",
+    "run_sweep_in_workers",
+    "run_sweep_stage",
     "tokens_needed",
 ]

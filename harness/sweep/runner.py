@@ -5,7 +5,9 @@ Owns one invocation of the sweep: which cells still need running (resume skips `
 ``run.concurrency`` workers), the budget gate, stopping a model after an authentication failure,
 Ctrl-C and SIGTERM, the progress bar and the manifest at start and end. A cell's conversation is
 ``conversation.py``'s, the manifest's shape ``manifest.py``'s; per-model limits, retries and
-the cache are ``harness.providers``'; files and their paths are ``harness.rundir``'s.
+the cache are ``harness.providers``'; files and their paths are ``harness.rundir``'s. In a
+worker process (``workers.py``) the sweep runs one slice of the cells and hands the manifest,
+the signals, the announcements and the progress bar to the parent through a ``WorkerLink``.
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections import Counter
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -45,7 +49,7 @@ from harness.sweep.planning import estimate_cell
 from harness.sweep.progress import SweepProgress
 from harness.sweep.result import SweepResult, cause_key
 
-__all__ = ["default_run_name", "run_dir_for", "run_sweep"]
+__all__ = ["WorkerLink", "default_run_name", "run_dir_for", "run_sweep"]
 
 log = logging.getLogger("xstress.runner")
 
@@ -61,26 +65,48 @@ def run_dir_for(config: RunConfig) -> Path:
     return Path(config.run.out_dir) / name
 
 
+STOP_POLL_S = 0.2
+"""How often a worker process looks for the parent's request to stop."""
+
+
+@dataclass(frozen=True)
+class WorkerLink:
+    """A worker process's line to its parent, which owns the manifest, the signals, the
+    announcements and the progress bar of the whole sweep."""
+
+    report: Callable[[Counter[str], float], None]
+    """Takes this slice's counts by status and the money spent on its cells."""
+    stop_requested: Callable[[], bool]
+    """True once the parent asks every worker to stop (Ctrl-C, SIGTERM): ends like Ctrl-C."""
+    finished: Callable[[ManifestWriter], None]
+    """Takes what this slice noted for the manifest (versions, served identity, listings)."""
+
+
 async def run_sweep(config: RunConfig, run_dir: Path, *,
-                    announce: Callable[[str], object] | None = None) -> SweepResult:
+                    announce: Callable[[str], object] | None = None,
+                    link: WorkerLink | None = None) -> SweepResult:
     """Run (or resume) the sweep of ``config`` into ``run_dir``.
 
     Args:
         config: the validated run configuration.
         run_dir: the run directory (created if missing; resumed if it holds records).
         announce: a callable taking one line of text for the user (default: log.info).
+        link: in a worker process, the line to the parent (then no manifest is written, no
+            signal handler installed and nothing announced here).
 
     Returns:
         The sweep's result (counts, cost, how it stopped).
     """
-    return await _Sweep(config, run_dir, announce or log.info).run()
+    return await _Sweep(config, run_dir, announce or log.info, link).run()
 
 
 class _Sweep:
     """One invocation of the sweep over this shard's cells."""
 
-    def __init__(self, config: RunConfig, run_dir: Path, say: Callable[[str], object]) -> None:
+    def __init__(self, config: RunConfig, run_dir: Path, say: Callable[[str], object],
+                 link: WorkerLink | None = None) -> None:
         settings = config.run
+        self.link = link
         # Before any file is opened: a run directory holds one configuration's cells.
         check_resume(config, run_dir)
         if PROVIDERS[config.provider.mode].uses_recordings and config.replay.from_:
@@ -134,9 +160,13 @@ class _Sweep:
         return sum(self.store.cost_by_cell.get(cell.cell_id, 0.0) for cell in self.cells)
 
     def _write_manifest(self, *, finished: bool) -> None:
+        if self.link is not None:  # the parent writes the run's one manifest
+            return
         self.manifest.write(self.result, cost_usd=self._spent_on_cells(), finished=finished)
 
     def _announce_start(self) -> None:
+        if self.link is not None:  # the parent speaks for every worker
+            return
         if self.config.simulated:
             self.say(f"running {SIMULATED_BANNER}; outputs are labelled simulated")
         for model in self.config.models:
@@ -165,7 +195,18 @@ class _Sweep:
                              on_auth_failure=self._on_auth_failure)
         runner = CellRunner(client, self.layout.name, self.config)
         progress = SweepProgress(self.config.run.progress, len(self.cells),
-                                 self.config.simulated)
+                                 self.config.simulated,
+                                 sink=self.link.report if self.link is not None else None)
+        if self.link is not None:
+            try:
+                watcher = asyncio.create_task(self._watch_parent(self.link))
+                with progress:
+                    await self._run_workers(client, runner, progress)
+            finally:
+                watcher.cancel()
+                self._finish(client)
+                self.link.finished(self.manifest)
+            return self.result
         loop = asyncio.get_running_loop()
         # asyncio puts back the default handlers, not the ones it replaced (the CLI's SIGTERM
         # handler, which makes later stages end like Ctrl-C): restore them ourselves.
@@ -246,6 +287,12 @@ class _Sweep:
             self.result.error_causes[cause_key(record.error)] += 1
         self.manifest.note_versions(record.model, (call.model_reported for call in record.calls))
         self.manifest.note_served(record.model, record.calls)
+
+    async def _watch_parent(self, link: WorkerLink) -> None:
+        """In a worker: stop like Ctrl-C once the parent asks (it owns the signals)."""
+        while not link.stop_requested():
+            await asyncio.sleep(STOP_POLL_S)
+        self._interrupt()
 
     def _interrupt(self) -> None:
         if self.result.stopped_by != "interrupt":
