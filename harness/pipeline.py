@@ -151,13 +151,13 @@ def _run_later_stage(stage: str, run_dir: RunDir, config: RunConfig, announce: A
 
         if not has_blinding(run_dir):
             blind_stage(run_dir, config.blind, default_seed=config.run.seed, announce=announce,
-                        progress=progress)
+                        progress=progress, workers=_blind_workers(config))
         elif _sweep_changed_since_blinding(run_dir) and not run_dir.score_files():
             # Nothing is coded yet, so no score hangs on the old key: blind the new transcripts.
             announce(f"blind: new transcripts since {run_dir.blind_dir} was written and no "
                      f"scores yet; blinding again")
             blind_stage(run_dir, config.blind, default_seed=config.run.seed, force=True,
-                        announce=announce, progress=progress)
+                        announce=announce, progress=progress, workers=_blind_workers(config))
         elif _sweep_changed_since_blinding(run_dir):
             announce(f"blind: {run_dir.blind_dir} predates new transcripts; kept as is (the key "
                      f"must not change under existing scores); run 'xstress blind "
@@ -174,6 +174,11 @@ def _run_later_stage(stage: str, run_dir: RunDir, config: RunConfig, announce: A
         report_stage(run_dir, config.report, default_seed=config.run.seed,
                      rubric=config.rubric, announce=announce)
     return 0
+
+
+def _blind_workers(config: RunConfig) -> int | None:
+    """``run.workers`` for the blinding; unset: its own choice (processes for large runs)."""
+    return None if config.run.workers is None else config.run.worker_count()
 
 
 def _llm_judge_models(config: RunConfig) -> list[ModelSpec]:
@@ -252,16 +257,18 @@ def _truncation_line(result: SweepResult, config: RunConfig) -> str:
 
 def blind_stage(run_dir: RunDir, settings: BlindSettings, *, default_seed: int | None = None,
                 force: bool = False, allow_leaks: bool = False, announce: Announce = log.info,
-                progress: bool = False) -> BlindSummary:
-    """Blind a run (``blind.seed`` falls back to ``default_seed``); announce one line."""
+                progress: bool = False, workers: int | None = None) -> BlindSummary:
+    """Blind a run (``blind.seed`` falls back to ``default_seed``); announce one line.
+    ``workers``: processes (``run.workers``); None: the blinding's own choice by size."""
     with run_lock(run_dir.root, command="blind"):
         return _blind_locked(run_dir, settings, default_seed=default_seed, force=force,
-                             allow_leaks=allow_leaks, announce=announce, progress=progress)
+                             allow_leaks=allow_leaks, announce=announce, progress=progress,
+                             workers=workers)
 
 
 def _blind_locked(run_dir: RunDir, settings: BlindSettings, *, default_seed: int | None,
                   force: bool, allow_leaks: bool, announce: Announce,
-                  progress: bool) -> BlindSummary:
+                  progress: bool, workers: int | None) -> BlindSummary:
     from harness.blind import blind_run
 
     seed = settings.seed if settings.seed is not None else default_seed
@@ -271,7 +278,7 @@ def _blind_locked(run_dir: RunDir, settings: BlindSettings, *, default_seed: int
                          fix="pass an existing file, or leave blind.tells unset for "
                              "configs/blinding/tells.yaml")
     summary = blind_run(run_dir.root, seed=seed, force=force, allow_leaks=allow_leaks,
-                        tells_path=tells, progress=progress)
+                        tells_path=tells, progress=progress, workers=workers)
     ident = summary.identifiability
     measured = "identifiability not measured"
     if ident is not None:

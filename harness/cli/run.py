@@ -184,6 +184,7 @@ def cmd_plan(argv: list[str]) -> int:
                     "scenarios": len(config.prompts.scenarios),
                     "replicates": config.run.replicates, "shard": config.run.shard,
                     "num_shards": config.run.num_shards, "limit": config.run.limit,
+                    "workers": config.run.worker_count(),
                     "only": config.run.only, "simulated": config.simulated,
                     "max_cost_usd": config.run.max_cost_usd,
                     "length_warnings": [dataclasses.asdict(w) for w in short]})
@@ -197,6 +198,9 @@ def cmd_plan(argv: list[str]) -> int:
         f"replicates: {config.run.replicates}; shard {config.run.shard} of "
         f"{config.run.num_shards}",
         f"cells: {plan.cells}{selected}",
+        *([f"worker processes: {config.run.worker_count()} (run.workers="
+           f"{config.run.workers}; limits and budget divided between them)"]
+          if config.run.worker_count() > 1 else []),
         "  by model:    " + ", ".join(f"{k} {v}" for k, v in plan.by_model.items()),
         "  by scaffold: " + ", ".join(f"{k} {v}" for k, v in plan.by_scaffold.items()),
         f"provider calls (upper bound): {plan.calls}",

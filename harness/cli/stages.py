@@ -28,7 +28,15 @@ from harness.cli.output import JSON_FLAG, existing_run_dir, print_json, say
 from harness.cli.run import resolve_overrides
 from harness.config import load_spec
 from harness.rundir import RunDir, run_lock
-from harness.schema import BlindSettings, Name, ReportSettings, RubricSpec, RunSettings, Spec
+from harness.schema import (
+    BlindSettings,
+    Name,
+    ReportSettings,
+    RubricSpec,
+    RunSettings,
+    Spec,
+    Workers,
+)
 
 __all__ = ["AGREE", "BLIND", "CODE_EXPORT", "CODE_IMPORT", "REPORT", "SCORE", "cmd_agree",
            "cmd_blind", "cmd_code", "cmd_report", "cmd_score"]
@@ -51,6 +59,12 @@ class AgreeSettings(Spec):
     """Seed of the resampling."""
 
 
+class _Workers(Spec):
+    """``run.workers`` where a command takes no other ``run.*`` setting."""
+
+    workers: Workers = None
+
+
 class CodingSettings(Spec):
     """A human coding packet (``code.*``; on ``xstress code`` the prefix may be left out)."""
 
@@ -71,7 +85,9 @@ BLIND = CommandSpec(
                          "scores!)"),
            Flag("allow-leaks", "write the items even if identity tells remain after "
                                "scrubbing")),
-    settings=describe(BlindSettings, "blind"), section="blind",
+    settings=(*describe(BlindSettings, "blind"),
+              *(s for s in describe(RunSettings, "run") if s.key == "run.workers")),
+    section="blind",
     examples=("xstress blind transcripts/pilot", "xstress blind transcripts/pilot seed=7"),
 )
 SCORE = CommandSpec(
@@ -146,17 +162,21 @@ def cmd_blind(argv: list[str]) -> int:
         return 0
     from harness.pipeline import blind_stage, blinding_is_current
 
-    settings = settings_from(parsed.overrides, {"blind": BlindSettings}, "blind")["blind"]
-    assert isinstance(settings, BlindSettings)
+    chosen = settings_from(parsed.overrides, {"blind": BlindSettings, "run": _Workers},
+                           "blind")
+    settings, processes = chosen["blind"], chosen["run"]
+    assert isinstance(settings, BlindSettings) and isinstance(processes, _Workers)
     run_dir = RunDir(existing_run_dir(parsed.positionals[0]))
     if "force" not in parsed.flags and blinding_is_current(run_dir):
         # A rerun resumes like every stage: nothing new since the blinding, nothing to do.
         say(f"blind: already done, no transcript since -> {run_dir.blind_dir} (to re-blind "
             f"anyway, with a new key: 'xstress blind {run_dir.root} --force')")
         return 0
+    workers = None if processes.workers is None else RunSettings(
+        workers=processes.workers).worker_count()
     blind_stage(run_dir, settings, force="force" in parsed.flags,
                 allow_leaks="allow-leaks" in parsed.flags, announce=say,
-                progress=sys.stderr.isatty())
+                progress=sys.stderr.isatty(), workers=workers)
     return 0
 
 

@@ -51,6 +51,7 @@ from harness.schema.settings import (
     ReportSettings,
     RunSettings,
     Stage,
+    Workers,
     usable_cores,
 )
 from harness.schema.specs import (
@@ -112,6 +113,7 @@ __all__ = [
     "Stage",
     "TreatmentHashes",
     "Turn",
+    "Workers",
     "canonical_json",
     "content_hash",
     "split_user_template",

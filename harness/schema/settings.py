@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import ConfigDict, Field, field_validator, model_validator
+from pydantic import BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from harness.schema.base import NAME_PATTERN, Spec
 
@@ -24,11 +24,29 @@ __all__ = [
     "ReportSettings",
     "RunSettings",
     "Stage",
+    "Workers",
     "usable_cores",
 ]
 
 
 # --------------------------------------------------------------------------- run settings
+
+
+def _workers(value: object) -> object:
+    """A number >= 1, ``auto`` or null; anything else is one clear message."""
+    if value is None or value == "auto":
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"workers={value!r}: use a whole number >= 1, or auto (the usable "
+                         f"cores)")
+    return value
+
+
+Workers = Annotated[int | Literal["auto"] | None, BeforeValidator(_workers)]
+"""Processes sharing a stage's work: a number, ``auto`` (the usable cores) or null (the
+stage's own default)."""
 
 
 def usable_cores() -> int:
@@ -57,17 +75,12 @@ class RunSettings(Spec):
     """This process's shard of the cells (0-based)."""
     num_shards: int = Field(default=1, ge=1)
     """Shards the cells are split into (by cell_id); each writes its own files."""
-    workers: int | Literal["auto"] = 1
+    workers: Workers = None
     """Processes of this machine that share the work: the sweep's cells (each worker one slice
     by cell_id, with its own files), the blinding's buckets and LLM judges' items; ``auto``:
-    the usable cores. Rate limits, ``concurrency`` and the budget are divided between them."""
-
-    @field_validator("workers")
-    @classmethod
-    def _workers_at_least_one(cls, value: int | str) -> int | str:
-        if isinstance(value, int) and value < 1:
-            raise ValueError("workers: use a whole number >= 1, or auto (the usable cores)")
-        return value
+    the usable cores. Rate limits, ``concurrency`` and the budget are divided between them.
+    null: one process for the sweep and the judges; the blinding's own choice (processes for
+    large runs)."""
     seed: int = 0
     """Seed of the blinding order and the report's resampling when blind.seed and report.seed
     are null."""
@@ -102,10 +115,10 @@ class RunSettings(Spec):
     """Largest prompt set accepted (characters of text over all its scenarios)."""
 
     def worker_count(self) -> int:
-        """``workers`` as a number: ``auto`` is the cores this process may run on."""
+        """``workers`` as a number: ``auto`` is the cores this process may run on; null 1."""
         if self.workers == "auto":
             return usable_cores()
-        return self.workers
+        return self.workers or 1
 
     @model_validator(mode="after")
     def _shard_in_range(self) -> RunSettings:

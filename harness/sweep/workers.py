@@ -186,7 +186,11 @@ def run_sweep_in_workers(config: RunConfig, run_dir: Path, *, workers: int,
     merged = SweepResult(run_dir=run_dir, total_cells=total, skipped=0)
     writer.write(merged, cost_usd=0.0, finished=False)
     _announce_start(config, workers, announce)
-    board = _Board(workers)
+    def resuming(done: int) -> None:
+        if done:
+            announce(f"resuming {run_dir}: {done} of {total} cells already done")
+
+    board = _Board(workers, resuming)
     interrupted = False
 
     def on_signal(signum: int, frame: object) -> None:
@@ -220,8 +224,19 @@ class _Board:
     """The latest counts and spending each worker reported."""
 
     workers: int
+    started: Callable[[int], object]
+    """Called once every worker has reported, with the cells they found already done (each
+    worker's first report comes before its first cell)."""
     counts: dict[int, dict[str, int]] = field(default_factory=dict)
     spent: dict[int, float] = field(default_factory=dict)
+    _done_at_start: dict[int, int] = field(default_factory=dict)
+
+    def note(self, index: int, counts: dict[str, int], spent: float) -> None:
+        self.counts[index], self.spent[index] = counts, spent
+        if index not in self._done_at_start:
+            self._done_at_start[index] = sum(counts.values())
+            if len(self._done_at_start) == self.workers:
+                self.started(sum(self._done_at_start.values()))
 
     def total(self) -> tuple[Counter[str], float]:
         summed: Counter[str] = Counter()
@@ -237,7 +252,7 @@ def _drain(reports: Any, board: _Board, progress: SweepProgress, *, timeout: flo
         while True:
             index, counts, spent = reports.get(timeout=timeout) if not got else \
                 reports.get_nowait()
-            board.counts[index], board.spent[index] = counts, spent
+            board.note(index, counts, spent)
             got = True
     except queue_module.Empty:
         pass
