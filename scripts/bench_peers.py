@@ -279,8 +279,10 @@ def bench_one_n(n: int, c: int, options: argparse.Namespace, contenders: Sequenc
         with local_server(options.latency) as server:
             write_peer_files(folder, server.url, n)
             work = Workload(server, n, c, folder, peer_environment(folder, n, project), peers)
+            load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
             print(f"N={n}, C={c}, latency {options.latency * 1000:.0f} ms, "
-                f"{options.rounds} round(s): {', '.join(contenders)}")
+                  f"{options.rounds} round(s): {', '.join(contenders)}; load average {load} "
+                  f"on {os.cpu_count()} cores")
             return run_rounds(work, contenders, options.rounds,
                               lambda line: print(line, flush=True))
 
@@ -307,12 +309,20 @@ def print_results(n: int, c: int, latency: float, rounds: int,
         print(f"{m.name:13s} {m.wall_s:8.2f} {m.wall_s / ideal:8.2f} {m.cpu_s:8.2f} "
               f"{m.peak_rss_mb:12.0f} {outcome.server_cpu_s:13.2f}  {check}{note}")
     if len(ran) > 1:
-        print("wall-time ratio, row / column:")
-        print(f"{'':13s}" + "".join(f"{o.name:>13s}" for o in ran))
-        for row in ran:
-            assert row.median is not None
-            cells = [row.median.wall_s / col.median.wall_s for col in ran if col.median]
-            print(f"{row.name:13s}" + "".join(f"{cell:13.2f}" for cell in cells))
+        print_ratios("wall-time ratio, row / column:", ran, lambda m: m.wall_s)
+        print_ratios("CPU-time ratio, row / column (steadier than wall on a busy machine):",
+                     ran, lambda m: m.cpu_s)
+
+
+def print_ratios(title: str, outcomes: Sequence[Outcome],
+                 figure: Callable[[Measurement], float]) -> None:
+    """A matrix of ``figure(row) / figure(column)`` over the contenders that ran."""
+    medians = [(o.name, o.median) for o in outcomes if o.median is not None]
+    print(title)
+    print(f"{'':13s}" + "".join(f"{name:>13s}" for name, _ in medians))
+    for name, row in medians:
+        cells = [figure(row) / figure(column) for _, column in medians]
+        print(f"{name:13s}" + "".join(f"{cell:13.2f}" for cell in cells))
 
 
 def parse_options(argv: Sequence[str] | None) -> argparse.Namespace:
