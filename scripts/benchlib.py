@@ -7,11 +7,12 @@ throwaway xstress project with 60 single-turn scenarios and the ``xstress run`` 
 against it, and ``measure``: one command run to completion with its wall time, CPU time and
 peak RSS. It does not choose contenders, rounds or what to print; the scripts do.
 
-What ``measure`` reports: ``os.wait4`` returns the resource usage of the child *and of every
-descendant it waited for* (Linux and macOS fold a reaped child's usage into its parent's
-"children" counters), so CPU is user+sys of the whole process tree (worker processes
-included) and peak RSS is the largest single process of that tree, not the sum of processes
-that ran at the same time.
+What ``measure`` reports: on Linux ``os.wait4`` returns the resource usage of the child *and
+of every descendant that was waited for* (a reaped process's usage is folded into its parent's
+"children" counters; checked with a child that starts a grandchild), so CPU is user+sys of the
+whole process tree (worker processes included, once joined) and peak RSS is the largest single
+process of that tree, not the sum of processes that ran at the same time. A descendant left
+running or never reaped is not counted.
 """
 
 from __future__ import annotations
