@@ -2,7 +2,7 @@
 
 Starts a local OpenAI-compatible server (``harness.testing.testserver``) with a fixed latency,
 then runs N single-turn requests at concurrency C three ways, each in its own process so wall
-time, CPU time and peak RSS are measured the same way (``os.wait4``):
+time, CPU time and peak RSS are measured the same way (``benchlib.measure``):
 
   (a) ``xstress run`` (the real command: Hydra config, cells, retries, fsynced transcripts and
       write-ahead cache, manifest), N cells = 60 scenarios x N/60 replicates;
@@ -23,44 +23,30 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
 import textwrap
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-
-LITELLM_LOOP = textwrap.dedent("""
-    import asyncio, os, sys
-    os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
-    import litellm
-    litellm.suppress_debug_info = True
-    url, n, c = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-
-    async def main():
-        semaphore = asyncio.Semaphore(c)
-
-        async def one(i):
-            async with semaphore:
-                await litellm.acompletion(
-                    model="openai/bench", api_base=url, api_key="sk-bench-fake",
-                    messages=[{"role": "user", "content": f"bench prompt {i}"}],
-                    max_retries=0, temperature=0.0, max_tokens=64)
-
-        await asyncio.gather(*(one(i) for i in range(n)))
-
-    asyncio.run(main())
-""")
+from benchlib import (
+    AIOHTTP_LOOP,
+    BENCH_KEY,
+    LITELLM_LOOP,
+    ContenderFailed,
+    Measurement,
+    local_server,
+    make_project,
+    measure,
+    median_of,
+    xstress_command,
+)
 
 ZERO_COST_RUNNER = textwrap.dedent("""
     import asyncio, os, sys, tempfile, time
     from pathlib import Path
-    os.environ["BENCH_KEY"] = "sk-bench-fake"
+    os.environ["BENCH_KEY"] = "not-a-key"
     from harness.config import RunConfig
     from harness.providers import load_litellm
     from harness.sweep import run_sweep
@@ -93,76 +79,26 @@ ZERO_COST_RUNNER = textwrap.dedent("""
     print((time.process_time() - start) / n * 1000)
 """)
 
-AIOHTTP_LOOP = textwrap.dedent("""
-    import asyncio, sys
-    import aiohttp
-    url, n, c = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 
-    async def main():
-        semaphore = asyncio.Semaphore(c)
-        connector = aiohttp.TCPConnector(limit=c)
-        async with aiohttp.ClientSession(connector=connector) as session:
-            async def one(i):
-                async with semaphore:
-                    body = {"model": "bench", "temperature": 0.0, "max_tokens": 64,
-                            "messages": [{"role": "user", "content": f"bench prompt {i}"}]}
-                    async with session.post(url + "/chat/completions", json=body,
-                                            headers={"Authorization": "Bearer sk-bench-fake"}) as r:
-                        await r.json()
-            await asyncio.gather(*(one(i) for i in range(n)))
-
-    asyncio.run(main())
-""")
-
-
-@dataclass
-class Measurement:
-    name: str
-    wall_s: float
-    cpu_s: float
-    peak_rss_mb: float
-
-
-def measure(name: str, command: list[str], env: dict[str, str], cwd: Path) -> Measurement:
-    """Run ``command`` to completion; wall, user+sys CPU and peak RSS of that process alone."""
-    start = time.perf_counter()
-    process = subprocess.Popen(command, env=env, cwd=cwd, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(process.pid, 0)
-    wall = time.perf_counter() - start
-    process.returncode = os.waitstatus_to_exitcode(status)
-    stderr = process.stderr.read().decode() if process.stderr else ""
-    if process.returncode != 0:
-        raise SystemExit(f"{name} failed (exit {process.returncode}):\n{stderr[-2000:]}")
-    return Measurement(name, wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
-
-
-def median_of(measurements: list[Measurement]) -> Measurement:
-    """Per-field medians of repeated measurements of one contender."""
-    def middle(values: list[float]) -> float:
-        return statistics.median(values)
-
-    return Measurement(measurements[0].name, middle([m.wall_s for m in measurements]),
-                       middle([m.cpu_s for m in measurements]),
-                       middle([m.peak_rss_mb for m in measurements]))
-
-
-def make_project(folder: Path, concurrency: int) -> Path:
-    """A project root with one local model, the bare scaffold and 60 single-turn scenarios."""
-    root = folder / "project"
-    shutil.copytree(ROOT / "configs", root / "configs")
-    (root / "scaffolds").mkdir()
-    shutil.copy(ROOT / "scaffolds" / "bare.yaml", root / "scaffolds" / "bare.yaml")
-    (root / "configs" / "models" / "bench.yaml").write_text(
-        "name: bench\nlitellm_model: openai/bench\nfamily: local\napi_key_env: BENCH_KEY\n"
-        f"params: {{temperature: 0.0, max_tokens: 64}}\nlimits: {{max_concurrency: "
-        f"{concurrency}}}\n")
-    scenarios = "\n".join(
-        f"  - {{id: b{i}, domain: technical, probe: checkable, targets: [D3], "
-        f"turns: [{{user: 'bench prompt {i}'}}]}}" for i in range(60))
-    (root / "configs" / "prompts" / "bench60.yaml").write_text(
-        f"name: bench60\nscenarios:\n{scenarios}\n")
-    return root
+def measure_rounds(repeat: int, url: str, n: int, c: int, folder: Path,
+                   env: dict[str, str]) -> list[Measurement]:
+    """The contenders alternating within each round; the median of each over the rounds."""
+    rounds: list[list[Measurement]] = []
+    for round_number in range(repeat):
+        xstress = xstress_command(url, n, c, folder / "runs", f"bench{round_number}")
+        loop_args = [url, str(n), str(c), BENCH_KEY]
+        plain = measure("litellm loop", [sys.executable, "-c", LITELLM_LOOP, *loop_args],
+                        env, folder)
+        first = measure("xstress run", xstress, env, folder)
+        again = measure("xstress rerun", xstress, env, folder)
+        bare = measure("aiohttp loop", [sys.executable, "-c", AIOHTTP_LOOP, *loop_args],
+                       env, folder)
+        imported = measure("import litellm", [sys.executable, "-c", "import litellm"],
+                           env, folder)
+        rounds.append([first, again, plain, bare, imported])
+        print(f"round {round_number + 1}: xstress {first.wall_s:.2f} s, litellm loop "
+              f"{plain.wall_s:.2f} s (ratio {first.wall_s / plain.wall_s:.3f})", flush=True)
+    return [median_of([r[k] for r in rounds]) for k in range(5)]
 
 
 def main() -> int:
@@ -183,42 +119,18 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="xstress-bench-") as temporary:
         folder = Path(temporary)
         project = make_project(folder, c)
-        server = subprocess.Popen(
-            [sys.executable, "-m", "harness.testing.testserver", "--latency", str(latency)],
-            cwd=ROOT, stdout=subprocess.PIPE, text=True)
-        assert server.stdout is not None
-        url = server.stdout.readline().strip()
-        env = {**os.environ, "XSTRESS_ROOT": str(project), "BENCH_KEY": "sk-bench-fake",
+        env = {**os.environ, "XSTRESS_ROOT": str(project), "BENCH_KEY": BENCH_KEY,
                "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
-        try:
+        with local_server(latency) as server:
+            url = server.url
             help_start = time.perf_counter()
             subprocess.run([sys.executable, "-m", "harness", "--help"], env=env,
                            stdout=subprocess.DEVNULL, check=True)
             help_s = time.perf_counter() - help_start
-            rounds: list[list[Measurement]] = []
-            for round_number in range(options.repeat):
-                xstress_command = [
-                    sys.executable, "-m", "harness", "run", "models=[bench]", "scaffolds=[bare]",
-                    "prompts=bench60", f"run.replicates={n // 60}", f"run.concurrency={c}",
-                    f"provider.api_base={url}", f"run.out_dir={folder / 'runs'}",
-                    f"run.name=bench{round_number}", "run.progress=false",
-                    "pipeline.stages=[sweep]"]
-                plain = measure("litellm loop", [sys.executable, "-c", LITELLM_LOOP, url,
-                                                 str(n), str(c)], env, folder)
-                first = measure("xstress run", xstress_command, env, folder)
-                again = measure("xstress rerun", xstress_command, env, folder)
-                bare = measure("aiohttp loop", [sys.executable, "-c", AIOHTTP_LOOP, url,
-                                                str(n), str(c)], env, folder)
-                imported = measure("import litellm", [sys.executable, "-c", "import litellm"],
-                                   env, folder)
-                rounds.append([first, again, plain, bare, imported])
-                print(f"round {round_number + 1}: xstress {first.wall_s:.2f} s, litellm loop "
-                      f"{plain.wall_s:.2f} s (ratio {first.wall_s / plain.wall_s:.3f})",
-                      flush=True)
-            results = [median_of([r[k] for r in rounds]) for k in range(5)]
-        finally:
-            server.terminate()
-            server.wait()
+            try:
+                results = measure_rounds(options.repeat, url, n, c, folder, env)
+            except ContenderFailed as failure:
+                raise SystemExit(str(failure)) from None
         zero_cost_ms = float(subprocess.run(
             [sys.executable, "-c", ZERO_COST_RUNNER, str(n)], env=env, cwd=folder,
             capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1])
