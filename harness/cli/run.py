@@ -10,7 +10,10 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
+import shutil
 import sys
+import tempfile
+import uuid
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -142,13 +145,18 @@ def _multirun(overrides: list[str]) -> int:
 
     check_protocol_overrides(overrides)
     os.environ.setdefault("XSTRESS_SWEEP_STAMP", datetime.now().strftime("%Y%m%d-%H%M%S-%f"))
-    codes: list[int] = []
+    # Launchers run jobs in other processes (joblib's workers, submitit's jobs): each job
+    # leaves its exit code in a folder all of them see (the working directory is shared on a
+    # cluster; a temporary folder is not), and the sweep's code is the worst of them.
+    codes = _codes_folder()
+    os.environ["XSTRESS_SWEEP_CODES"] = str(codes)
 
     @hydra.main(config_path=str(config_dir()), config_name="config", version_base="1.3")
     def job(cfg: Any) -> int:
         config = _run_name_for_job(resolve(cfg))
         code = run_pipeline(config, announce=say, progress=False)
-        codes.append(code)
+        folder = Path(os.environ["XSTRESS_SWEEP_CODES"])
+        (folder / f"{os.getpid()}-{uuid.uuid4().hex}.code").write_text(str(code))
         return code
 
     saved = sys.argv
@@ -161,7 +169,17 @@ def _multirun(overrides: list[str]) -> int:
                               fix="check the overrides") from None
     finally:
         sys.argv = saved
-    return max(codes, default=0)
+        found = [int(path.read_text()) for path in codes.glob("*.code")]
+        shutil.rmtree(codes, ignore_errors=True)
+    return max(found, default=0)
+
+
+def _codes_folder() -> Path:
+    """A fresh folder for the jobs' exit codes: in the working directory, else temporary."""
+    try:
+        return Path(tempfile.mkdtemp(prefix=".xstress-codes-", dir=Path.cwd()))
+    except OSError:
+        return Path(tempfile.mkdtemp(prefix="xstress-codes-"))
 
 
 def cmd_plan(argv: list[str]) -> int:
