@@ -298,7 +298,10 @@ def score_stage(run_dir: RunDir, config: RunConfig, *, retry_unscored: bool = Fa
     LLM judges are called like target models: through the same provider client, with
     ``run.timeout_s``, ``run.max_attempts``, ``run.max_retry_wait_s``, ``run.retry_base_s``,
     ``run.concurrency`` items in flight and each judge's own ``limits``; always live (with
-    ``provider.api_base`` when set), into the run's ``cache/responses.judges.jsonl``.
+    ``provider.api_base`` when set), into the run's ``cache/responses.judges.jsonl``. With
+    ``run.workers`` above 1 each LLM judge's items are split between that many processes
+    (each with its share of ``run.concurrency`` and of the limits, and its own cache file);
+    this process still writes every score.
 
     A judge whose file holds more than ``pipeline.max_unscored_share`` unscored codes gets one
     line with its reasons by count (``ScoringSummary.over_share``: the callers exit 1).
@@ -308,7 +311,7 @@ def score_stage(run_dir: RunDir, config: RunConfig, *, retry_unscored: bool = Fa
     with, and one line per judge gives its accuracy or says it is not calibrated.
     ``xstress calibrate`` codes its own items with this stage and cites nothing.
     """
-    from harness.score import score_run
+    from harness.score import JudgeWorkers, score_run
 
     if not run_dir.items.exists():
         raise InputError(f"{run_dir.root}: no blind/items.jsonl",
@@ -322,16 +325,17 @@ def score_stage(run_dir: RunDir, config: RunConfig, *, retry_unscored: bool = Fa
 
     async def run() -> ScoringSummary:
         cache = client = None
+        provider = _judge_provider(config)
         if judge_models:
-            provider = _judge_provider(config)
             check_keys(judge_models, provider)
             cache = ResponseCache(run_dir, suffix=".judges")
             client = make_client(provider, config.run, cache=cache)
+        workers = JudgeWorkers(config.run.worker_count(), provider, config.run)
         try:
             return await score_run(run_dir.root, list(config.judges), rubric, client=client,
                                    target_families=families, progress=progress,
                                    concurrency=config.run.concurrency,
-                                   retry_unscored=retry_unscored)
+                                   retry_unscored=retry_unscored, workers=workers)
         finally:
             if cache is not None:
                 cache.close()

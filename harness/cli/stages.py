@@ -101,7 +101,7 @@ SCORE = CommandSpec(
               Setting("pipeline.max_unscored_share=X", "exit 1 when a judge left more than "
                                                        "this share unscored (default 0.2)"),
               *(s for s in describe(RunSettings, "run") if s.key in {
-                  "run.concurrency", "run.timeout_s", "run.max_attempts",
+                  "run.concurrency", "run.workers", "run.timeout_s", "run.max_attempts",
                   "run.max_retry_wait_s", "run.retry_base_s"})),
     hydra=True,
     notes=("LLM judges are called like target models: same client, retries, limits and "

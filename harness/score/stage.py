@@ -2,10 +2,12 @@
 
 What this module owns: the order of the stage (check the judges, read the items, store the
 rubric, then each judge in turn), which (item, dimension) pairs each judge still has to code,
-and running the judge over them (the heuristic coder in ``heuristic.py``, LLM judges in
-``judge.py``, several items in flight; an LLM judge's calls per item, one per dimension or
-one for all, are ``judge.py``'s, how they are made, structured or not and within which input limit,
-``judge_setup.py``'s, and the progress bar counts items either way). Its files are
+and running the judge over them (the heuristic coder in ``heuristic.py``, in this process;
+LLM judges through ``workers.py``, several items in flight, in this process or shared with
+worker processes that send their codes back, so this module writes every record; an LLM
+judge's calls per item, one per dimension or one for all, are ``judge.py``'s, how they are
+made, structured or not and within which input limit, ``judge_setup.py``'s, and the progress
+bar counts items either way). Its files are
 ``store.py``'s: items are read through the guarded reader (``blind/key.jsonl`` is never
 opened, so no coder can see which model or scaffold produced an item), scores are appended
 durably.
@@ -21,10 +23,9 @@ kind of reason; ``ScoringSummary.over_share`` names the judges past a share (exi
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,8 +35,7 @@ from harness.errors import InputError
 from harness.rundir import BlindedItem, RunDir, ScoreRecord, reason_kind
 from harness.schema import JudgeSpec, RubricSpec
 from harness.score.heuristic import code_item
-from harness.score.judge import CONTEXT_WINDOW, ProviderClientLike, judge_item
-from harness.score.judge_setup import judge_setup
+from harness.score.judge import CONTEXT_WINDOW, ProviderClientLike
 from harness.score.judges import check_judges, coder_hash
 from harness.score.rubric import DimensionCode, rubric_hash
 from harness.score.store import (
@@ -47,6 +47,7 @@ from harness.score.store import (
     replace_scores,
     store_rubric,
 )
+from harness.score.workers import JudgeWorkers, Work, run_llm_judge
 
 __all__ = [
     "CoderSummary",
@@ -55,12 +56,6 @@ __all__ = [
 ]
 
 log = logging.getLogger("xstress.scoring")
-
-_Work = list[tuple[BlindedItem, list[str]]]
-"""Items still to code, each with the dimensions missing from its coder's file."""
-_Writer = Callable[[BlindedItem, list[DimensionCode], list[str]], Awaitable[None]]
-"""Writes one item's codes (only the listed dimensions) durably."""
-
 
 @dataclass(frozen=True)
 class CoderSummary:
@@ -169,6 +164,7 @@ async def score_run(
     progress: bool = False,
     concurrency: int = 16,
     retry_unscored: bool = False,
+    workers: JudgeWorkers | None = None,
 ) -> ScoringSummary:
     """Score every blinded item of a run with each judge, resumably.
 
@@ -181,8 +177,9 @@ async def score_run(
         target_families: vendor families of the run's target models (from the manifest),
             for the judge-family check.
         progress: show a progress bar per judge.
-        concurrency: items in flight at once per LLM judge.
+        concurrency: items in flight at once per LLM judge (shared between its workers).
         retry_unscored: code ``unscored`` pairs again (their old records are removed).
+        workers: worker processes for LLM judges (``workers.py``); None or 1: this one.
 
     Returns:
         Per-judge counts.
@@ -213,6 +210,7 @@ async def score_run(
                 progress=progress,
                 concurrency=concurrency,
                 retry_unscored=retry_unscored,
+                workers=workers,
             )
         )
     return ScoringSummary(run_dir=run_dir, items_total=len(items), coders=tuple(summaries))
@@ -228,6 +226,7 @@ async def _score_with(
     progress: bool,
     concurrency: int,
     retry_unscored: bool,
+    workers: JudgeWorkers | None,
 ) -> CoderSummary:
     coder = _Coder(name=judge.name, kind="heuristic" if judge.kind == "heuristic" else "llm_judge",
                    rubric_hash=rubric_hash(rubric), coder_hash=coder_hash(judge))
@@ -256,7 +255,9 @@ async def _score_with(
                     bar.advance()
             else:
                 assert client is not None  # checked in score_run
-                await _run_llm_judge(judge, rubric, work, client, write, bar, concurrency)
+                await run_llm_judge(judge, rubric, work, run_dir=run_dir.root, client=client,
+                                    write=write, advance=bar.advance,
+                                    concurrency=concurrency, workers=workers)
     finally:
         appender.close()
     return CoderSummary(
@@ -305,10 +306,10 @@ def _check_targets(layout: RunDir, judges: list[JudgeSpec], items: list[BlindedI
 
 
 def _missing(items: list[BlindedItem], rubric: RubricSpec,
-             existing: dict[ScoreKey, ScoreRecord]) -> tuple[_Work, int]:
+             existing: dict[ScoreKey, ScoreRecord]) -> tuple[Work, int]:
     """The items with dimensions not yet on file, and how many pairs are on file already."""
     dimension_ids = [d.id for d in rubric.dimensions]
-    work: _Work = []
+    work: Work = []
     pairs_skipped = 0
     for item in items:
         missing = [d for d in dimension_ids if (item.blind_id, d) not in existing]
@@ -316,41 +317,6 @@ def _missing(items: list[BlindedItem], rubric: RubricSpec,
         if missing:
             work.append((item, missing))
     return work, pairs_skipped
-
-
-async def _run_llm_judge(
-    judge: JudgeSpec,
-    rubric: RubricSpec,
-    work: _Work,
-    client: ProviderClientLike,
-    write: _Writer,
-    bar: _Progress,
-    concurrency: int,
-) -> None:
-    semaphore = asyncio.Semaphore(max(1, concurrency))
-    setup = judge_setup(judge)
-
-    async def one(item: BlindedItem, missing: list[str]) -> None:
-        async with semaphore:
-            codes = await judge_item(item, judge, rubric, client, dimensions=missing,
-                                     setup=setup)
-            await write(item, codes, missing)
-            bar.advance()
-
-    try:
-        async with asyncio.TaskGroup() as group:
-            for item, missing in work:
-                group.create_task(one(item, missing))
-    except BaseExceptionGroup as failures:
-        # A judge failure is data (unscored); anything raised here is a user error (e.g. a
-        # missing key, a replay miss) or a bug. Surface the first one as itself so the CLI
-        # prints it; items already written stay on disk for the next run.
-        raise _first_leaf(failures) from None
-
-
-def _first_leaf(group: BaseExceptionGroup[BaseException]) -> BaseException:
-    first = group.exceptions[0]
-    return _first_leaf(first) if isinstance(first, BaseExceptionGroup) else first
 
 
 def _warn_if_mixed(path: Path, records: Iterable[ScoreRecord], coder: _Coder) -> None:

@@ -141,6 +141,26 @@ def test_judge_calls_take_the_run_client_settings(judge_project: Path, offline_r
     assert all("Timeout" in r["reason"] for r in records), records[0]["reason"]
 
 
+def test_score_shares_a_judge_between_worker_processes(judge_project: Path, offline_run: Path,
+                                                       tmp_path: Path, xstress: Xstress) -> None:
+    """run.workers=2: one worker process beside the command's own; every item asked once and
+    written once, by the command, whoever coded it."""
+    run_dir = swept_copy(offline_run, tmp_path / "workers", models=("sim-eager",),
+                         scaffolds=("bare",))
+    assert xstress("blind", str(run_dir), "seed=1").code == 0
+    with TestServer(require_key=JUDGE_KEY, replies={"judge": judge_reply}) as server:
+        score = xstress("score", str(run_dir), "judges=[local_judge]",
+                        f"provider.api_base={server.url}", "run.workers=2")
+        assert score.code == 0, score.err
+        assert server.count(model="judge") == 15
+    records = [json.loads(line) for line in
+               (run_dir / "scores" / "local_judge.jsonl").read_text().splitlines()]
+    assert len({(r["blind_id"], r["dimension"]) for r in records}) == len(records) == 15 * 8
+    assert "15 of 15 items coded" in score.err
+    worker_cache = run_dir / "cache" / "responses.judges.worker-1-of-2.jsonl"
+    assert len(worker_cache.read_text().splitlines()) == 7  # items 1, 3, ..., 13
+
+
 @pytest.mark.parametrize("args", [
     ["blind", "{tmp}/nope"], ["score", "{tmp}"], ["report", "{tmp}"], ["agree", "{tmp}/nope"],
     ["code", "export", "{tmp}"], ["code", "import", "{tmp}", "{tmp}/x.csv", "coder=a"],
