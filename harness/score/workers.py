@@ -21,7 +21,6 @@ pairs to code, and the records written, are ``stage.py``'s; how an item is judge
 from __future__ import annotations
 
 import asyncio
-import math
 import os
 import queue
 import signal
@@ -151,11 +150,12 @@ def _first_leaf(group: BaseExceptionGroup[BaseException]) -> BaseException:
 
 
 def _share(judge: JudgeSpec, count: int) -> JudgeSpec:
-    """The judge as one of ``count`` workers calls it: its limits divided, rounded up."""
+    """The judge as one of ``count`` workers calls it: its limits divided, rounded down (at
+    least 1), so that together the workers stay within them (as the sweep's workers do)."""
     limits = judge.limits
 
     def part(value: int) -> int:
-        return max(1, math.ceil(value / count))
+        return max(1, value // count)
 
     shared = limits.model_copy(update={
         "rpm": None if limits.rpm is None else part(limits.rpm),
@@ -192,7 +192,7 @@ class _JudgePool:
         self.judge = _share(judge, count)
         self.rubric = rubric
         self.work = work
-        self.concurrency = max(1, math.ceil(concurrency / count))
+        self.concurrency = max(1, concurrency // count)
         self.here = _indexed(work, slice_of=count, slice_number=0)
         self.slices = [
             _Slice(run_dir, k, count, self.judge, rubric,
