@@ -3,7 +3,9 @@
 Owns one invocation of the sweep: which cells still need running (resume skips ``ok`` and
 ``blocked`` cells and retries ``error`` ones), global concurrency (a pool of
 ``run.concurrency`` workers), the budget gate, stopping a model after an authentication failure,
-Ctrl-C and SIGTERM, the progress bar and the manifest at start and end. A cell's conversation is
+Ctrl-C and SIGTERM, the progress bar and the manifest at start and end. Its memory does not grow
+with the number of cells: cells are generated as workers take them (one counting pass first)
+and a finished cell leaves only running totals behind. A cell's conversation is
 ``conversation.py``'s, the manifest's shape ``manifest.py``'s; per-model limits, retries and
 the cache are ``harness.providers``'; files and their paths are ``harness.rundir``'s.
 """
