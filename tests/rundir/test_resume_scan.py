@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Literal
 
 import pytest
 
@@ -21,10 +22,10 @@ from harness.rundir.records.resume import CacheIndexLine
 from harness.testing.rundirs import make_transcript
 
 
-def _record(cell_id: str, status: str = "ok", cost: float | None = 0.5,
-            truncated: list[int] | None = None) -> TranscriptRecord:
+def _record(cell_id: str, status: Literal["ok", "error", "blocked"] = "ok",
+            cost: float | None = 0.5, truncated: list[int] | None = None) -> TranscriptRecord:
     record = make_transcript(cell_id=cell_id, model="m", scaffold="s", prompt_id="p",
-                             status=status)  # type: ignore[arg-type]
+                             status=status)
     return record.model_copy(update={"cost_usd": cost, "truncated_messages": truncated or []})
 
 
@@ -138,3 +139,14 @@ def test_a_cache_line_that_is_not_json_is_reported_when_opened(tmp_path: Path) -
     run_dir.cache().write_bytes(_entry("a").model_dump_json().encode() + b"\n{oops\n")
     with pytest.raises(InputError, match=r"responses\.jsonl: line 2 is not a valid cache entry"):
         ResponseCache(run_dir, writable=False)
+
+
+def test_lines_that_cross_the_read_blocks_are_read_whole(tmp_path: Path) -> None:
+    path = tmp_path / "c.jsonl"
+    lines = [_entry(f"f{index}", "x" * (1_500_000 + index)).model_dump_json().encode()
+             for index in range(6)]  # 9 MB: the reader's 4 MB blocks end inside lines
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    found = [(offset, line.request_fingerprint)
+             for _, offset, line in scan_jsonl(path, CacheIndexLine, fix="-")]
+    starts = [sum(len(line) + 1 for line in lines[:index]) for index in range(6)]
+    assert found == [(starts[index], f"f{index}") for index in range(6)]
