@@ -2,8 +2,9 @@
 and read.
 
 ``RunDir`` (``layout``) names every file; ``records`` defines each file's pydantic model;
-``files`` holds the one reading policy (``read_jsonl``, ``read_json``) and the atomic
-writers; ``stores`` the durable appenders (transcripts, the write-ahead response cache);
+``files`` holds the one reading policy (``scan_jsonl``, ``read_jsonl``, ``read_json``) and
+the atomic writers; ``stores`` the durable appenders (transcripts, the write-ahead response
+cache) and the resume state they read;
 ``protocol`` the protocol a run followed, rebuilt from its manifest; ``lock`` the one-writer
 lock.
 """
@@ -14,6 +15,7 @@ from harness.rundir.files import (
     read_json,
     read_jsonl,
     repair_torn_tail,
+    scan_jsonl,
     write_bytes_atomic,
     write_json_atomic,
     write_jsonl_atomic,
@@ -59,6 +61,8 @@ from harness.rundir.records import (
     reason_kind,
 )
 from harness.rundir.stores import (
+    RECENT_REPLIES,
+    CellState,
     DurableAppender,
     ResponseCache,
     TranscriptStore,
@@ -73,6 +77,7 @@ __all__ = [
     "LENGTH_FINISH",
     "LOCK_NAME",
     "MAX_ATTEMPT_CHARS",
+    "RECENT_REPLIES",
     "AgreementConfusion",
     "AgreementRow",
     "AgreementStatistic",
@@ -83,6 +88,7 @@ __all__ = [
     "CalibrationMiss",
     "CalibrationResult",
     "CallRecord",
+    "CellState",
     "ConfusionMatrix",
     "DurableAppender",
     "ExcludedCell",
@@ -118,6 +124,7 @@ __all__ = [
     "repair_torn_tail",
     "run_lock",
     "run_manifest",
+    "scan_jsonl",
     "shard_suffix",
     "write_bytes_atomic",
     "write_json_atomic",

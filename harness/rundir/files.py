@@ -1,9 +1,11 @@
 """Reading and writing the files of a run directory: one policy for each.
 
-* Reading JSONL (``read_jsonl``): every line is validated as a pydantic record through
-  ``jsonlines``; a last line without its newline is a torn write (a crash mid-append) and is
-  skipped with a warning; any other unreadable line is an ``InputError`` naming file and line.
-  JSON files (``read_json``) are validated the same way.
+* Reading JSONL (``scan_jsonl``, ``read_jsonl`` on top): every line is validated as a
+  pydantic record (or a projection of one: a few fields, the rest skipped); a last line without
+  its newline is a torn write (a crash mid-append) and is skipped with a warning; any other
+  unreadable line is an ``InputError`` naming file and line. One line can be read again later
+  from its byte offset (``read_line_at``). JSON files (``read_json``) are validated the same
+  way.
 * Replacing a file (``write_bytes_atomic`` and the JSON/JSONL/record helpers on top): a
   temporary file in the same folder, fsynced, then renamed, so a reader sees the old file or
   the new one, never half of one.
@@ -23,7 +25,7 @@ import re
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, BinaryIO, TypeVar, cast
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -32,7 +34,9 @@ from harness.errors import InputError, OutputError
 __all__ = [
     "read_json",
     "read_jsonl",
+    "read_line_at",
     "repair_torn_tail",
+    "scan_jsonl",
     "write_bytes_atomic",
     "write_json_atomic",
     "write_jsonl_atomic",
@@ -79,72 +83,121 @@ def repair_torn_tail(path: Path) -> int:
     return removed
 
 
-class _TornTail:
-    """Lines of a file, minus a last line that lacks its newline (a crash's torn write)."""
-
-    def __init__(self, handle: BinaryIO) -> None:
-        self.handle = handle
-        self.number = 0
-        """The number of the line handed out last (1-based)."""
-        self.torn_line: int | None = None
-        """The number of the torn last line, once met."""
-
-    def __iter__(self) -> Iterator[bytes]:
-        for number, raw in enumerate(self.handle, start=1):
-            if not raw.endswith(b"\n"):
-                self.torn_line = number
-                return
-            self.number = number
-            yield raw
+_BLOCK = 1 << 22
+"""Bytes read at a time by ``scan_jsonl`` (lines are cut out of blocks, not read one by one)."""
+_SKIPPABLE_PREFIXES = (b"\xef\xbb\xbf", b"\x1e")
+"""A byte-order mark or a record separator before a line's JSON is ignored (as ``jsonlines``
+did)."""
 
 
-def read_jsonl(path: Path, model: type[RecordT], *, fix: str,
-               warnings: list[str] | None = None) -> Iterator[tuple[int, RecordT]]:
-    """(line number, record) for every line of a JSONL file, validated as ``model``.
+def scan_jsonl(path: Path, model: type[RecordT], *, fix: str,
+               warnings: list[str] | None = None) -> Iterator[tuple[int, int, RecordT]]:
+    """(line number, byte offset, record) for every line of a JSONL file, as ``model``.
 
     The one reading policy of a run directory: blank lines are skipped; a last line without
     its newline is a torn write left by a crash, skipped with a warning (logged, and added to
     ``warnings`` when given); any other line that is not valid UTF-8, not JSON or not a
-    ``model`` is an ``InputError`` naming the file, the line and what is wrong.
+    ``model`` is an ``InputError`` naming the file, the line and what is wrong. ``model`` may
+    be a projection (a few fields, the rest ignored): pydantic then skips what it does not
+    keep, which is what makes a resume scan of a large run fast. The byte offset is where the
+    line starts, for readers that come back to one line later (``read_line_at``).
 
     Raises:
         InputError: a complete line is unreadable, or the file cannot be opened.
     """
-    import jsonlines
-
     if path.is_dir():
         raise InputError(f"{path}: is a directory, not a JSONL file",
                          fix="move the directory away; this name is the run's file")
     try:
-        handle = path.open("rb")
+        handle = path.open("rb", buffering=0)
     except OSError as exc:
         raise InputError(f"{path}: cannot be read ({exc.strerror or exc})", fix=fix) from None
+    validate = model.__pydantic_validator__.validate_json
+    number, offset, rest = 0, 0, b""
     with handle:
-        lines = _TornTail(handle)
-        reader = jsonlines.Reader(lines, loads=model.model_validate_json)
-        try:
-            for value in reader.iter(skip_empty=True):
-                yield lines.number, cast(RecordT, value)
-        except jsonlines.InvalidLineError as exc:
-            raise InputError(f"{path}: line {exc.lineno} is not a valid "
-                             f"{_record_name(model)} ({_why(exc)})", fix=fix) from None
-    if lines.torn_line is not None:
-        message = f"{path}: skipped a torn last line {lines.torn_line} (interrupted write)"
+        while block := handle.read(_BLOCK):
+            lines = block.split(b"\n")
+            lines[0] = rest + lines[0]  # the line the previous block ended in
+            rest = lines.pop()
+            for line in lines:
+                number += 1
+                # The fast path first (a valid line); blank lines and errors are rare.
+                try:
+                    record = validate(line)
+                except ValidationError:
+                    if line and not line.isspace():
+                        record = _parse_line(path, number, line, model, fix)
+                    else:
+                        record = None
+                if record is not None:
+                    yield number, offset, record
+                offset += len(line) + 1
+    if rest:
+        message = f"{path}: skipped a torn last line {number + 1} (interrupted write)"
         log.warning("%s", message)
         if warnings is not None:
             warnings.append(message)
 
 
+def _parse_line(path: Path, number: int, line: bytes, model: type[RecordT],
+                fix: str) -> RecordT:
+    """One complete line as ``model``; an ``InputError`` naming file and line if it is not."""
+    if line.startswith(_SKIPPABLE_PREFIXES):
+        line = line[3:] if line[:1] == b"\xef" else line[1:]
+    try:
+        return model.model_validate_json(line)
+    except ValidationError as exc:
+        why = _first_error(exc)
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError as undecodable:
+            why = f"not valid UTF-8 at byte {undecodable.start}"
+        raise InputError(f"{path}: line {number} is not a valid {_record_name(model)} ({why})",
+                         fix=fix) from None
+
+
+def read_line_at(path: Path, offset: int, model: type[RecordT], *, fix: str) -> RecordT:
+    """The record on the line starting at byte ``offset`` of ``path`` (an offset
+    ``scan_jsonl`` gave, or one an appender wrote at).
+
+    Raises:
+        InputError: the file cannot be read, or the line is not a valid ``model`` (the error
+            names its line number, counted only then).
+    """
+    try:
+        with path.open("rb") as handle:
+            handle.seek(offset)
+            line = handle.readline()
+            if not line.endswith(b"\n"):
+                raise InputError(f"{path}: the line at byte {offset} is gone (the file was "
+                                 f"cut short while in use)", fix=fix)
+            try:
+                return model.model_validate_json(line)
+            except ValidationError:
+                handle.seek(0)
+                number = handle.read(offset).count(b"\n") + 1
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read ({exc.strerror or exc})", fix=fix) from None
+    return _parse_line(path, number, line.rstrip(b"\n"), model, fix)
+
+
+def read_jsonl(path: Path, model: type[RecordT], *, fix: str,
+               warnings: list[str] | None = None) -> Iterator[tuple[int, RecordT]]:
+    """(line number, record) for every line of a JSONL file, validated as ``model``
+    (``scan_jsonl``'s policy, without the offsets).
+
+    Raises:
+        InputError: a complete line is unreadable, or the file cannot be opened.
+    """
+    for number, _, record in scan_jsonl(path, model, fix=fix, warnings=warnings):
+        yield number, record
+
+
 def _record_name(model: type[BaseModel]) -> str:
-    """``TranscriptRecord`` -> ``transcript record`` (for messages)."""
-    return re.sub(r"(?<!^)(?=[A-Z])", " ", model.__name__).lower()
-
-
-def _why(exc: Exception) -> str:
-    cause = exc.__cause__
-    if isinstance(cause, ValidationError):
-        return _first_error(cause)
-    return " ".join(str(cause or exc).split())[:160]
+    """``TranscriptRecord`` -> ``transcript record`` (for messages); a projection names the
+    record it reads part of by its ``title``."""
+    name = model.model_config.get("title") or model.__name__
+    return re.sub(r"(?<!^)(?=[A-Z])", " ", name).lower()
 
 
 def read_json(path: Path, model: type[RecordT], *, fix: str) -> RecordT:

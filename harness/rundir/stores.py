@@ -26,16 +26,26 @@ import os
 import queue
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from harness.errors import InputError, OutputError
-from harness.rundir.files import read_json, read_jsonl, repair_torn_tail
+from harness.rundir.files import (
+    read_json,
+    read_jsonl,
+    read_line_at,
+    repair_torn_tail,
+    scan_jsonl,
+)
 from harness.rundir.layout import RunDir
 from harness.rundir.records import CacheEntry, KeyEntry, Manifest, TranscriptRecord
+from harness.rundir.records.resume import CacheIndexLine, TranscriptResume
 
 __all__ = [
+    "RECENT_REPLIES",
+    "CellState",
     "DurableAppender",
     "ResponseCache",
     "TranscriptStore",
@@ -51,8 +61,7 @@ def iter_transcripts(run_dir: RunDir, warnings: list[str] | None = None
     for callers that fold them into a dict."""
     for path in run_dir.transcript_files():
         for _, record in read_jsonl(path, TranscriptRecord, warnings=warnings,
-                                    fix="restore the file or rerun the sweep into a new "
-                                        "run.name"):
+                                    fix=_TRANSCRIPTS_FIX):
             yield record
 
 
@@ -195,45 +204,128 @@ class DurableAppender:
         self._raise_if_failed()
 
 
+RECENT_REPLIES = 4096
+"""How many replies written by this invocation the cache can still give back (the latest).
+
+The same request can be asked twice in one invocation: two scaffolds that send the same first
+call, two model names for one model, a simulated user shown the same replies. Such twins are
+near each other in the sweep's cell order (cells sharing a scenario and replicate are
+consecutive), so the latest replies cover them without an index that grows with every call; a
+twin asked later than this many replies after the first is bought again. Replies of earlier
+invocations are all indexed (they are resume state)."""
+
+_FILE_BITS = 20
+"""An index position packs (byte offset, file number) into one int: the low bits number the file."""
+
+
 class ResponseCache:
     """Provider replies keyed by request fingerprint, written before they are used.
 
-    Reads every ``cache/responses*.jsonl`` of the run (all shards); writes its own file.
+    Indexes every ``cache/responses*.jsonl`` of the run (all shards) when opened: the index
+    maps a fingerprint to the file and byte offset of its line, and a hit reads that line, so
+    no reply is held in memory. Writes its own file; of the replies it writes, it remembers the
+    latest ``recent`` (``RECENT_REPLIES``) and those still being written.
     """
 
-    def __init__(self, run_dir: RunDir, *, suffix: str = "", writable: bool = True) -> None:
+    def __init__(self, run_dir: RunDir, *, suffix: str = "", writable: bool = True,
+                 recent: int = RECENT_REPLIES) -> None:
         self.run_dir = run_dir
-        self.entries: dict[str, CacheEntry] = {}
         own = run_dir.cache(suffix)
         if writable:
             run_dir.cache_dir.mkdir(parents=True, exist_ok=True)
             repair_torn_tail(own)
-        for path in run_dir.cache_files():
-            for _, entry in read_jsonl(path, CacheEntry,
-                                       fix="delete that line (its reply will be bought again)"):
-                self.entries[entry.request_fingerprint] = entry
+        self._files = run_dir.cache_files()
+        self._index: dict[str, int] = {}
+        """Fingerprint -> where its line is (``_FILE_BITS``), for replies on disk at start."""
+        for number, path in enumerate(self._files):
+            for _, offset, line in scan_jsonl(path, CacheIndexLine, fix=_CACHE_FIX):
+                self._index[line.request_fingerprint] = offset << _FILE_BITS | number
+        if own not in self._files:
+            self._files.append(own)
+        self._own = self._files.index(own)
+        self._own_size = own.stat().st_size if own.is_file() else 0
+        self._recent: OrderedDict[str, int] = OrderedDict()
+        """The latest replies this invocation wrote, least recently used first."""
+        self._recent_limit = recent
+        self._writing: dict[str, CacheEntry] = {}
+        """Replies handed to the writer and not yet on disk (or, read-only, never written)."""
         self._appender = DurableAppender(own, commit_interval_s=0.0) if writable else None
 
     def __len__(self) -> int:
-        return len(self.entries)
+        """How many distinct requests the cache can answer now."""
+        later = {*self._recent, *self._writing} - self._index.keys()
+        return len(self._index) + len(later)
 
     def get(self, fingerprint: str) -> CacheEntry | None:
-        """The recorded reply for ``fingerprint``, if any."""
-        return self.entries.get(fingerprint)
+        """The recorded reply for ``fingerprint``, if any (read from its file).
+
+        Raises:
+            InputError: its line is no longer a valid cache entry.
+        """
+        writing = self._writing.get(fingerprint)
+        if writing is not None:
+            return writing
+        where = self._recent.get(fingerprint)
+        if where is not None:
+            self._recent.move_to_end(fingerprint)
+        else:
+            where = self._index.get(fingerprint)
+            if where is None:
+                return None
+        path = self._files[where & ((1 << _FILE_BITS) - 1)]
+        entry = read_line_at(path, where >> _FILE_BITS, CacheEntry, fix=_CACHE_FIX)
+        if entry.request_fingerprint != fingerprint:
+            raise InputError(f"{path}: the line at byte {where >> _FILE_BITS} answers another "
+                             f"request (the file was edited while in use)", fix=_CACHE_FIX)
+        return entry
 
     async def put(self, entry: CacheEntry) -> None:
         """Record a reply; returns once it is on disk (write-ahead)."""
-        self.entries[entry.request_fingerprint] = entry
-        if self._appender is not None:
-            await self._appender.append_async(entry.model_dump_json())
+        fingerprint = entry.request_fingerprint
+        self._writing[fingerprint] = entry
+        if self._appender is None:
+            return
+        line = entry.model_dump_json()
+        # The one writer of this file appends in call order: the line starts where the
+        # previous one ended.
+        offset = self._own_size
+        self._own_size += len(line.encode("utf-8")) + 1
+        try:
+            await self._appender.append_async(line)
+        finally:
+            if self._writing.get(fingerprint) is entry:
+                del self._writing[fingerprint]
+        self._recent[fingerprint] = offset << _FILE_BITS | self._own
+        self._recent.move_to_end(fingerprint)
+        if len(self._recent) > self._recent_limit:
+            self._recent.popitem(last=False)
 
     def close(self) -> None:
         if self._appender is not None:
             self._appender.close()
 
 
+_CACHE_FIX = "delete that line (its reply will be bought again)"
+
+
+class CellState(NamedTuple):
+    """A cell's state as its latest record on disk says (resume state)."""
+
+    status: str
+    """``ok``, ``error`` or ``blocked``."""
+    cost_usd: float
+    """Its cost (0 when unknown)."""
+    truncated: int
+    """How many replies shown to the user were cut off at ``max_tokens``."""
+
+
 class TranscriptStore:
-    """``transcripts.jsonl`` of one run (or one shard of it): resume state and appends."""
+    """``transcripts.jsonl`` of one run (or one shard of it): resume state and appends.
+
+    The resume state is read once, when the store opens (every shard's file; the last record
+    of a cell wins) and never grows: records appended later are written, not remembered (the
+    runner keeps its own running totals).
+    """
 
     def __init__(self, run_dir: RunDir, *, shard: int = 0, num_shards: int = 1) -> None:
         self.run_dir = run_dir
@@ -249,28 +341,25 @@ class TranscriptStore:
                 fix="choose a writable run.out_dir or fix the folder's permissions",
             ) from None
         repair_torn_tail(self.path)
-        self.status_by_cell: dict[str, str] = {}
-        self.cost_by_cell: dict[str, float] = {}
-        self.truncated_by_cell: dict[str, int] = {}
-        """Per cell, how many replies shown to the user were cut off at ``max_tokens``."""
-        for record in iter_transcripts(run_dir):
-            self._note(record)
+        self.previous: dict[str, CellState] = {}
+        """Per cell, its latest record when the store opened."""
+        for path in run_dir.transcript_files():
+            for _, _, line in scan_jsonl(path, TranscriptResume, fix=_TRANSCRIPTS_FIX):
+                self.previous[line.cell_id] = CellState(line.status, line.cost_usd or 0.0,
+                                                        len(line.truncated_messages))
         self._appender = DurableAppender(self.path, commit_interval_s=0.05)
 
     def done(self, cell_id: str) -> bool:
-        """True when the cell already ended ``ok`` or ``blocked`` (skipped on resume)."""
-        return self.status_by_cell.get(cell_id) in ("ok", "blocked")
+        """True when the cell had already ended ``ok`` or ``blocked`` (skipped on resume)."""
+        state = self.previous.get(cell_id)
+        return state is not None and state.status in ("ok", "blocked")
 
     def append(self, record: TranscriptRecord) -> None:
         """Append one finished cell (on disk within one fsync; see the module docstring)."""
         self._appender.write(record.model_dump_json(by_alias=True))
-        self._note(record)
-
-    def _note(self, record: TranscriptRecord) -> None:
-        """Remember the resume state of a cell's latest record."""
-        self.status_by_cell[record.cell_id] = record.status
-        self.cost_by_cell[record.cell_id] = record.cost_usd or 0.0
-        self.truncated_by_cell[record.cell_id] = len(record.truncated_messages)
 
     def close(self) -> None:
         self._appender.close()
+
+
+_TRANSCRIPTS_FIX = "restore the file or rerun the sweep into a new run.name"

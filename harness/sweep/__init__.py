@@ -4,7 +4,7 @@ a scaffold's reply, read before any sweep."""
 
 from __future__ import annotations
 
-from harness.sweep.cells import enumerate_cells
+from harness.sweep.cells import enumerate_cells, iter_cells
 from harness.sweep.compatibility import check_replay_source, check_resume
 from harness.sweep.coverage import (
     ALL_LEVELS,
@@ -34,6 +34,7 @@ __all__ = [
     "check_replay_source",
     "check_resume",
     "enumerate_cells",
+    "iter_cells",
     "length_warnings",
     "make_plan",
     "prompt_coverage",

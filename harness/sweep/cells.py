@@ -8,12 +8,12 @@ Sharding assigns each cell to ``int(cell_id) % num_shards``, stable across machi
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 
 from harness.schema import ModelSpec, PromptSet, ScaffoldSpec, Scenario, content_hash
 
-__all__ = ["Cell", "enumerate_cells", "model_identity_hash"]
+__all__ = ["Cell", "enumerate_cells", "iter_cells", "model_identity_hash"]
 
 
 def model_identity_hash(model: ModelSpec) -> str:
@@ -48,7 +48,7 @@ class Cell:
         return f"{self.model.name}/{self.scaffold.name}/{self.scenario.id}#r{self.replicate}"
 
 
-def enumerate_cells(
+def iter_cells(
     models: Iterable[ModelSpec],
     scaffolds: Iterable[ScaffoldSpec],
     prompts: PromptSet,
@@ -58,8 +58,9 @@ def enumerate_cells(
     num_shards: int = 1,
     only: Collection[str] | None = None,
     limit: int | None = None,
-) -> list[Cell]:
-    """All cells of this shard, in a deterministic order.
+) -> Iterator[Cell]:
+    """All cells of this shard, in a deterministic order, one at a time (nothing is kept:
+    iterate again for a second pass).
 
     Order is replicate, scenario, scaffold, then model innermost, so that consecutive cells go
     to different providers and per-model rate limits overlap instead of queueing. ``only``
@@ -70,12 +71,15 @@ def enumerate_cells(
     scaffolds = list(scaffolds)
     model_hashes = {m.name: model_identity_hash(m) for m in models}
     scaffold_hashes = {s.name: content_hash(s) for s in scaffolds}
-    cells = []
+    prompt_hashes: dict[int, str] = {}
+    left = limit
     for replicate in range(replicates):
-        for scenario in prompts.scenarios:
+        for position, scenario in enumerate(prompts.scenarios):
             if only is not None and scenario.id not in only:
                 continue
-            prompt_hash = content_hash(scenario)
+            if position not in prompt_hashes:
+                prompt_hashes[position] = content_hash(scenario)
+            prompt_hash = prompt_hashes[position]
             for scaffold in scaffolds:
                 for model in models:
                     cell_id = content_hash(
@@ -88,17 +92,34 @@ def enumerate_cells(
                     )[:24]
                     if int(cell_id, 16) % num_shards != shard:
                         continue
-                    cells.append(
-                        Cell(
-                            cell_id=cell_id,
-                            model=model,
-                            scaffold=scaffold,
-                            scenario=scenario,
-                            prompt_set=prompts.name,
-                            replicate=replicate,
-                            scaffold_hash=scaffold_hashes[scaffold.name],
-                            prompt_hash=prompt_hash,
-                            model_hash=model_hashes[model.name],
-                        )
+                    if left is not None:
+                        if left == 0:
+                            return
+                        left -= 1
+                    yield Cell(
+                        cell_id=cell_id,
+                        model=model,
+                        scaffold=scaffold,
+                        scenario=scenario,
+                        prompt_set=prompts.name,
+                        replicate=replicate,
+                        scaffold_hash=scaffold_hashes[scaffold.name],
+                        prompt_hash=prompt_hash,
+                        model_hash=model_hashes[model.name],
                     )
-    return cells if limit is None else cells[:limit]
+
+
+def enumerate_cells(
+    models: Iterable[ModelSpec],
+    scaffolds: Iterable[ScaffoldSpec],
+    prompts: PromptSet,
+    *,
+    replicates: int = 1,
+    shard: int = 0,
+    num_shards: int = 1,
+    only: Collection[str] | None = None,
+    limit: int | None = None,
+) -> list[Cell]:
+    """``iter_cells`` as a list (for the plan and tests; the sweep streams them)."""
+    return list(iter_cells(models, scaffolds, prompts, replicates=replicates, shard=shard,
+                           num_shards=num_shards, only=only, limit=limit))

@@ -3,7 +3,9 @@
 Owns one invocation of the sweep: which cells still need running (resume skips ``ok`` and
 ``blocked`` cells and retries ``error`` ones), global concurrency (a pool of
 ``run.concurrency`` workers), the budget gate, stopping a model after an authentication failure,
-Ctrl-C and SIGTERM, the progress bar and the manifest at start and end. A cell's conversation is
+Ctrl-C and SIGTERM, the progress bar and the manifest at start and end. Its memory does not grow
+with the number of cells: cells are generated as workers take them (one counting pass first)
+and a finished cell leaves only running totals behind. A cell's conversation is
 ``conversation.py``'s, the manifest's shape ``manifest.py``'s; per-model limits, retries and
 the cache are ``harness.providers``'; files and their paths are ``harness.rundir``'s. In a
 worker process (``workers.py``) the sweep runs one slice of the cells and hands the manifest,
@@ -41,7 +43,7 @@ from harness.rundir import (
     shard_suffix,
 )
 from harness.schema import ModelSpec
-from harness.sweep.cells import Cell, enumerate_cells
+from harness.sweep.cells import Cell, iter_cells
 from harness.sweep.compatibility import check_replay_source, check_resume
 from harness.sweep.conversation import CellRunner
 from harness.sweep.manifest import ManifestWriter
@@ -78,8 +80,9 @@ class WorkerLink:
     """Takes this slice's counts by status and the money spent on its cells."""
     stop_requested: Callable[[], bool]
     """True once the parent asks every worker to stop (Ctrl-C, SIGTERM): ends like Ctrl-C."""
-    finished: Callable[[ManifestWriter], None]
-    """Takes what this slice noted for the manifest (versions, served identity, listings)."""
+    finished: Callable[[ManifestWriter, float], None]
+    """Takes what this slice noted for the manifest (versions, served identity, listings) and
+    its cells' cost (each cell by its latest record, every invocation's)."""
 
 
 async def run_sweep(config: RunConfig, run_dir: Path, *,
@@ -114,20 +117,20 @@ class _Sweep:
         check_keys([*config.models, *config.user_models()], config.provider)
         self.config = config
         self.say = say
-        self.cells = enumerate_cells(config.models, config.scaffolds, config.prompts,
-                                     replicates=settings.replicates, shard=settings.shard,
-                                     num_shards=settings.num_shards, only=settings.only,
-                                     limit=settings.limit)
         self.layout = RunDir(run_dir)
         self.store = TranscriptStore(self.layout, shard=settings.shard,
                                      num_shards=settings.num_shards)
         self.cache = ResponseCache(self.layout,
                                    suffix=shard_suffix(settings.shard, settings.num_shards))
         self.recordings = self._open_recordings()
+        self.result = SweepResult(run_dir=run_dir, total_cells=0, skipped=0)
+        self.cost_of_cells = 0.0
+        """This shard's cells' cost, each by its latest record (every invocation's)."""
+        self.todo_count = self._count_cells()
         previous = read_manifests(self.layout)
         self.manifest = ManifestWriter(
             config, self.layout.manifest(settings.shard, settings.num_shards),
-            run_id=self.layout.name, cells=len(self.cells),
+            run_id=self.layout.name, cells=self.result.total_cells,
             started_at=next((m.started_at for m in previous if m.started_at), now_iso()))
         for manifest in previous:
             # A resume calls only what is left: keep the versions earlier invocations saw.
@@ -136,18 +139,46 @@ class _Sweep:
                     self.manifest.note_versions(model, versions)
                 for model, identity in manifest.served.items():
                     self.manifest.note_served_before(model, identity)
-        self.todo = [cell for cell in self.cells if not self.store.done(cell.cell_id)]
-        self.result = SweepResult(run_dir=run_dir, total_cells=len(self.cells),
-                                  skipped=len(self.cells) - len(self.todo))
-        for cell in self.cells:
-            if self.store.done(cell.cell_id):
-                self.result.counts[self.store.status_by_cell[cell.cell_id]] += 1
         # This shard's cells only: with sharding, each shard gets its own budget.
-        self.spent = self._spent_on_cells()
+        self.spent = self.cost_of_cells
         self.in_flight_estimate = 0.0
         self._estimates: dict[str, float] = {}
         self.stop = asyncio.Event()
         self.tasks: list[asyncio.Task[None]] = []
+
+    def _cells(self) -> Iterator[Cell]:
+        """This shard's cells, generated again on each call (never held in a list)."""
+        settings = self.config.run
+        return iter_cells(self.config.models, self.config.scaffolds, self.config.prompts,
+                          replicates=settings.replicates, shard=settings.shard,
+                          num_shards=settings.num_shards, only=settings.only,
+                          limit=settings.limit)
+
+    def _count_cells(self) -> int:
+        """One pass over this shard's cells: how many, which are done (skipped on resume),
+        what earlier invocations spent on them and cut off; returns how many are left to run.
+        """
+        todo = 0
+        for cell in self._cells():
+            self.result.total_cells += 1
+            state = self.store.previous.get(cell.cell_id)
+            if state is None:
+                todo += 1
+                continue
+            self._tally(state.cost_usd, state.truncated, sign=1)
+            if self.store.done(cell.cell_id):
+                self.result.skipped += 1
+                self.result.counts[state.status] += 1
+            else:
+                todo += 1
+        return todo
+
+    def _tally(self, cost_usd: float, truncated: int, *, sign: int) -> None:
+        """Add (or, for a cell's record that a new one replaces, take away) one record's cost
+        and cut-off replies from this shard's totals."""
+        self.cost_of_cells += sign * cost_usd
+        self.result.truncated_replies += sign * truncated
+        self.result.truncated_cells += sign * (truncated > 0)
 
     def _open_recordings(self) -> ResponseCache | None:
         """The replay source's replies, when the provider serves recordings."""
@@ -156,13 +187,10 @@ class _Sweep:
         source = RunDir(Path(self.config.replay.from_ or ""))
         return ResponseCache(source, writable=False)
 
-    def _spent_on_cells(self) -> float:
-        return sum(self.store.cost_by_cell.get(cell.cell_id, 0.0) for cell in self.cells)
-
     def _write_manifest(self, *, finished: bool) -> None:
         if self.link is not None:  # the parent writes the run's one manifest
             return
-        self.manifest.write(self.result, cost_usd=self._spent_on_cells(), finished=finished)
+        self.manifest.write(self.result, cost_usd=self.cost_of_cells, finished=finished)
 
     def _announce_start(self) -> None:
         if self.link is not None:  # the parent speaks for every worker
@@ -175,8 +203,8 @@ class _Sweep:
                          f"yet; use limits.rpm and limits.max_concurrency to stay under the "
                          f"provider's limits")
         if self.result.skipped:
-            self.say(f"resuming {self.layout.root}: {self.result.skipped} of {len(self.cells)} "
-                     f"cells already done")
+            self.say(f"resuming {self.layout.root}: {self.result.skipped} of "
+                     f"{self.result.total_cells} cells already done")
 
     def _on_auth_failure(self, model: ModelSpec, cause: str) -> None:
         self.result.auth_failures[model.name] = cause
@@ -194,7 +222,7 @@ class _Sweep:
                              replay=self.recordings, replay_strict=self.config.replay.strict,
                              on_auth_failure=self._on_auth_failure)
         runner = CellRunner(client, self.layout.name, self.config)
-        progress = SweepProgress(self.config.run.progress, len(self.cells),
+        progress = SweepProgress(self.config.run.progress, self.result.total_cells,
                                  self.config.simulated,
                                  sink=self.link.report if self.link is not None else None)
         if self.link is not None:
@@ -205,7 +233,7 @@ class _Sweep:
             finally:
                 watcher.cancel()
                 self._finish(client)
-                self.link.finished(self.manifest)
+                self.link.finished(self.manifest, self.cost_of_cells)
             return self.result
         loop = asyncio.get_running_loop()
         # asyncio puts back the default handlers, not the ones it replaced (the CLI's SIGTERM
@@ -231,8 +259,9 @@ class _Sweep:
     async def _run_workers(self, client: ProviderClient, runner: CellRunner,
                            progress: SweepProgress) -> None:
         progress.update(self.result.counts, self.spent)
-        queue = iter(self.todo)
-        workers = min(self.config.run.concurrency, max(1, len(self.todo)))
+        # Cells are generated as workers take them: at most run.concurrency are in flight.
+        queue = (cell for cell in self._cells() if not self.store.done(cell.cell_id))
+        workers = min(self.config.run.concurrency, max(1, self.todo_count))
         self.tasks = [asyncio.create_task(self._worker(queue, client, runner, progress))
                       for _ in range(workers)]
         await asyncio.gather(*self.tasks, return_exceptions=True)
@@ -282,6 +311,10 @@ class _Sweep:
     def _record(self, record: TranscriptRecord) -> None:
         self.spent += record.cost_usd or 0.0
         self.store.append(record)
+        earlier = self.store.previous.get(record.cell_id)
+        if earlier is not None:  # an error cell run again: its new record replaces the old
+            self._tally(earlier.cost_usd, earlier.truncated, sign=-1)
+        self._tally(record.cost_usd or 0.0, len(record.truncated_messages), sign=1)
         self.result.counts[record.status] += 1
         if record.status == "error" and record.error:
             self.result.error_causes[cause_key(record.error)] += 1
@@ -304,12 +337,9 @@ class _Sweep:
     def _finish(self, client: ProviderClient) -> None:
         """Count what did not start, close every file, write the final manifest."""
         if self.result.stopped_by == "interrupt":
-            self.result.not_started = len(self.cells) - sum(self.result.counts.values())
+            self.result.not_started = self.result.total_cells - sum(self.result.counts.values())
         self.result.calls_made = client.calls_made
         self.result.spent_usd = self.spent
-        cut = [self.store.truncated_by_cell.get(cell.cell_id, 0) for cell in self.cells]
-        self.result.truncated_replies = sum(cut)
-        self.result.truncated_cells = sum(1 for n in cut if n)
         close_errors: list[OutputError] = []
         for closable in (self.store, self.cache, self.recordings):
             try:

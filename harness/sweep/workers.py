@@ -43,7 +43,7 @@ from harness.errors import OutputError
 from harness.providers import check_keys, now_iso
 from harness.rundir import RunDir, ServerListing, read_manifests
 from harness.schema import ModelSpec
-from harness.sweep.cells import enumerate_cells
+from harness.sweep.cells import iter_cells
 from harness.sweep.compatibility import check_resume
 from harness.sweep.manifest import ManifestWriter
 from harness.sweep.progress import SweepProgress
@@ -78,9 +78,10 @@ def run_sweep_stage(config: RunConfig, run_dir: Path, *,
 
 
 def _count_cells(config: RunConfig) -> int:
-    return len(enumerate_cells(config.models, config.scaffolds, config.prompts,
-                               replicates=config.run.replicates, shard=config.run.shard,
-                               num_shards=config.run.num_shards, only=config.run.only))
+    """This shard's cells, counted as they are generated (never held in a list)."""
+    return sum(1 for _ in iter_cells(config.models, config.scaffolds, config.prompts,
+                                     replicates=config.run.replicates, shard=config.run.shard,
+                                     num_shards=config.run.num_shards, only=config.run.only))
 
 
 def _divided(value: int, workers: int) -> int:
@@ -122,6 +123,8 @@ class SliceOutcome:
     reported: dict[str, set[str]] = field(default_factory=dict)
     fingerprints: dict[str, set[str]] = field(default_factory=dict)
     listings: dict[str, ServerListing] = field(default_factory=dict)
+    cost_of_cells: float = 0.0
+    """The slice's cells' cost, each by its latest record (what the manifest records)."""
 
 
 _REPORTS: Any = None
@@ -155,7 +158,8 @@ def _run_slice(config: RunConfig, run_dir: str, index: int) -> SliceOutcome:
     def report(counts: Counter[str], spent: float) -> None:
         _REPORTS.put((index, dict(counts), spent))  # a copy: the loop goes on counting
 
-    def finished(writer: ManifestWriter) -> None:
+    def finished(writer: ManifestWriter, cost_of_cells: float) -> None:
+        outcome.cost_of_cells = cost_of_cells
         outcome.model_versions, outcome.listings = writer.model_versions, writer.listings
         outcome.reported, outcome.fingerprints = writer.reported, writer.fingerprints
 
@@ -213,7 +217,7 @@ def run_sweep_in_workers(config: RunConfig, run_dir: Path, *, workers: int,
         merged.stopped_by = "interrupt" if interrupted else merged.stopped_by
         merged.not_started = total - sum(merged.counts.values())
     # What the workers that finished did is on record before a failed one's error is raised.
-    writer.write(merged, cost_usd=merged.spent_usd, finished=True)
+    writer.write(merged, cost_usd=sum(o.cost_of_cells for o in outcomes), finished=True)
     if errors:
         raise errors[0]
     return merged

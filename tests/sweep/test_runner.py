@@ -13,7 +13,7 @@ import pytest
 
 from harness.config import RunConfig
 from harness.rundir import RunDir, iter_transcripts, read_manifests
-from harness.schema import ModelSpec, ProviderSettings, ReplaySettings
+from harness.schema import ModelSpec, ProviderSettings, ReplaySettings, ScaffoldSpec
 from harness.sweep.cells import enumerate_cells
 from harness.sweep.planning import estimate_cell
 from harness.testing.testserver import Fault, TestServer
@@ -104,6 +104,40 @@ def test_cache_prevents_paying_twice_after_a_lost_record(tmp_path: Path) -> None
         assert server.count() == calls
     records = list(iter_transcripts(RunDir(tmp_path / "r")))
     assert len(records) == 4 and all(c.from_cache for r in records for c in r.calls)
+
+
+def test_a_request_asked_twice_in_one_invocation_is_paid_once(tmp_path: Path) -> None:
+    # Two scaffolds that send the same requests: the second cell's calls come from the replies
+    # the first wrote this invocation (the cache's window of recent replies), not the server.
+    twins = [ScaffoldSpec(name="bare"), ScaffoldSpec(name="twin")]
+    with TestServer() as server:
+        cfg = config(server.url, [model("alpha")], tmp_path, scaffolds=twins, n=3,
+                     concurrency=1)
+        result = sweep(cfg, tmp_path / "r")
+        assert result.counts["ok"] == 6 and server.count() == 3 * 2  # 3 scenarios x 2 turns
+    records = list(iter_transcripts(RunDir(tmp_path / "r")))
+    served = {r.scaffold: [c.from_cache for c in r.calls] for r in records}
+    assert served == {"bare": [False, False], "twin": [True, True]}
+
+
+def test_an_error_cell_run_again_replaces_its_cost_in_the_manifest(tmp_path: Path) -> None:
+    priced = ModelSpec.model_validate({
+        "name": "priced", "litellm_model": "openai/gpt-4o-mini", "family": "openai",
+        "api_key_env": KEY_ENV, "params": {"max_tokens": 64}})
+    transcripts = tmp_path / "r" / "transcripts.jsonl"
+    with TestServer() as server:
+        cfg = config(server.url, [priced], tmp_path, scaffolds=[ScaffoldSpec(name="bare")], n=2,
+                     turns=1)
+        sweep(cfg, tmp_path / "r")
+        spent = read_manifests(RunDir(tmp_path / "r"))[0].cost_usd
+        # Say the cells ended error after paying (a later turn failed): they run again, and
+        # each new record replaces the old one in the shard's cost instead of adding to it.
+        transcripts.write_text(transcripts.read_text().replace('"status":"ok"',
+                                                               '"status":"error"'))
+        result = sweep(cfg, tmp_path / "r")
+    assert result.counts["ok"] == 2 and result.skipped == 0
+    assert spent > 0
+    assert read_manifests(RunDir(tmp_path / "r"))[0].cost_usd == pytest.approx(spent, abs=1e-6)
 
 
 def test_budget_gate_stops_before_passing_the_budget(tmp_path: Path) -> None:
