@@ -151,6 +151,163 @@ CANDIDATES = [
 ]
 
 
+PAIRED_CHILD = textwrap.dedent("""
+    import asyncio, gc, json, sys, time
+    url, n, c, model = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+    rounds = int(sys.argv[5])
+    variants = json.loads(sys.stdin.read())
+    from harness.providers.litellm_import import load_litellm
+    litellm = load_litellm()
+
+    async def main():
+        ns = {"litellm": litellm, "url": url, "gc": gc}
+        for variant in variants:
+            exec(variant["setup"], ns)
+        semaphore = asyncio.Semaphore(c)
+
+        async def one(i, use_model, extra):
+            kwargs = {"model": use_model, "api_base": url, "api_key": "sk-bench-fake",
+                      "messages": [{"role": "user", "content": f"bench prompt {i}"}],
+                      "timeout": 60.0, "max_retries": 0, "drop_params": True,
+                      "temperature": 0.0, "max_tokens": 64, **extra}
+            kwargs = {k: v for k, v in kwargs.items() if v is not None}
+            async with semaphore:
+                return await litellm.acompletion(**kwargs)
+
+        async def batch(variant, count):
+            ns["extra"], ns["model"] = {}, model
+            exec(variant["on"], ns)
+            use_model, extra = ns["model"], dict(ns["extra"])
+            gc.collect()
+            start = time.process_time()
+            replies = await asyncio.gather(*(one(i, use_model, extra) for i in range(count)))
+            # Background logging of the batch finishes inside its own measurement.
+            await asyncio.sleep(0.3)
+            cpu = time.process_time() - start
+            exec(variant["off"], ns)
+            return cpu / count * 1000, replies[-1]
+
+        for variant in variants:
+            await batch(variant, c)
+        cpu_ms = {v["name"]: [] for v in variants}
+        last = {}
+        for round_number in range(rounds):
+            shift = round_number % len(variants)
+            for variant in variants[shift:] + variants[:shift]:
+                ms, reply = await batch(variant, n)
+                cpu_ms[variant["name"]].append(ms)
+                last[variant["name"]] = reply
+        out = {}
+        for name, reply in last.items():
+            cost = (getattr(reply, "_hidden_params", None) or {}).get("response_cost", "absent")
+            out[name] = {"cpu_ms": cpu_ms[name], "cost": cost, "model": reply.model,
+                         "finish_reason": reply.choices[0].finish_reason,
+                         "system_fingerprint": reply.system_fingerprint,
+                         "total_tokens": reply.usage.total_tokens if reply.usage else None}
+        print(json.dumps(out))
+
+    asyncio.run(main())
+""")
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A setting that can be switched on and off between batches of one process."""
+
+    name: str
+    on: str = ""
+    """Before a batch: may set ``extra`` (per-call kwargs) or ``model``."""
+    off: str = ""
+    setup: str = ""
+    """Once, inside the running loop, before any batch."""
+    free_only: bool = False
+    """Changes litellm's own cost (so only for ``pricing: free`` models, whose cost xstress
+    records as 0 whatever litellm says)."""
+
+
+def flag(name: str, value: object, default: object) -> Variant:
+    """A process-wide litellm attribute set for the batch and restored after it."""
+    return Variant(f"litellm.{name}={value}", on=f"litellm.{name} = {value!r}",
+                   off=f"litellm.{name} = {default!r}")
+
+
+VARIANTS = [
+    Variant("baseline"),
+    Variant("baseline-again"),
+    flag("logging", False, True),
+    flag("turn_off_message_logging", True, False),
+    flag("disable_streaming_logging", True, False),
+    flag("disable_end_user_cost_tracking", True, None),
+    flag("disable_token_counter", True, False),
+    flag("set_verbose", False, False),
+    flag("suppress_debug_info", False, True),
+    flag("modify_params", False, False),
+    flag("enable_json_schema_validation", False, False),
+    flag("cache", None, None),
+    Variant("callbacks emptied", on="for name in ('callbacks', 'success_callback', "
+            "'input_callback', '_async_success_callback', '_async_input_callback'):\n"
+            "    setattr(litellm, name, [])"),
+    Variant("no-log kwarg", on="extra['no-log'] = True"),
+    Variant("no drop_params", on="extra['drop_params'] = None"),
+    Variant("shared aiohttp session", setup="import aiohttp\nsession = aiohttp.ClientSession()",
+            on="extra['shared_session'] = session"),
+    Variant("own AsyncOpenAI client", setup="import openai\nown = openai.AsyncOpenAI("
+            "base_url=url, api_key='sk-bench-fake', max_retries=0, timeout=60.0)",
+            on="extra['client'] = own"),
+    Variant("internal-call contextvar (private)",
+            setup="from litellm._internal_context import is_internal_call",
+            on="token = is_internal_call.set(True)", off="is_internal_call.reset(token)"),
+    Variant("free: zero custom price kwargs", free_only=True,
+            on="extra['input_cost_per_token'] = 0.0\nextra['output_cost_per_token'] = 0.0"),
+    Variant("free: zero-price map entry", free_only=True,
+            setup="litellm.register_model({'openai/zero-priced': {'input_cost_per_token': 0.0,"
+                  " 'output_cost_per_token': 0.0, 'litellm_provider': 'openai', "
+                  "'mode': 'chat'}})",
+            on="model = 'openai/zero-priced'"),
+]
+
+
+def run_paired(url: str, options: argparse.Namespace) -> None:
+    """Every variant in one process, alternating batches: the table of per-call CPU."""
+    chosen = [v for v in VARIANTS if not options.only or v.name in options.only
+              or v.name.startswith("baseline")]
+    if not options.model.startswith("openai/bench"):
+        chosen = [v for v in chosen if not v.free_only]
+    payload = json.dumps([{"name": v.name, "setup": v.setup, "on": v.on, "off": v.off}
+                          for v in chosen])
+    done = subprocess.run(
+        [sys.executable, "-c", PAIRED_CHILD, url, str(options.n), str(options.concurrency),
+         options.model, str(options.rounds)],
+        cwd=ROOT, input=payload, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"paired run failed:\n{done.stderr[-3000:]}")
+    results = json.loads(done.stdout.strip().splitlines()[-1])
+    base_runs = results["baseline"]["cpu_ms"]
+    base = statistics.median(base_runs)
+    expected = recorded(results["baseline"])
+    print(f"paired: one process, model {options.model}, batches of {options.n} calls at "
+          f"C={options.concurrency}, {options.rounds} rounds, variants alternating; medians")
+    print(f"{'variant':44s} {'CPU ms/call':>11s} {'x base':>7s} {'paired':>7s}  recorded")
+    for variant in chosen:
+        runs = results[variant.name]["cpu_ms"]
+        # Paired ratio: each round's figure over the baseline's of the same round.
+        paired = statistics.median(r / b for r, b in zip(runs, base_runs, strict=True))
+        got = recorded(results[variant.name])
+        # A free-only variant prices at 0 (and its model name differs): the rest must match.
+        same = got == expected or (variant.free_only and bool(got[1])
+                                   and got[2:] == expected[2:])
+        note = "same" if got == expected else (
+            f"same but cost {got[0]} (free models only)" if same else f"LOST {got}")
+        print(f"{variant.name:44s} {statistics.median(runs):11.3f} "
+              f"{statistics.median(runs) / base:7.3f} {paired:7.3f}  {note}")
+    noise = [a / b for a, b in zip(results["baseline-again"]["cpu_ms"], base_runs, strict=True)]
+    drift = abs(statistics.median(noise) - 1)
+    print(f"noise: baseline-again / baseline per round {min(noise):.3f}..{max(noise):.3f}, "
+          f"median {statistics.median(noise):.3f}; a variant counts as a gain when its paired "
+          f"median is below {1 - 2 * max(drift, 0.02):.3f} (twice the baselines' median gap, "
+          f"at least 4%)")
+
+
 def run_child(candidate: Candidate, url: str, n: int, concurrency: int,
               model: str) -> dict[str, object]:
     """One fresh process for one candidate: its JSON line."""
@@ -182,10 +339,13 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--model", default="openai/bench", help="litellm model string")
+    parser.add_argument("--paired", action="store_true",
+                        help="toggle settings between batches of one process (fine effects)")
     parser.add_argument("--only", default="",
                         help="comma-separated candidate names (the baselines always run)")
     options = parser.parse_args()
     wanted = {name.strip() for name in options.only.split(",") if name.strip()}
+    options.only = wanted
     chosen = [c for c in CANDIDATES
               if not wanted or c.name in wanted or c.name.startswith("baseline")]
     server = subprocess.Popen(
@@ -193,6 +353,13 @@ def main() -> int:
         cwd=ROOT, stdout=subprocess.PIPE, text=True)
     assert server.stdout is not None
     url = server.stdout.readline().strip()
+    if options.paired:
+        try:
+            run_paired(url, options)
+        finally:
+            server.terminate()
+            server.wait()
+        return 0
     results: dict[str, list[dict[str, object]]] = {c.name: [] for c in chosen}
     try:
         for round_number in range(options.rounds):

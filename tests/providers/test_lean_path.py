@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from harness.providers import make_client
-from harness.providers.litellm_import import load_litellm
+from harness.providers.litellm_import import load_litellm, logging_skip_switch
 from harness.providers.live import LiveProvider
 from harness.providers.protocol import ProviderOptions, Request, request_fingerprint
 from harness.rundir import CallRecord, Message
@@ -100,3 +100,54 @@ def test_free_pricing_of_a_name_litellm_prices_leaves_the_priced_model_priced() 
     assert provider.cost(free, free_reply) == 0.0
     assert provider.cost(priced, priced_reply) == litellm.completion_cost(
         completion_response=priced_reply) > 0
+
+
+def test_calls_skip_litellms_success_logging_and_leave_the_switch_as_found() -> None:
+    litellm = load_litellm()
+    switch = logging_skip_switch()
+    assert switch is not None  # the pinned litellm has it: the measured gain is in effect
+    seen: list[str] = []
+
+    from litellm.integrations.custom_logger import CustomLogger
+
+    class Counting(CustomLogger):
+        async def async_log_success_event(self, kwargs: Any, response_obj: Any,
+                                          start_time: Any, end_time: Any) -> None:
+            seen.append(response_obj.model)
+
+    counting = Counting()
+    litellm.callbacks.append(counting)
+    try:
+        with TestServer() as server:
+            model = spec("openai/gpt-4o-mini", server.url)
+            provider = LiveProvider(ProviderOptions(ProviderSettings(), FAST))
+            request = Request(model, QUESTION, request_fingerprint(model, QUESTION, 0),
+                              "reply", 0, "c")
+
+            async def go() -> tuple[bool, Any, bool]:
+                before = switch.get()
+                direct = await litellm.acompletion(**provider.call_kwargs(request))
+                reply = await provider.send(provider.call_kwargs(request))
+                await asyncio.sleep(0.5)  # litellm logs in a background task
+                return before, (direct, reply), switch.get()
+
+            before, (direct, reply), after = asyncio.run(go())
+    finally:
+        litellm.callbacks.remove(counting)
+    assert before is False and after is False
+    # The direct call was logged, the provider's was not; both were priced the same way.
+    assert seen == [direct.model]
+    assert provider.cost(model, reply) == litellm.completion_cost(completion_response=reply)
+
+
+def test_a_free_model_litellm_does_not_know_gets_a_zero_price_entry_once() -> None:
+    litellm = load_litellm()
+    with TestServer() as server:
+        free = spec("openai/free-local-model", server.url, pricing="free")
+        provider = LiveProvider(ProviderOptions(ProviderSettings(), FAST))
+        reply = live_reply(provider, free)
+    assert provider.priced_at_zero == {"openai/free-local-model"}
+    info = litellm.get_model_info("openai/free-local-model")
+    assert (info["input_cost_per_token"], info["output_cost_per_token"]) == (0.0, 0.0)
+    assert info.get("max_input_tokens") is None  # no context limit invented for it
+    assert reply._hidden_params["response_cost"] == 0.0 and provider.cost(free, reply) == 0.0
