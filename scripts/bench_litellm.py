@@ -10,12 +10,18 @@ start-up are excluded. Candidates alternate within each round; each figure is th
 the rounds, and its ratio is to the baseline (xstress's current settings) of the same run.
 The baseline runs twice per round under two names: the gap between the two is the noise floor.
 
+Processes differ by 20% or more on a shared machine, so ``--paired`` is the finer instrument:
+one process, every variant switched on and off between batches of N calls (per-call kwargs,
+litellm attributes, a context variable, a zero-priced model name), variants rotating each
+round; the paired figure is the median over rounds of variant / baseline of the same round.
+Process-wide choices made before import (transport, environment, gc) need the default mode.
+
 Each child also reports what xstress records from the last reply (cost, reported model, usage,
 finish reason, system fingerprint); a candidate that loses one is marked ``LOST`` whatever its
 speed. Usage:
 
     uv run python scripts/bench_litellm.py [--n 2000] [--concurrency 32] [--rounds 3]
-        [--model openai/bench] [--only name,name]
+        [--model openai/bench] [--only name,name] [--paired]
 
 ``openai/bench`` is unpriced in litellm's map (a local server, ``pricing: free``);
 ``openai/gpt-4o-mini`` is priced (the server answers any model name).
