@@ -62,10 +62,11 @@ def logging_skip_switch() -> ContextVar[bool] | None:
     """litellm's switch that skips its success logging for calls made while it is True.
 
     xstress reads nothing litellm logs (cost, usage and model come from the response), so
-    calls are made with it set. Measured by ``scripts/bench_litellm.py --paired`` (15 rounds
-    of 300 calls, C=32, 2026-11-29): 0.77x litellm's CPU per call for an unpriced model, 0.89x
-    for a priced one; the same cost, usage, model, finish reason and fingerprint. None when the
-    installed litellm lacks the switch (calls then log as before).
+    calls are made with it set. Measured by ``scripts/bench_litellm.py --paired`` (batches of
+    300 calls, C=32, 2026-11-29): 0.77-0.92x litellm's CPU per call over four runs of 6-15
+    rounds (unpriced and priced models), 0.92x through xstress's own client; the same cost,
+    usage, model, finish reason and fingerprint. None when the installed litellm lacks the
+    switch (calls then log as before).
     """
     load_litellm()
     return _SKIP_LOGGING

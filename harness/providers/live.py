@@ -43,9 +43,10 @@ def price_free_model_at_zero(litellm: Any, model: ModelSpec) -> None:
 
     xstress records such a model's cost as 0 whatever litellm says, but litellm prices every
     reply itself, and for a name missing from its map it searches every fallback first.
-    Measured by ``scripts/bench_litellm.py --paired`` (15 rounds of 300 calls, C=32,
-    2026-11-29): 0.83x litellm's CPU per call. A name litellm already prices is left alone, so
-    another model spec with the same name and ``pricing: litellm`` keeps its price.
+    Measured by ``scripts/bench_litellm.py --paired`` (batches of 300 calls, C=32,
+    2026-11-29): 0.83-0.94x litellm's CPU per call over three runs (a marginal gain: a no-op
+    control reached 0.86x once). A name litellm already prices is left alone, so another model
+    spec with the same name and ``pricing: litellm`` keeps its price.
     """
     try:
         litellm.get_model_info(model.litellm_model)
