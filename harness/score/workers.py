@@ -9,13 +9,13 @@ worker K builds its own client with its own write-ahead cache file
 (``cache/responses.judges.worker-K-of-W.jsonl``; every ``ResponseCache`` of the run reads all
 of them, so a rerun reuses each reply whatever its number of workers). Each process codes with
 its share of ``concurrency`` and of the judge's ``limits`` (divided by W, rounded down, at
-least 1, so that together they stay within them): limits are per process. Workers send each finished item's codes back through a queue, so this process
-stays the only writer of the score file, through the same writer as in-process coding, and
-moves the one progress bar. Workers ignore Ctrl-C: this process stops them when it is
-interrupted or one of them fails, and they die with it (on Linux the kernel kills them;
-elsewhere they notice within a fraction of a second), so a rerun never races an orphan. Which
-pairs to code, and the records written, are ``stage.py``'s; how an item is judged is
-``judge.py``'s.
+least 1, so that together they stay within them). Workers send each finished item's codes
+back through a queue, so this process stays the only writer of the score file, through the
+same writer as in-process coding, and moves the one progress bar. Workers ignore Ctrl-C: this
+process stops them when it is interrupted or one of them fails, and they die with it (on Linux
+the kernel kills them; elsewhere they notice within a fraction of a second), so a rerun never
+races an orphan. Which pairs to code, and the records written, are ``stage.py``'s; how an item
+is judged is ``judge.py``'s.
 """
 
 from __future__ import annotations
