@@ -273,8 +273,8 @@ def test_plan_and_help_do_not_import_litellm(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_commands_that_read_runs_do_not_import_litellm(offline_run: Path, tmp_path: Path) -> None:
-    """scaffolds, agree, report, runs, view, protocol, compare and export read files only: one
-    fresh interpreter runs them in turn and checks litellm is never imported."""
+    """scaffolds, agree, report, runs, view, protocol, compare, export and blind call no model:
+    one fresh interpreter runs them in turn and checks litellm is never imported."""
     import shutil
 
     run = tmp_path / "run"
@@ -283,7 +283,8 @@ def test_commands_that_read_runs_do_not_import_litellm(offline_run: Path, tmp_pa
                 ["runs", str(tmp_path)], ["view", str(run), "--static"],
                 ["protocol", "export", str(run), f"out={tmp_path / 'p.yaml'}"],
                 ["compare", str(run), str(offline_run), f"out={tmp_path / 'cmp'}"],
-                ["export", "table", str(run)]]
+                ["export", "table", str(run)],
+                ["blind", str(run), "--force"]]  # last: a new key under the copy's scores
     probe = ("import json, sys\nfrom harness.cli import main\n"
              f"for argv in json.loads({json.dumps(json.dumps(commands))}):\n"
              "    code = main(argv)\n"
