@@ -27,6 +27,7 @@ import contextlib
 import ctypes
 import logging
 import multiprocessing
+import os
 import queue as queue_module
 import signal
 import sys
@@ -132,7 +133,7 @@ _STOP: Any = None
 _STOPPED_HERE = False
 
 
-def _start_worker(reports: Any, stop: Any) -> None:
+def _start_worker(reports: Any, stop: Any, parent: int) -> None:
     """Pool initializer: die with the parent; leave Ctrl-C and SIGTERM to the parent."""
     global _REPORTS, _STOP
     _REPORTS, _STOP = reports, stop
@@ -140,6 +141,8 @@ def _start_worker(reports: Any, stop: Any) -> None:
         with contextlib.suppress(OSError, AttributeError):
             libc = ctypes.CDLL(None, use_errno=True)
             libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent died while this worker was starting
+        os._exit(1)
     # Ctrl-C reaches the whole process group: the parent decides, the workers wait for its word.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _stop_here)
@@ -205,7 +208,8 @@ def run_sweep_in_workers(config: RunConfig, run_dir: Path, *, workers: int,
     with _signals(on_signal), \
             SweepProgress(config.run.progress, total, config.simulated) as progress, \
             ProcessPoolExecutor(max_workers=workers, mp_context=context,
-                                initializer=_start_worker, initargs=(reports, stop)) as pool:
+                                initializer=_start_worker,
+                                initargs=(reports, stop, os.getpid())) as pool:
         futures = [pool.submit(_run_slice, slice_config(config, k, workers), str(run_dir), k)
                    for k in range(workers)]
         while not all(future.done() for future in futures):
