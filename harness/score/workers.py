@@ -23,8 +23,6 @@ from __future__ import annotations
 import asyncio
 import os
 import queue
-import signal
-import sys
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -38,6 +36,7 @@ from harness.schema import JudgeSpec, ProviderSettings, RubricSpec, RunSettings
 from harness.score.judge import ProviderClientLike, judge_item
 from harness.score.judge_setup import judge_setup
 from harness.score.rubric import DimensionCode
+from harness.sweep import die_with_parent
 
 __all__ = ["JudgeWorkers", "Work", "Writer", "run_llm_judge", "worker_cache_suffix"]
 
@@ -297,20 +296,13 @@ def _start_worker(replies: Any, stop: Any, parent: int) -> None:
     """Process-pool initializer: keep the queue and the stop event, die with the parent."""
     global _REPLIES, _STOP, _PARENT
     _REPLIES, _STOP, _PARENT = replies, stop, parent
-    # Ctrl-C reaches the whole process group; the parent decides when its workers stop, so
-    # that an interrupt ends with one message and no traceback per worker.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # The parent decides when its workers stop, so that an interrupt ends with one message
+    # and no traceback per worker.
+    die_with_parent(parent)
     # The parent reads every item before it shuts the pool down; after a failure, items
     # still buffered here may be dropped rather than hold up the exit (their replies are
     # cached, so a rerun codes them again without a call).
     replies.cancel_join_thread()
-    if sys.platform.startswith("linux"):
-        import ctypes
-
-        pr_set_pdeathsig = 1
-        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
-    if os.getppid() != parent:  # the parent died before the line above took effect
-        os._exit(1)
 
 
 def _code_slice(piece: _Slice) -> int:

@@ -19,7 +19,7 @@ from harness.sweep.length_check import LengthWarning, length_warnings, tokens_ne
 from harness.sweep.planning import CHARS_PER_TOKEN, make_plan
 from harness.sweep.result import SweepResult
 from harness.sweep.runner import run_dir_for, run_sweep
-from harness.sweep.workers import run_sweep_in_workers, run_sweep_stage
+from harness.sweep.workers import die_with_parent, run_sweep_in_workers, run_sweep_stage
 
 __all__ = [
     "ALL_LEVELS",
@@ -33,6 +33,7 @@ __all__ = [
     "SweepResult",
     "check_replay_source",
     "check_resume",
+    "die_with_parent",
     "enumerate_cells",
     "iter_cells",
     "length_warnings",

@@ -51,7 +51,7 @@ from harness.sweep.progress import SweepProgress
 from harness.sweep.result import SweepResult
 from harness.sweep.runner import WorkerLink, run_sweep
 
-__all__ = ["run_sweep_in_workers", "run_sweep_stage", "slice_config"]
+__all__ = ["die_with_parent", "run_sweep_in_workers", "run_sweep_stage", "slice_config"]
 
 log = logging.getLogger("xstress.runner")
 
@@ -133,18 +133,25 @@ _STOP: Any = None
 _STOPPED_HERE = False
 
 
-def _start_worker(reports: Any, stop: Any, parent: int) -> None:
-    """Pool initializer: die with the parent; leave Ctrl-C and SIGTERM to the parent."""
-    global _REPORTS, _STOP
-    _REPORTS, _STOP = reports, stop
+def die_with_parent(parent: int) -> None:
+    """In a worker process (a pool initializer): be killed when process ``parent`` dies
+    (``PR_SET_PDEATHSIG`` on Linux), exit at once if it already has (it died while this
+    worker was starting, before the kernel was asked), and leave Ctrl-C to it (Ctrl-C reaches
+    the whole process group: the parent decides, its workers wait for its word)."""
     if sys.platform.startswith("linux"):
         with contextlib.suppress(OSError, AttributeError):
             libc = ctypes.CDLL(None, use_errno=True)
             libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() != parent:  # the parent died while this worker was starting
+    if os.getppid() != parent:
         os._exit(1)
-    # Ctrl-C reaches the whole process group: the parent decides, the workers wait for its word.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _start_worker(reports: Any, stop: Any, parent: int) -> None:
+    """Pool initializer: die with the parent; leave Ctrl-C and SIGTERM to the parent."""
+    global _REPORTS, _STOP
+    _REPORTS, _STOP = reports, stop
+    die_with_parent(parent)
     signal.signal(signal.SIGTERM, _stop_here)
 
 
