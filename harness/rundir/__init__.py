@@ -69,6 +69,7 @@ from harness.rundir.stores import (
     iter_transcripts,
     read_key,
     read_manifests,
+    recorded_cells,
 )
 
 __all__ = [
@@ -121,6 +122,7 @@ __all__ = [
     "read_key",
     "read_manifests",
     "reason_kind",
+    "recorded_cells",
     "repair_torn_tail",
     "run_lock",
     "run_manifest",

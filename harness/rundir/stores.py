@@ -24,12 +24,13 @@ import asyncio
 import concurrent.futures
 import os
 import queue
+import tempfile
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, BinaryIO, NamedTuple
 
 from harness.errors import InputError, OutputError
 from harness.rundir.files import (
@@ -52,6 +53,7 @@ __all__ = [
     "iter_transcripts",
     "read_key",
     "read_manifests",
+    "recorded_cells",
 ]
 
 
@@ -117,8 +119,8 @@ class DurableAppender:
     """Appends lines to one file from a writer thread; each batch ends with one fsync.
 
     ``write`` hands a line over without waiting; ``append`` returns a future that completes
-    once the line is on disk; ``close`` drains the queue. A failed write is raised by the next
-    ``write``/``append`` and by ``close``.
+    once the line is on disk; ``close`` drains the queue. A failed write (or open: the file is
+    created by the first line) is raised by the next ``write``/``append`` and by ``close``.
     """
 
     _STOP = object()
@@ -128,7 +130,8 @@ class DurableAppender:
         self.commit_interval_s = commit_interval_s
         """Least time between two fsyncs: lines arriving meanwhile share the next one."""
         repair_torn_tail(path)
-        self._handle = path.open("ab")
+        # Opened by the first write: a worker or shard with nothing to write leaves no file.
+        self._handle: BinaryIO | None = None
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._error: OSError | None = None
         self._thread = threading.Thread(target=self._run, name=f"append:{path.name}", daemon=True)
@@ -174,21 +177,26 @@ class DurableAppender:
                     break
             stop = any(entry is self._STOP for entry in batch)
             pending = [entry for entry in batch if entry is not self._STOP]
+            # A waiter cancelled meanwhile (Ctrl-C cancels the cells awaiting their replies)
+            # still gets its line written: the reply is paid for. Marking each future running
+            # first makes a later cancel a no-op, so settling it below cannot fail.
+            waiting = [future for _, future in pending
+                       if future is not None and future.set_running_or_notify_cancel()]
             if pending:
                 try:
+                    if self._handle is None:
+                        self._handle = self.path.open("ab")
                     self._handle.write(b"".join(data for data, _ in pending))
                     self._handle.flush()
                     os.fsync(self._handle.fileno())
                     last_sync = time.monotonic()
                 except OSError as exc:
                     self._error = self._error or exc
-                    for _, future in pending:
-                        if future is not None:
-                            future.set_exception(exc)
+                    for future in waiting:
+                        future.set_exception(exc)
                 else:
-                    for _, future in pending:
-                        if future is not None:
-                            future.set_result(None)
+                    for future in waiting:
+                        future.set_result(None)
             if stop:
                 return
 
@@ -198,7 +206,8 @@ class DurableAppender:
             self._queue.put(self._STOP)
             self._thread.join()
         try:
-            self._handle.close()
+            if self._handle is not None:
+                self._handle.close()
         except OSError as exc:  # data a failed write left in the buffer
             self._error = self._error or exc
         self._raise_if_failed()
@@ -332,21 +341,18 @@ class TranscriptStore:
         self.path = run_dir.transcripts(shard, num_shards)
         try:
             run_dir.root.mkdir(parents=True, exist_ok=True)
-            probe = run_dir.root / ".write-test"
-            probe.write_bytes(b"")
-            probe.unlink()
+            # A probe of its own: sweep workers open their stores in one folder at once (a
+            # shared name was unlinked by one under another: "No such file or directory").
+            with tempfile.TemporaryFile(dir=run_dir.root):
+                pass
         except OSError as exc:
             raise OutputError(
                 f"{run_dir.root}: cannot write the run directory ({exc.strerror or exc})",
                 fix="choose a writable run.out_dir or fix the folder's permissions",
             ) from None
         repair_torn_tail(self.path)
-        self.previous: dict[str, CellState] = {}
+        self.previous = recorded_cells(run_dir)
         """Per cell, its latest record when the store opened."""
-        for path in run_dir.transcript_files():
-            for _, _, line in scan_jsonl(path, TranscriptResume, fix=_TRANSCRIPTS_FIX):
-                self.previous[line.cell_id] = CellState(line.status, line.cost_usd or 0.0,
-                                                        len(line.truncated_messages))
         self._appender = DurableAppender(self.path, commit_interval_s=0.05)
 
     def done(self, cell_id: str) -> bool:
@@ -363,3 +369,13 @@ class TranscriptStore:
 
 
 _TRANSCRIPTS_FIX = "restore the file or rerun the sweep into a new run.name"
+
+
+def recorded_cells(run_dir: RunDir) -> dict[str, CellState]:
+    """Per cell, the state its latest record in the run's transcript files (every shard) gives."""
+    recorded: dict[str, CellState] = {}
+    for path in run_dir.transcript_files():
+        for _, _, line in scan_jsonl(path, TranscriptResume, fix=_TRANSCRIPTS_FIX):
+            recorded[line.cell_id] = CellState(line.status, line.cost_usd or 0.0,
+                                               len(line.truncated_messages))
+    return recorded

@@ -42,9 +42,9 @@ from typing import Any
 from harness.config import SIMULATED_BANNER, RunConfig
 from harness.errors import OutputError
 from harness.providers import check_keys, now_iso
-from harness.rundir import RunDir, ServerListing, read_manifests
+from harness.rundir import RunDir, ServerListing, read_manifests, recorded_cells
 from harness.schema import ModelSpec
-from harness.sweep.cells import iter_cells
+from harness.sweep.cells import Cell, iter_cells
 from harness.sweep.compatibility import check_resume
 from harness.sweep.manifest import ManifestWriter
 from harness.sweep.progress import SweepProgress
@@ -78,11 +78,29 @@ def run_sweep_stage(config: RunConfig, run_dir: Path, *,
     return run_sweep_in_workers(config, run_dir, workers=workers, announce=announce)
 
 
+def _cells(config: RunConfig) -> Iterator[Cell]:
+    """This shard's cells, generated (never held in a list)."""
+    return iter_cells(config.models, config.scaffolds, config.prompts,
+                      replicates=config.run.replicates, shard=config.run.shard,
+                      num_shards=config.run.num_shards, only=config.run.only)
+
+
 def _count_cells(config: RunConfig) -> int:
-    """This shard's cells, counted as they are generated (never held in a list)."""
-    return sum(1 for _ in iter_cells(config.models, config.scaffolds, config.prompts,
-                                     replicates=config.run.replicates, shard=config.run.shard,
-                                     num_shards=config.run.num_shards, only=config.run.only))
+    return sum(1 for _ in _cells(config))
+
+
+def _on_disk(config: RunConfig, layout: RunDir) -> tuple[Counter[str], float]:
+    """This shard's cells by their latest records on disk: how many ended each way, and
+    their cost (what a resume would start from)."""
+    recorded = recorded_cells(layout)
+    counts: Counter[str] = Counter()
+    cost = 0.0
+    for cell in _cells(config):
+        state = recorded.get(cell.cell_id)
+        if state is not None:
+            counts[state.status] += 1
+            cost += state.cost_usd
+    return counts, cost
 
 
 def _divided(value: int, workers: int) -> int:
@@ -224,11 +242,16 @@ def run_sweep_in_workers(config: RunConfig, run_dir: Path, *, workers: int,
         _drain(reports, board, progress, timeout=0.0)
     outcomes, errors = _outcomes(futures)
     merged = _merge(run_dir, total, outcomes, writer)
+    cost_of_cells = sum(o.cost_of_cells for o in outcomes)
+    if len(outcomes) < workers:
+        # A worker that failed took its figures with it (and a dead one breaks the pool, so
+        # the others' go too): the cells are counted from what is on disk.
+        merged.counts, cost_of_cells = _on_disk(config, layout)
     if interrupted or errors:
         merged.stopped_by = "interrupt" if interrupted else merged.stopped_by
         merged.not_started = total - sum(merged.counts.values())
     # What the workers that finished did is on record before a failed one's error is raised.
-    writer.write(merged, cost_usd=sum(o.cost_of_cells for o in outcomes), finished=True)
+    writer.write(merged, cost_usd=cost_of_cells, finished=True)
     if errors:
         raise errors[0]
     return merged

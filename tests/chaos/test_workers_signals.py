@@ -9,6 +9,7 @@ stop.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -92,3 +93,53 @@ def test_stopping_a_sweep_in_workers_then_resuming_records_each_cell_once(
     # the workers divide between them) per stop.
     assert sum(n - 1 for n in answered.values()) <= 3 * CONCURRENCY, answered
     assert "already done" in final.stderr
+
+
+def worker_pids(parent: int) -> list[int]:
+    """The parent's spawned sweep workers (not the resource tracker)."""
+    found = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(line.split(":\t", 1) for line in status.read_text().splitlines()
+                          if ":\t" in line)
+            cmdline = (status.parent / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(fields.get("PPid", "0")) == parent and b"spawn_main" in cmdline:
+            found.append(int(status.parent.name))
+    return found
+
+
+@pytest.mark.slow
+def test_a_killed_worker_leaves_a_manifest_that_counts_what_is_on_disk(
+        project: Path, tmp_path: Path) -> None:
+    """kill -9 of one worker breaks the pool (the others stop too): the parent reports it,
+    and the manifest's counts and cost are those of the cells on disk, not of the workers
+    that could still answer (none)."""
+    add_model_and_prompts(project, scenarios=SCENARIOS)
+    (project / "configs" / "models" / "chaos.yaml").write_text(  # priced: costs to add up
+        "name: chaos\nlitellm_model: openai/gpt-4o-mini\nfamily: local\n"
+        "api_key_env: XSTRESS_TEST_KEY\nparams: {temperature: 0.0, max_tokens: 64}\n"
+        f"limits: {{max_concurrency: {CONCURRENCY}}}\n")
+    env = cli_env(project, XSTRESS_TEST_KEY=FAKE_KEY)
+    run_dir = tmp_path / "r"
+    with TestServer(latency_s=0.3) as server:
+        args = [*command(server.url, tmp_path, scenarios=SCENARIOS), f"run.workers={WORKERS}"]
+        process = subprocess.Popen(args, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.PIPE, text=True, start_new_session=True)
+        deadline = time.monotonic() + 240  # a hang guard, not a timing check
+        while time.monotonic() < deadline and len(records(run_dir)) < 6:
+            assert process.poll() is None, "the sweep ended before a worker could be killed"
+            time.sleep(0.02)
+        os.kill(worker_pids(process.pid)[0], signal.SIGKILL)
+        _, err = process.communicate(timeout=120)
+    assert process.returncode == 2, err
+    assert "died before it finished" in err and "rerun the same command" in err
+    rows = records(run_dir)
+    latest = {row["cell_id"]: row for row in rows}
+    assert 6 <= len(latest) < SCENARIOS
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["counts"]["ok"] == len(latest)
+    on_disk = sum(float(row["cost_usd"]) for row in latest.values())  # type: ignore[arg-type]
+    assert on_disk > 0
+    assert manifest["cost_usd"] == pytest.approx(on_disk, rel=1e-9)

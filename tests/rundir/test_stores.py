@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from harness.rundir import (
     DurableAppender,
     ResponseCache,
     RunDir,
+    TranscriptStore,
     read_jsonl,
     repair_torn_tail,
 )
@@ -78,6 +80,61 @@ def test_appender_writes_whole_lines_in_order(tmp_path: Path) -> None:
     lines = path.read_text().splitlines()
     assert sorted(lines) == sorted(f'{{"n": {i}}}' for i in range(500))
     assert path.read_bytes().endswith(b"\n")
+
+
+def test_a_cancelled_waiter_neither_stops_the_writer_nor_loses_its_line(tmp_path: Path) -> None:
+    """Ctrl-C cancels cells awaiting their replies' writes: the writer thread must survive
+    (it died on the cancelled future, and every later append hung or was lost)."""
+    path = tmp_path / "out.jsonl"
+    # The commit interval keeps the lines queued while the first waiter is cancelled.
+    appender = DurableAppender(path, commit_interval_s=0.2)
+    thread_errors: list[BaseException | None] = []
+    previous_hook = threading.excepthook
+    threading.excepthook = lambda args: thread_errors.append(args.exc_value)
+
+    async def cancel_one() -> None:
+        appender.write("before")
+        await asyncio.sleep(0.01)  # the writer thread is now waiting out the interval
+        cancelled = asyncio.create_task(appender.append_async("cancelled"))
+        kept = asyncio.create_task(appender.append_async("kept"))
+        await asyncio.sleep(0)
+        cancelled.cancel()
+        await asyncio.wait_for(kept, timeout=10)
+        await asyncio.wait_for(appender.append_async("after"), timeout=10)
+
+    try:
+        asyncio.run(cancel_one())
+        appender.close()
+    finally:
+        threading.excepthook = previous_hook
+    assert thread_errors == []
+    assert path.read_text().splitlines() == ["before", "cancelled", "kept", "after"]
+
+
+def test_stores_of_workers_opened_at_once_in_one_folder_all_open(tmp_path: Path) -> None:
+    """Sweep workers open their transcript stores in the same run folder at the same moment;
+    each checks the folder is writable without tripping over the others' check."""
+    for attempt in range(100):
+        root = RunDir(tmp_path / f"run{attempt}")
+        start = threading.Barrier(4)
+        errors: list[Exception] = []
+
+        def open_shard(shard: int, root: RunDir = root, start: threading.Barrier = start,
+                       errors: list[Exception] = errors) -> None:
+            start.wait()
+            try:
+                TranscriptStore(root, shard=shard, num_shards=4).close()
+            except Exception as exc:  # collected: the assertion below names it
+                errors.append(exc)
+
+        threads = [threading.Thread(target=open_shard, args=(k,)) for k in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert errors == [], f"attempt {attempt}: {errors}"
+        # Nothing written, nothing left behind: no probe, and no empty shard files.
+        assert sorted(root.root.iterdir()) == []
 
 
 def test_cache_survives_reopen_and_reads_all_shards(tmp_path: Path) -> None:
