@@ -23,6 +23,11 @@ __all__ = ["NO_KEY", "LiveProvider", "litellm_cost", "price_free_model_at_zero"]
 NO_KEY = "no-key-needed"
 """The key sent to an ``api_base`` whose model names no ``api_key_env`` (a local server)."""
 
+_ZERO_ENTRIES: set[str] = set()
+"""litellm model names this process added to litellm's price map at zero. Process-wide, like
+the map: a ``pricing: litellm`` spec of the same name (a judge, say) must read its cost as
+unknown, not as the 0.0 the entry would give it."""
+
 
 def litellm_cost(litellm: Any, response: Any) -> float | None:
     """litellm's price of a reply; None for a model missing from its price map."""
@@ -46,7 +51,8 @@ def price_free_model_at_zero(litellm: Any, model: ModelSpec) -> None:
     Measured by ``scripts/bench_litellm.py --paired`` (batches of 300 calls, C=32,
     2026-11-29): 0.83-0.94x litellm's CPU per call over three runs (a marginal gain: a no-op
     control reached 0.86x once). A name litellm already prices is left alone, so another model
-    spec with the same name and ``pricing: litellm`` keeps its price.
+    spec with the same name and ``pricing: litellm`` keeps its price, and an unpriced one keeps
+    its unknown cost (``LiveProvider.cost``).
     """
     try:
         litellm.get_model_info(model.litellm_model)
@@ -62,6 +68,7 @@ def price_free_model_at_zero(litellm: Any, model: ModelSpec) -> None:
                                "litellm_provider": provider, "mode": "chat"}},
         # Pricing only: the name must not start routing elsewhere (a bare name to openai).
         add_to_provider_model_sets=False)
+    _ZERO_ENTRIES.add(model.litellm_model)
 
 
 class LiveProvider:
@@ -119,4 +126,6 @@ class LiveProvider:
         others as litellm's price map says."""
         if model.simulated or model.pricing == "free":
             return 0.0
+        if model.litellm_model in _ZERO_ENTRIES:  # our stand-in, not a price: unknown
+            return None
         return litellm_cost(self.litellm, response)

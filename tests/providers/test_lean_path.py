@@ -151,3 +151,16 @@ def test_a_free_model_litellm_does_not_know_gets_a_zero_price_entry_once() -> No
     assert (info["input_cost_per_token"], info["output_cost_per_token"]) == (0.0, 0.0)
     assert info.get("max_input_tokens") is None  # no context limit invented for it
     assert reply._hidden_params["response_cost"] == 0.0 and provider.cost(free, reply) == 0.0
+
+
+def test_an_unpriced_name_also_used_with_litellm_pricing_stays_unknown() -> None:
+    """The zero entry is process-wide: a judge naming the same unpriced model with
+    ``pricing: litellm`` (another provider instance) must not read it as a price of 0."""
+    with TestServer() as server:
+        free = spec("openai/shared-local-model", server.url, pricing="free")
+        unpriced = spec("openai/shared-local-model", server.url)
+        live_reply(LiveProvider(ProviderOptions(ProviderSettings(), FAST)), free)
+        judge_side = LiveProvider(ProviderOptions(ProviderSettings(), FAST))
+        reply = live_reply(judge_side, unpriced)
+    assert reply._hidden_params["response_cost"] == 0.0  # what litellm now says
+    assert judge_side.cost(unpriced, reply) is None  # what xstress records: unknown
