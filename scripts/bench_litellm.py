@@ -270,6 +270,11 @@ VARIANTS = [
                   " 'output_cost_per_token': 0.0, 'litellm_provider': 'openai', "
                   "'mode': 'chat'}})",
             on="model = 'openai/zero-priced'"),
+    Variant("inline set-up (xstress's executor)",
+            setup="from harness.providers.inline_setup import inline_setup, "
+                  "install_inline_setup\ninstall_inline_setup()",
+            on="block = inline_setup()\nblock.__enter__()",
+            off="block.__exit__(None, None, None)"),
 ]
 
 

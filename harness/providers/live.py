@@ -11,10 +11,11 @@ from __future__ import annotations
 import os
 from typing import Any, ClassVar
 
+from harness.providers.inline_setup import inline_setup, install_inline_setup
 from harness.providers.litellm_import import load_litellm, logging_skip_switch
 from harness.providers.protocol import ProviderOptions, Request, litellm_kwargs
 from harness.providers.redact import register_secret
-from harness.providers.simulated import register_simulated_provider
+from harness.providers.simulated import SIM_PREFIX, register_simulated_provider
 from harness.rundir import CacheEntry
 from harness.schema import ModelSpec
 
@@ -22,6 +23,12 @@ __all__ = ["NO_KEY", "LiveProvider", "litellm_cost", "price_free_model_at_zero"]
 
 NO_KEY = "no-key-needed"
 """The key sent to an ``api_base`` whose model names no ``api_key_env`` (a local server)."""
+
+INLINE_SETUP_PROVIDERS = frozenset({"openai", "hosted_vllm", SIM_PREFIX})
+"""litellm providers whose set-up of an async call does no I/O, so it runs on the event loop
+(``inline_setup.py``): read in litellm 1.110 and tested (``tests/providers/test_inline_setup.py``).
+Others (credentials read or refreshed over the network: Azure AD, Vertex, Bedrock) keep the
+thread."""
 
 _ZERO_ENTRIES: set[str] = set()
 """litellm model names this process added to litellm's price map at zero. Process-wide, like
@@ -82,6 +89,8 @@ class LiveProvider:
         self.litellm = load_litellm()
         self.skip_logging = logging_skip_switch()
         self.priced_at_zero: set[str] = set()
+        self._inline: dict[tuple[str, str | None], bool] = {}
+        """Per (litellm model, endpoint): whether its calls' set-up runs inline."""
         register_simulated_provider()
 
     def recording(self, request: Request) -> CacheEntry | None:
@@ -112,7 +121,15 @@ class LiveProvider:
         return litellm_kwargs(request, self.options.run, model.litellm_model, transport)
 
     async def send(self, kwargs: dict[str, Any]) -> Any:
-        """``litellm.acompletion``, looked up per call, without litellm's success logging."""
+        """``litellm.acompletion``, looked up per call, without litellm's success logging,
+        its set-up on the event loop where that is safe (``INLINE_SETUP_PROVIDERS``)."""
+        if not self._sets_up_inline(kwargs["model"], kwargs.get("api_base")):
+            return await self._acompletion(kwargs)
+        install_inline_setup()
+        with inline_setup():
+            return await self._acompletion(kwargs)
+
+    async def _acompletion(self, kwargs: dict[str, Any]) -> Any:
         if self.skip_logging is None:
             return await self.litellm.acompletion(**kwargs)
         token = self.skip_logging.set(True)
@@ -120,6 +137,16 @@ class LiveProvider:
             return await self.litellm.acompletion(**kwargs)
         finally:
             self.skip_logging.reset(token)
+
+    def _sets_up_inline(self, model: str, api_base: str | None) -> bool:
+        key = (model, api_base)
+        if key not in self._inline:
+            try:
+                provider = self.litellm.get_llm_provider(model, api_base=api_base)[1]
+            except Exception:  # litellm cannot route it: the call itself will say so
+                provider = None
+            self._inline[key] = provider in INLINE_SETUP_PROVIDERS
+        return self._inline[key]
 
     def cost(self, model: ModelSpec, response: Any) -> float | None:
         """Simulated replies and ``pricing: free`` models (a server you run) cost nothing;
