@@ -142,4 +142,7 @@ def test_a_killed_worker_leaves_a_manifest_that_counts_what_is_on_disk(
     assert manifest["counts"]["ok"] == len(latest)
     on_disk = sum(float(row["cost_usd"]) for row in latest.values())  # type: ignore[arg-type]
     assert on_disk > 0
-    assert manifest["cost_usd"] == pytest.approx(on_disk, rel=1e-9)
+    # The manifest rounds to 6 decimals; one cell costs more than that rounding, so a cell
+    # left out would show.
+    assert min(float(row["cost_usd"]) for row in latest.values()) > 1e-6  # type: ignore[arg-type]
+    assert abs(manifest["cost_usd"] - on_disk) <= 0.5e-6 + 1e-12
