@@ -25,10 +25,10 @@ NO_KEY = "no-key-needed"
 """The key sent to an ``api_base`` whose model names no ``api_key_env`` (a local server)."""
 
 INLINE_SETUP_PROVIDERS = frozenset({"openai", "hosted_vllm", SIM_PREFIX})
-"""litellm providers whose set-up of an async call does no I/O, so it runs on the event loop
-(``inline_setup.py``): read in litellm 1.110 and tested (``tests/providers/test_inline_setup.py``).
-Others (credentials read or refreshed over the network: Azure AD, Vertex, Bedrock) keep the
-thread."""
+"""litellm providers whose set-up of an async call only builds the request (no I/O), so it
+runs on the event loop (``inline_setup.py``); each is called for real through it in
+``tests/providers/test_inline_setup.py`` (litellm 1.110). Others, whose set-up may read or
+refresh credentials over the network (Azure AD, Vertex, Bedrock), keep the thread."""
 
 _ZERO_ENTRIES: set[str] = set()
 """litellm model names this process added to litellm's price map at zero. Process-wide, like

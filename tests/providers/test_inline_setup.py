@@ -46,9 +46,12 @@ class Recording(InlineSetupExecutor):
         return future
 
 
-def test_the_set_up_of_a_call_to_an_openai_compatible_server_runs_inline() -> None:
+@pytest.mark.parametrize("litellm_model", ["openai/gpt-4o-mini", "hosted_vllm/my-llama",
+                                           "xstress-sim/eager"])
+def test_the_set_up_of_a_call_to_an_openai_compatible_server_runs_inline(
+        litellm_model: str) -> None:
     with TestServer() as server:
-        model = spec("openai/gpt-4o-mini", server.url)
+        model = spec(litellm_model, server.url)
         provider = LiveProvider(ProviderOptions(ProviderSettings(), FAST))
         request = Request(model, QUESTION, request_fingerprint(model, QUESTION, 0), "reply", 0,
                           "c")
