@@ -188,13 +188,10 @@ def cmd_plan(argv: list[str]) -> int:
     if parsed.help:
         print(render_help(PLAN), end="")
         return 0
-    from harness.sweep import CHARS_PER_TOKEN, enumerate_cells, length_warnings, make_plan
+    from harness.sweep import CHARS_PER_TOKEN, length_warnings, make_plan, sweep_cells
 
     config = resolve_overrides(parsed.overrides)
-    cells = enumerate_cells(config.models, config.scaffolds, config.prompts,
-                            replicates=config.run.replicates, shard=config.run.shard,
-                            num_shards=config.run.num_shards, only=config.run.only,
-                            limit=config.run.limit)
+    cells = list(sweep_cells(config))
     plan = make_plan(cells)
     short = length_warnings(config.models, config.scaffolds)
     if "json" in parsed.flags:

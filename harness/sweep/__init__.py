@@ -4,7 +4,7 @@ a scaffold's reply, read before any sweep."""
 
 from __future__ import annotations
 
-from harness.sweep.cells import enumerate_cells, iter_cells
+from harness.sweep.cells import enumerate_cells, iter_cells, sweep_cells
 from harness.sweep.compatibility import check_replay_source, check_resume
 from harness.sweep.coverage import (
     ALL_LEVELS,
@@ -43,5 +43,6 @@ __all__ = [
     "run_sweep",
     "run_sweep_in_workers",
     "run_sweep_stage",
+    "sweep_cells",
     "tokens_needed",
 ]

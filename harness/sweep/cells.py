@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 
+from harness.config import RunConfig
 from harness.schema import ModelSpec, PromptSet, ScaffoldSpec, Scenario, content_hash
 
-__all__ = ["Cell", "enumerate_cells", "iter_cells", "model_identity_hash"]
+__all__ = ["Cell", "enumerate_cells", "iter_cells", "model_identity_hash", "sweep_cells"]
 
 
 def model_identity_hash(model: ModelSpec) -> str:
@@ -120,6 +121,14 @@ def enumerate_cells(
     only: Collection[str] | None = None,
     limit: int | None = None,
 ) -> list[Cell]:
-    """``iter_cells`` as a list (for the plan and tests; the sweep streams them)."""
+    """``iter_cells`` as a list (for tests; the sweep and the plan use ``sweep_cells``)."""
     return list(iter_cells(models, scaffolds, prompts, replicates=replicates, shard=shard,
                            num_shards=num_shards, only=only, limit=limit))
+
+
+def sweep_cells(config: RunConfig) -> Iterator[Cell]:
+    """The cells ``config`` runs: its shard, ``run.only`` and ``run.limit``, generated."""
+    run = config.run
+    return iter_cells(config.models, config.scaffolds, config.prompts,
+                      replicates=run.replicates, shard=run.shard, num_shards=run.num_shards,
+                      only=run.only, limit=run.limit)

@@ -43,7 +43,7 @@ from harness.rundir import (
     shard_suffix,
 )
 from harness.schema import ModelSpec
-from harness.sweep.cells import Cell, iter_cells
+from harness.sweep.cells import Cell, sweep_cells
 from harness.sweep.compatibility import check_replay_source, check_resume
 from harness.sweep.conversation import CellRunner
 from harness.sweep.manifest import ManifestWriter
@@ -148,11 +148,7 @@ class _Sweep:
 
     def _cells(self) -> Iterator[Cell]:
         """This shard's cells, generated again on each call (never held in a list)."""
-        settings = self.config.run
-        return iter_cells(self.config.models, self.config.scaffolds, self.config.prompts,
-                          replicates=settings.replicates, shard=settings.shard,
-                          num_shards=settings.num_shards, only=settings.only,
-                          limit=settings.limit)
+        return sweep_cells(self.config)
 
     def _count_cells(self) -> int:
         """One pass over this shard's cells: how many, which are done (skipped on resume),

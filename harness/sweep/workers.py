@@ -44,7 +44,7 @@ from harness.errors import OutputError
 from harness.providers import check_keys, now_iso
 from harness.rundir import RunDir, ServerListing, read_manifests, recorded_cells
 from harness.schema import ModelSpec
-from harness.sweep.cells import Cell, iter_cells
+from harness.sweep.cells import sweep_cells
 from harness.sweep.compatibility import check_resume
 from harness.sweep.manifest import ManifestWriter
 from harness.sweep.progress import SweepProgress
@@ -78,15 +78,8 @@ def run_sweep_stage(config: RunConfig, run_dir: Path, *,
     return run_sweep_in_workers(config, run_dir, workers=workers, announce=announce)
 
 
-def _cells(config: RunConfig) -> Iterator[Cell]:
-    """This shard's cells, generated (never held in a list)."""
-    return iter_cells(config.models, config.scaffolds, config.prompts,
-                      replicates=config.run.replicates, shard=config.run.shard,
-                      num_shards=config.run.num_shards, only=config.run.only)
-
-
 def _count_cells(config: RunConfig) -> int:
-    return sum(1 for _ in _cells(config))
+    return sum(1 for _ in sweep_cells(config))
 
 
 def _on_disk(config: RunConfig, layout: RunDir) -> tuple[Counter[str], float]:
@@ -95,7 +88,7 @@ def _on_disk(config: RunConfig, layout: RunDir) -> tuple[Counter[str], float]:
     recorded = recorded_cells(layout)
     counts: Counter[str] = Counter()
     cost = 0.0
-    for cell in _cells(config):
+    for cell in sweep_cells(config):
         state = recorded.get(cell.cell_id)
         if state is not None:
             counts[state.status] += 1
