@@ -104,14 +104,16 @@ def test_an_error_in_the_set_up_reaches_the_caller_as_through_a_thread() -> None
         main.completion, model="no-such-provider/model", messages=[
             {"role": "user", "content": "hi"}], acompletion=True))
 
-    async def go() -> tuple[BaseException | None, BaseException | None]:
+    async def go() -> tuple[bool, BaseException | None, BaseException | None]:
         install_inline_setup()
         executor = loop_executor()
         with inline_setup():
             inline = executor.submit(setup)
+        ran_here = inline.done()  # settled before submit returned: it ran on this thread
         through_thread = executor.submit(setup)  # not marked: the thread pool
-        return inline.exception(), through_thread.exception(timeout=30)
+        return ran_here, inline.exception(), through_thread.exception(timeout=30)
 
-    inline, through_thread = asyncio.run(go())
+    ran_here, inline, through_thread = asyncio.run(go())
+    assert ran_here
     assert isinstance(inline, litellm.BadRequestError)
     assert type(inline) is type(through_thread) and str(inline) == str(through_thread)
